@@ -1,0 +1,82 @@
+"""The ``smecredit`` command line: a thin Typer layer over the library.
+
+Each command module registers its commands on :data:`app`. Library errors
+(:class:`smecredit.exceptions.SmeCreditError`) become a one-line message on stderr and the
+error's exit code (1 domain failure, 2 configuration, 3 data contract, 4 model not found,
+5 governance refusal); nothing prints a stack trace at the user.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from smecredit import __version__
+from smecredit.exceptions import SmeCreditError
+
+app = typer.Typer(
+    name="smecredit",
+    help="Credit scoring and risk modelling of small and micro enterprises (SMEs).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+console = Console()
+
+# Command modules, in pipeline order. Each registers its commands on ``app``.
+COMMAND_MODULES = [
+    "smecredit.cli.data_cmds",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"smecredit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``smecredit`` script."""
+    _load_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except SmeCreditError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+def run() -> None:  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The exception hierarchy of smecredit.
+
+Library code raises one of these; the CLI maps each to a clear message and an exit code
+(see :mod:`smecredit.cli`). Messages name tables, columns and row positions, never raw
+enterprise names or unified social credit codes.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
+
+
+class SmeCreditError(Exception):
+    """Base class of every error smecredit raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(SmeCreditError):
+    """A configuration or policy file, or a parameter, is invalid."""
+
+    exit_code = 2
+
+
+class DataContractError(SmeCreditError):
+    """Input data break the documented data contract (missing column, wrong type, bad key...)."""
+
+    exit_code = 3
+
+
+class PolicyError(ConfigError):
+    """A decision policy is invalid (unknown key, impossible threshold, shares not summing to 1)."""
+
+
+class ModelNotFoundError(SmeCreditError):
+    """A model directory or MLflow model URI cannot be resolved."""
+
+    exit_code = 4
+
+
+class GovernanceError(SmeCreditError):
+    """A governance step is refused (e.g. promotion of a version without a report)."""
+
+    exit_code = 5
+
+
+class NotFittedError(SmeCreditError, _SkNotFittedError):
+    """An estimator was used before ``fit``."""
