@@ -21,3 +21,27 @@ def validate(
     if not report.ok:
         raise DataContractError(report.summary())
     console.print(report.summary(), highlight=False)
+
+
+@app.command()
+def simulate(
+    enterprises: int = typer.Option(20_000, "--enterprises", "-n", help="Number of enterprises."),
+    months: int = typer.Option(36, "--months", help="Months of monthly data (13–240)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
+    out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
+    end: str = typer.Option("2025-12-31", "--end", help="Last month-end of the data."),
+) -> None:
+    """Simulate a city's SMEs: every raw table as Parquet, ground truth under OUT/_truth/."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from smecredit.data.simulator import simulate as run_simulation
+
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("simulate", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        path = run_simulation(enterprises, months, seed, out, end=end, progress=report)
+    console.print(f"simulated {enterprises:,} enterprises × {months} months (seed {seed}) → {path}")

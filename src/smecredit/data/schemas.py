@@ -32,6 +32,7 @@ class Column:
     unit: str = ""
     uscc: bool = False  # must be a valid unified social credit code
     pii: bool = False  # never appears in reports, logs or MLflow artifacts
+    future_ok: bool = False  # a date that may lie after today (e.g. a contractual maturity)
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ _register(TableSpec(
         _cat("counterparty_rating", "Rating of the core enterprise", "核心企业评级", ref.RATINGS_CORE),
         _amount("amount", "Face amount", "金额"),
         Column("issue_date", "date", "Issue date", "出具日期"),
-        Column("due_date", "date", "Due date", "到期日期"),
+        Column("due_date", "date", "Due date", "到期日期", future_ok=True),
         Column("paid_date", "date", "Date paid (empty while unpaid)", "实际付款日期（未付为空）", nullable=True),
     ),
 ))
@@ -216,7 +217,7 @@ _register(TableSpec(
         _eid(),
         Column("lender", "str", "Lending bank", "贷款银行"),
         Column("start_date", "date", "Drawdown date", "发放日期"),
-        Column("maturity_date", "date", "Contractual maturity", "到期日期"),
+        Column("maturity_date", "date", "Contractual maturity", "到期日期", future_ok=True),
         Column("amount", "float", "Original principal", "贷款金额", min_value=0.0, unit="CNY"),
         _cat("product", "Product", "贷款品种", ref.PRODUCTS),
         _cat("collateral_type", "Main collateral or guarantee", "担保方式", ref.COLLATERAL_TYPES),
@@ -342,7 +343,7 @@ def data_model_markdown() -> str:
                 rng = "GB 32100 check character"
             else:
                 rng = ""
-            if c.dtype == "date":
+            if c.dtype == "date" and not c.future_ok:
                 rng = (rng + "; " if rng else "") + "not in the future"
             flags = " (PII)" if c.pii else ""
             lines.append(f"| `{c.name}`{flags} | {c.dtype} | {'yes' if c.nullable else 'no'} | {rng} | {c.unit} | "

@@ -159,7 +159,7 @@ def pandera_schema(spec: TableSpec, today: dt.date | None = None) -> pa.DataFram
             checks.append(pa.Check.ge(c.min_value, error=f">= {c.min_value:g}"))
         if c.max_value is not None:
             checks.append(pa.Check.le(c.max_value, error=f"<= {c.max_value:g}"))
-        if c.dtype == "date":
+        if c.dtype == "date" and not c.future_ok:
             checks.append(pa.Check.le(today_ts, error="date in the future"))
         if c.uscc:
             checks.append(pa.Check(lambda s: uscc.valid_mask(s), element_wise=False,

@@ -1,0 +1,888 @@
+"""A seeded simulator of a city's SME population with known ground truth.
+
+``simulate(n_enterprises, months, seed, out)`` writes every table of the data model as
+Parquet into ``out`` and the ground truth into ``out/_truth/`` (which no feature may read).
+
+The model (documented in ``docs/simulator.md``)
+------------------------------------------------
+Each enterprise *i* has a static risk offset ``theta_i`` (registry part: legal form, size,
+age, industry, mountain county, tech/green flags; plus an unobserved part ``u_i``), rounded
+to a grid of step 0.25, and a latent financial health ``x_{i,t}`` that follows a
+discrete-state Markov chain (a Tauchen discretisation of a stationary AR(1) with unit
+variance on a 41-point grid). Industry cycles and a macro shock give a systematic term
+``s_{g,t}`` per industry. In month *t* a healthy enterprise enters distress with
+probability ``lambda = sigmoid(a0 + theta_i - beta * x_{i,t} - gamma * s_{g,t})``. Distress
+makes every loan of the enterprise delinquent: days past due are 1–30 in the onset month,
+and grow by 30 a month, so the enterprise *defaults* (more than 90 days past due) exactly
+three months after onset. Default is absorbing.
+
+Ground truth: ``pd_12m`` at month *t* is the probability of default in months t+1 … t+12
+given the latent state at *t*. For an enterprise already in distress it is 1. Otherwise it
+is the probability of onset in t+1 … t+9, computed exactly by backward recursion over the
+Markov chain: ``W_9 = 1``, ``W_{j-1}(x) = sum_x' P(x, x') (1 - lambda(x', s_{t+j})) W_j(x')``,
+``pd_12m = 1 - W_0(x_t)``, conditional on the simulated path of the systematic term (the
+scenario). Borrowers always keep at least one loan outstanding (maturing loans are renewed,
+or repaid and refinanced in the same month), so for borrowers the recorded default follows
+``pd_12m`` exactly; for enterprises without a loan ``pd_12m`` is the PD they would have with
+an exposure.
+
+Every source observes health with noise, lags, missing months and reporting errors;
+coverage differs by legal form and county; events become more likely as health
+deteriorates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.special import expit
+from scipy.stats import norm
+
+from smecredit.data import reference as ref
+from smecredit.data import uscc
+from smecredit.data.schemas import TABLES
+from smecredit.exceptions import ConfigError
+from smecredit.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 25_000  # enterprises per chunk; fixed so that output bytes never depend on the machine
+TRUTH_DIR = "_truth"
+
+# Spring Festival (Chinese New Year) month by year; other years default to February.
+SPRING_FESTIVAL_MONTH = {
+    2015: 2, 2016: 2, 2017: 1, 2018: 2, 2019: 2, 2020: 1, 2021: 2, 2022: 2, 2023: 1,
+    2024: 2, 2025: 1, 2026: 2, 2027: 2, 2028: 1, 2029: 2, 2030: 2, 2031: 1, 2032: 2,
+    2033: 1, 2034: 2, 2035: 2,
+}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Parameters of the simulated city (defaults give realistic figures; see docs/simulator.md)."""
+
+    n_enterprises: int = 20_000
+    months: int = 36
+    seed: int = 0
+    end: str = "2025-12-31"
+    # latent health chain
+    n_states: int = 41
+    phi: float = 0.93
+    # hazard of distress onset (monthly logit)
+    a0: float = -7.2
+    beta: float = 1.3
+    gamma: float = 1.0
+    u_sd: float = 0.5
+    theta_step: float = 0.25
+    # systematic factors
+    cycle_phi: float = 0.85
+    cycle_sd: float = 0.10
+    macro_shock: float = -0.45
+    macro_len: int = 6
+    # borrowing
+    borrower_share: float = 0.62
+    new_borrower_share: float = 0.12
+    fixed_asset_share: float = 0.15
+    renewal_share: float = 0.45
+    application_share: float = 0.04
+
+    def validate(self) -> None:
+        if self.n_enterprises < 1:
+            raise ConfigError(f"n_enterprises must be >= 1; got {self.n_enterprises}")
+        if not 13 <= self.months <= 240:
+            raise ConfigError(f"months must be between 13 and 240; got {self.months}")
+        try:
+            end = pd.Timestamp(self.end)
+        except ValueError as exc:
+            raise ConfigError(f"end must be a date (YYYY-MM-DD); got {self.end!r}") from exc
+        if end != end + pd.offsets.MonthEnd(0):
+            raise ConfigError(f"end must be the last day of a month; got {self.end}")
+        if end > pd.Timestamp(dt.date.today()):
+            raise ConfigError(f"end must not be in the future; got {self.end}")
+        if not 0 < self.phi < 1:
+            raise ConfigError(f"phi must be in (0, 1); got {self.phi}")
+
+
+# --------------------------------------------------------------------------------------
+# the latent model
+# --------------------------------------------------------------------------------------
+
+def health_grid(n_states: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points and Tauchen transition matrix of a unit-variance AR(1) with coefficient phi."""
+    z = np.linspace(-3.5, 3.5, n_states)
+    step = z[1] - z[0]
+    sd = np.sqrt(1 - phi**2)
+    upper = norm.cdf((z[None, :] + step / 2 - phi * z[:, None]) / sd)
+    lower = norm.cdf((z[None, :] - step / 2 - phi * z[:, None]) / sd)
+    upper[:, -1] = 1.0
+    lower[:, 0] = 0.0
+    P = upper - lower
+    return z, P / P.sum(axis=1, keepdims=True)
+
+
+def theta_grid(step: float) -> np.ndarray:
+    return np.round(np.arange(-4.0, 4.0 + step / 2, step), 10)
+
+
+def hazard(cfg: SimConfig, theta: np.ndarray, z: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Monthly probability of distress onset."""
+    return expit(cfg.a0 + theta - cfg.beta * z - cfg.gamma * s)
+
+
+def pd12_table(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray,
+               s_path: np.ndarray, months: int) -> np.ndarray:
+    """Exact 12-month PD for healthy enterprises: array [t, industry, theta, state].
+
+    ``s_path`` has shape (industries, months + 9): the systematic term of every month up to
+    nine months after the last data month.
+    """
+    n_ind = s_path.shape[0]
+    out = np.empty((months, n_ind, len(thetas), len(z)))
+    for t in range(months):
+        W = np.ones((n_ind, len(thetas), len(z)))
+        for j in range(9, 0, -1):
+            lam = hazard(cfg, thetas[None, :, None], z[None, None, :], s_path[:, t + j][:, None, None])
+            W = np.einsum("kl,gal->gak", P, (1.0 - lam) * W)
+        out[t] = 1.0 - W
+    return out
+
+
+def systematic_path(cfg: SimConfig, n_total: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Industry cycles (industries × months) and the macro shock (months)."""
+    n_ind = len(ref.INDUSTRIES)
+    cyc = np.zeros((n_ind, n_total))
+    state = rng.normal(0, cfg.cycle_sd / np.sqrt(1 - cfg.cycle_phi**2), n_ind)
+    for t in range(n_total):
+        state = cfg.cycle_phi * state + rng.normal(0, cfg.cycle_sd, n_ind)
+        cyc[:, t] = state
+    macro = np.zeros(n_total)
+    start = int(rng.integers(max(1, cfg.months // 3), max(2, cfg.months // 3 + 6)))
+    for k in range(cfg.macro_len + 4):
+        t = start + k
+        if t < n_total:
+            ramp = min(1.0, (k + 1) / 2) if k < cfg.macro_len else max(0.0, 1 - (k - cfg.macro_len + 1) / 4)
+            macro[t] = cfg.macro_shock * ramp
+    return cyc, macro
+
+
+# --------------------------------------------------------------------------------------
+# enterprises
+# --------------------------------------------------------------------------------------
+
+_COUNTY_P = np.array([0.16, 0.13, 0.15, 0.12, 0.15, 0.10, 0.07, 0.06, 0.06])
+_IND_P = np.array([0.05, 0.35, 0.06, 0.25, 0.05, 0.08, 0.03, 0.05, 0.02, 0.06])
+_IND_EFFECT = {"A": 0.2, "C": 0.0, "E": 0.3, "F": 0.1, "G": 0.1, "H": 0.35, "I": -0.1, "L": 0.1, "M": -0.2, "O": 0.15}
+_NAME_WORDS = list("华盛兴达泰恒鑫源宏昌隆丰利顺安嘉明信诚德瑞祥和通宇新")
+_IND_WORDS = {"A": "农业", "C": "机械制造", "E": "建筑工程", "F": "商贸", "G": "物流", "H": "餐饮",
+              "I": "信息技术", "L": "商务服务", "M": "科技", "O": "服务"}
+_LEGAL_SUFFIX = {"company": "有限公司", "individual_business": "经营部", "farmer_cooperative": "专业合作社"}
+_LENDERS = np.array(["bank_taizhou", "bank_tailong", "bank_mintai", "bank_rural_commercial", "bank_icbc"])
+
+
+def classify_size(industry: np.ndarray, employees: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    """Size class under the national SME standard (simplified: both bounds must be met)."""
+    out = np.full(len(industry), "micro", dtype=object)
+    for code, info in ref.INDUSTRIES.items():
+        m = industry == code
+        std = ref.SIZE_STANDARD[info["standard"]]
+        small = (employees >= std["small"][0]) & (revenue >= std["small"][1])
+        medium = (employees >= std["medium"][0]) & (revenue >= std["medium"][1])
+        out[m & small] = "small"
+        out[m & medium] = "medium"
+    return out
+
+
+@dataclass
+class Firms:
+    n: int
+    eid: np.ndarray
+    name: np.ndarray
+    county: np.ndarray
+    mountain: np.ndarray
+    urban: np.ndarray
+    industry: np.ndarray
+    ind_idx: np.ndarray
+    legal_form: np.ndarray
+    reg_date: np.ndarray
+    age_years: np.ndarray
+    employees: np.ndarray
+    revenue: np.ndarray  # annual, CNY, long-run level
+    size_class: np.ndarray
+    capital: np.ndarray
+    tech: np.ndarray
+    green: np.ndarray
+    u: np.ndarray
+    theta_idx: np.ndarray
+    theta: np.ndarray
+
+
+def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Timestamp,
+               rng: np.random.Generator, id_map: Callable[[np.ndarray], np.ndarray]) -> Firms:
+    counties = np.array(list(ref.COUNTIES))
+    county = counties[rng.choice(len(counties), n, p=_COUNTY_P)]
+    mountain = np.array([ref.COUNTIES[c]["mountain"] for c in county])
+    urban = np.array([ref.COUNTIES[c]["urban"] for c in county])
+    inds = np.array(list(ref.INDUSTRIES))
+    ind_idx = rng.choice(len(inds), n, p=_IND_P)
+    industry = inds[ind_idx]
+    p_ind = np.where(industry == "A", 0.55, np.where(np.isin(industry, ["F", "H", "O"]), 0.45, 0.25))
+    r = rng.random(n)
+    legal = np.where(r < p_ind, "individual_business", "company").astype(object)
+    legal[(industry == "A") & (rng.random(n) < 0.35)] = "farmer_cooperative"
+    ind_bus = legal == "individual_business"
+    age = np.clip(rng.lognormal(np.log(7.0), 0.7, n), 0.3, 40.0)
+    reg = (window_start - pd.to_timedelta(np.round(age * 365.25), unit="D")).to_numpy(dtype="datetime64[D]")
+    emp = np.where(ind_bus, rng.lognormal(np.log(4), 0.6, n), rng.lognormal(np.log(18), 0.9, n))
+    emp = np.maximum(1, np.round(emp)).astype(np.int64)
+    rev_per_emp = np.where(np.isin(industry, ["F", "G"]), 900_000, 450_000) * rng.lognormal(0, 0.4, n)
+    revenue = emp * rev_per_emp
+    size = classify_size(industry, emp, revenue)
+    capital = np.round(np.maximum(10_000, revenue * rng.lognormal(np.log(0.15), 0.6, n)), -4)
+    tech = (rng.random(n) < np.where(np.isin(industry, ["C", "I", "M"]), 0.16, 0.02)) & ~ind_bus
+    green = rng.random(n) < np.where(np.isin(industry, ["A", "C", "E"]), 0.08, 0.04)
+    u = rng.normal(0, cfg.u_sd, n)
+    reg_part = (0.35 * ind_bus + 0.2 * (legal == "farmer_cooperative")
+                + np.select([size == "micro", size == "medium"], [0.25, -0.2], 0.0)
+                - 0.25 * np.log(age / 7.0).clip(-1.5, 1.5)
+                + np.array([_IND_EFFECT[c] for c in industry])
+                + 0.15 * mountain - 0.15 * tech - 0.1 * green)
+    thetas = theta_grid(cfg.theta_step)
+    raw_theta = reg_part - 0.1 + u
+    theta_idx = np.clip(np.round((raw_theta - thetas[0]) / cfg.theta_step), 0, len(thetas) - 1).astype(np.int64)
+    divisions = np.array([ref.COUNTIES[c]["division"] for c in county])
+    types = np.array([ref.LEGAL_FORM_USCC_TYPE[x] for x in legal])
+    eid = uscc.make_codes(id_map(np.arange(first_serial, first_serial + n)), divisions, types)
+    w = rng.integers(0, len(_NAME_WORDS), (n, 2))
+    name = np.array([f"台州{ref.COUNTIES[c]['zh'][:2]}{_NAME_WORDS[a]}{_NAME_WORDS[b]}{_IND_WORDS[i]}{_LEGAL_SUFFIX[lf]}"
+                     for c, a, b, i, lf in zip(county, w[:, 0], w[:, 1], industry, legal, strict=True)], dtype=object)
+    return Firms(n, eid, name, county, mountain, urban, industry, ind_idx, legal, reg, age, emp, revenue, size,
+                 capital, tech, green, u, theta_idx, thetas[theta_idx])
+
+
+# --------------------------------------------------------------------------------------
+# one chunk of enterprises through time
+# --------------------------------------------------------------------------------------
+
+class _Rows:
+    """Collects per-month column arrays and concatenates them once."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {}
+
+    def add(self, **cols: np.ndarray) -> None:
+        for k, v in cols.items():
+            self.parts.setdefault(k, []).append(np.asarray(v))
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: [] for c in columns})
+        return pd.DataFrame({c: np.concatenate(self.parts[c]) for c in columns})
+
+
+def _month_ends(window_start: pd.Timestamp, n: int) -> np.ndarray:
+    return pd.date_range(window_start, periods=n, freq="ME").to_numpy(dtype="datetime64[D]")
+
+
+def _seasonal(month_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log seasonal factors for sales and electricity (Spring Festival dip, summer peak)."""
+    idx = pd.DatetimeIndex(month_ends)
+    sf = np.array([SPRING_FESTIVAL_MONTH.get(y, 2) for y in idx.year])
+    dip = np.where(idx.month == sf, np.log(0.72), np.where(idx.month == sf + 1, np.log(0.92), 0.0))
+    summer = np.where(np.isin(idx.month, [7, 8]), np.log(1.12), 0.0)
+    dec = np.where(idx.month == 12, np.log(1.08), 0.0)
+    return dip + dec, 1.3 * dip + summer
+
+
+def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.ndarray, P: np.ndarray,
+                   pd_tab: np.ndarray, s_path: np.ndarray, window_start: pd.Timestamp,
+                   chunk_index: int) -> dict[str, pd.DataFrame]:
+    n, T = firms.n, cfg.months
+    months = _month_ends(window_start, T)
+    cumP = np.cumsum(P, axis=1)
+    seas_sales, seas_elec = _seasonal(months)
+    s_obs = s_path[firms.ind_idx]  # (n, T+9) systematic term of each firm
+
+    # --- latent paths -----------------------------------------------------------------
+    x_idx = np.empty((n, T + 1), dtype=np.int64)
+    p0 = np.linalg.matrix_power(P, 200)[0]
+    x_idx[:, 0] = rng.choice(len(z), n, p=p0 / p0.sum())  # month -1: stationary
+    onset = np.full(n, -1, dtype=np.int64)
+    pd_true = np.full((n, T), np.nan)
+    for t in range(T):
+        u = rng.random(n)
+        x_idx[:, t + 1] = (cumP[x_idx[:, t]] < u[:, None]).sum(axis=1).clip(0, len(z) - 1)
+        healthy = onset < 0
+        lam = hazard(cfg, firms.theta, z[x_idx[:, t + 1]], s_obs[:, t])
+        new = healthy & (rng.random(n) < lam)
+        onset[new] = t
+        pd_now = pd_tab[t, firms.ind_idx, firms.theta_idx, x_idx[:, t + 1]]
+        in_distress = (onset >= 0) & (onset <= t)
+        pd_now = np.where(in_distress, 1.0, pd_now)
+        defaulted_before = (onset >= 0) & (onset + 3 <= t)
+        pd_true[:, t] = np.where(defaulted_before, np.nan, pd_now)
+    x = z[x_idx[:, 1:]]  # (n, T) health by month
+    tgrid = np.arange(T)[None, :]
+    distressed = (onset[:, None] >= 0) & (tgrid >= onset[:, None])
+    default_m = np.where(onset >= 0, onset + 3, -1)
+    closed = (default_m[:, None] >= 0) & (tgrid > default_m[:, None] + 2)  # business closed after default
+    # observed health: latent + systematic + a collapse once in distress
+    h = x + s_obs[:, :T] - 1.6 * distressed
+
+    out: dict[str, pd.DataFrame] = {}
+    out["enterprises"] = pd.DataFrame({
+        "enterprise_id": firms.eid, "name": firms.name, "county": firms.county,
+        "mountain_county": firms.mountain, "urban": firms.urban, "industry": firms.industry,
+        "registration_date": firms.reg_date, "registered_capital": firms.capital.astype(float),
+        "legal_form": firms.legal_form, "size_class": firms.size_class, "employees": firms.employees,
+        "tech_sme": firms.tech, "green": firms.green,
+    })
+    ind_bus = firms.legal_form == "individual_business"
+    coop = firms.legal_form == "farmer_cooperative"
+    thin = 0.12 * firms.mountain
+
+    # --- tax -----------------------------------------------------------------------------
+    has_inv = rng.random(n) < np.where(ind_bus, 0.35, np.where(coop, 0.6, 0.97)) - thin
+    h_lag1 = np.concatenate([h[:, :1], h[:, :-1]], axis=1)
+    base_m = np.log(firms.revenue / 12)
+    log_sales = base_m[:, None] + 0.45 * h_lag1 + seas_sales[None, :] + rng.normal(0, 0.16, (n, T))
+    sales = np.exp(log_sales)
+    err = rng.random((n, T))
+    sales = np.where(err < 0.004, sales * 10, np.where(err < 0.012, 0.0, sales))  # reporting errors / zero filings
+    present = has_inv[:, None] & ~closed & (rng.random((n, T)) > 0.03 + 0.05 * firms.mountain[:, None])
+    general_taxpayer = firms.revenue > 5_000_000
+    rate = np.where(general_taxpayer, 0.13 * 0.25, 0.03)[:, None] * rng.lognormal(0, 0.15, (n, T))
+    ii, tt = np.nonzero(present)
+    out["tax_monthly"] = pd.DataFrame({
+        "enterprise_id": firms.eid[ii], "month_end": months[tt],
+        "invoiced_sales": np.round(sales[ii, tt], 2), "tax_paid": np.round(sales[ii, tt] * rate[ii, tt], 2),
+    })
+
+    # --- tax credit grade (annual, published in April of the next year) -------------------
+    end = pd.Timestamp(months[-1])
+    years = range(pd.Timestamp(months[0]).year - 1, end.year)
+    rows = _Rows()
+    for y in years:
+        pub = np.datetime64(f"{y + 1}-04-30")
+        if pub > months[-1]:
+            continue
+        cols = [k for k in range(T) if pd.Timestamp(months[k]).year == y]
+        mean_h = h[:, cols].mean(axis=1) if cols else x[:, 0]
+        score = 84 + 9 * mean_h - 12 * firms.u + rng.normal(0, 6, n)
+        grade = np.select([score >= 90, score >= 70, score >= 40], ["A", "B", "C"], "D").astype(object)
+        young = firms.reg_date > np.datetime64(f"{y}-01-01")
+        grade[young & (score >= 70)] = "M"
+        alive = ~closed[:, cols[0]] if cols else np.ones(n, bool)
+        m = has_inv & (firms.reg_date <= np.datetime64(f"{y}-12-31")) & alive
+        rows.add(enterprise_id=firms.eid[m], year=np.full(m.sum(), y), published_date=np.full(m.sum(), pub),
+                 tax_grade=grade[m])
+    out["tax_credit_annual"] = rows.frame(["enterprise_id", "year", "published_date", "tax_grade"])
+
+    # --- utilities -----------------------------------------------------------------------
+    heavy = np.isin(firms.industry, ["C", "A", "E"])
+    kwh_base = firms.revenue / 12 * np.where(heavy, 0.08, 0.02) * rng.lognormal(0, 0.5, n)
+    log_e = np.log(kwh_base)[:, None] + 0.5 * h + seas_elec[None, :] + rng.normal(0, 0.12, (n, T))
+    elec = np.exp(log_e)
+    e_err = rng.random((n, T))
+    elec = np.where(e_err < 0.003, elec * 10, elec)
+    water = np.exp(np.log(kwh_base * 0.05)[:, None] + 0.3 * h + rng.normal(0, 0.25, (n, T)))
+    gas_user = rng.random(n) < np.where(np.isin(firms.industry, ["C", "H"]), 0.5, 0.1)
+    gas = np.exp(np.log(kwh_base * 0.1)[:, None] + 0.4 * h + rng.normal(0, 0.2, (n, T)))
+    has_util = rng.random(n) < np.where(ind_bus, 0.85, 0.96) - thin
+    present = has_util[:, None] & ~closed & (rng.random((n, T)) > 0.02 + 0.04 * firms.mountain[:, None])
+    ii, tt = np.nonzero(present)
+    w_missing = rng.random(len(ii)) < 0.15
+    out["utilities_monthly"] = pd.DataFrame({
+        "enterprise_id": firms.eid[ii], "month_end": months[tt],
+        "electricity_kwh": np.round(elec[ii, tt], 1),
+        "water_m3": np.where(w_missing, np.nan, np.round(water[ii, tt], 1)),
+        "gas_m3": np.where(gas_user[ii], np.round(gas[ii, tt], 1), np.nan),
+    })
+
+    # --- social insurance ----------------------------------------------------------------
+    has_si = rng.random(n) < np.where(ind_bus, 0.3, np.where(coop, 0.5, 0.92)) - thin
+    h_lag2 = np.concatenate([h[:, :2], h[:, :-2]], axis=1)
+    head = np.maximum(0, np.round(firms.employees[:, None] * np.exp(0.25 * h_lag2 + rng.normal(0, 0.05, (n, T)))))
+    arrears = rng.random((n, T)) < expit(-4.2 - 1.3 * h_lag1 + 0.8 * firms.u[:, None])
+    present = has_si[:, None] & ~closed & (rng.random((n, T)) > 0.02)
+    ii, tt = np.nonzero(present)
+    out["social_insurance_monthly"] = pd.DataFrame({
+        "enterprise_id": firms.eid[ii], "month_end": months[tt],
+        "insured_headcount": head[ii, tt].astype(np.int64), "contribution_arrears": arrears[ii, tt],
+    })
+
+    # --- events --------------------------------------------------------------------------
+    out["judicial_events"], out["admin_events"] = _events(cfg, firms, rng, h, months, default_m, chunk_index)
+
+    # --- loans ---------------------------------------------------------------------------
+    loans, loan_monthly, loan_events, defaults = _loans(cfg, firms, rng, h, x, months, onset, chunk_index)
+    out["loans"], out["loan_monthly"], out["loan_events"] = loans, loan_monthly, loan_events
+    out["ip_assets"] = _ip(firms, rng, months, chunk_index)
+    out["supply_chain"] = _supply_chain(firms, rng, sales, months, closed, chunk_index)
+    out["green_annual"] = _green(firms, rng, h, months, closed)
+    out["related_persons"] = _persons(firms, rng, months, chunk_index)
+    out["loan_applications"] = _applications(cfg, firms, rng, months, onset, chunk_index)
+
+    # --- ground truth --------------------------------------------------------------------
+    ii, tt = np.nonzero(~np.isnan(pd_true))
+    out["_truth/pd_true"] = pd.DataFrame({"enterprise_id": firms.eid[ii], "month_end": months[tt],
+                                          "pd_12m": pd_true[ii, tt]})
+    out["_truth/defaults"] = defaults
+    return out
+
+
+def _events(cfg, firms: Firms, rng, h, months, default_m, chunk_index):
+    n, T = h.shape
+    size_f = np.log1p(firms.employees) / np.log(20)
+    u = firms.u[:, None]
+    post_def = (default_m[:, None] >= 0) & (np.arange(T)[None, :] >= default_m[:, None])
+    jrows, arows = _Rows(), _Rows()
+
+    def emit(rows, mask, etype, amount, extra=None):
+        ii, tt = np.nonzero(mask)
+        day = rng.integers(0, 28, len(ii)).astype("timedelta64[D]")
+        d = (months[tt].astype("datetime64[M]").astype("datetime64[D]")) + day
+        cols = dict(enterprise_id=firms.eid[ii], event_date=d, event_type=np.full(len(ii), etype, dtype=object),
+                    amount=np.round(amount[ii, tt], -2), t=tt)
+        if extra is not None:
+            cols["severity"] = extra(len(ii))
+        rows.add(**cols)
+
+    amt = firms.revenue[:, None] * rng.lognormal(np.log(0.03), 1.0, (n, T))
+    emit(jrows, rng.random((n, T)) < np.exp(-5.6 - 0.75 * h + 0.6 * u) * size_f[:, None] + 0.15 * post_def,
+         "lawsuit_defendant", amt)
+    emit(jrows, rng.random((n, T)) < np.exp(-7.2 - 0.9 * h + 0.6 * u) + 0.12 * post_def, "enforcement", amt)
+    listed = rng.random((n, T)) < np.exp(-8.6 - 1.0 * h + 0.7 * u) + 0.06 * post_def
+    first = listed & (np.cumsum(listed, axis=1) == 1)
+    emit(jrows, first, "dishonest_debtor_listed", amt)
+    removed = np.zeros_like(first)
+    ii, tt = np.nonzero(first)
+    delay = rng.integers(4, 18, len(ii))
+    ok = (tt + delay < T) & (rng.random(len(ii)) < 0.5) & ~post_def[ii, np.minimum(tt + delay, T - 1)]
+    removed[ii[ok], (tt + delay)[ok]] = True
+    emit(jrows, removed, "dishonest_debtor_removed", np.zeros((n, T)))
+
+    pen = firms.revenue[:, None] * rng.lognormal(np.log(0.004), 0.8, (n, T))
+    sev = lambda k: np.where(rng.random(k) < 0.2, "major", "minor").astype(object)  # noqa: E731
+    emit(arows, rng.random((n, T)) < np.exp(-5.9 - 0.35 * h + 0.7 * u), "market_penalty", pen, sev)
+    env_ind = np.isin(firms.industry, ["C", "A", "E"])[:, None]
+    emit(arows, rng.random((n, T)) < np.where(env_ind, np.exp(-6.3 + 0.6 * u - 0.2 * h), 0.0),
+         "environmental_penalty", pen, sev)
+    abn = rng.random((n, T)) < np.exp(-7.4 - 0.85 * h) + 0.1 * post_def
+    first = abn & (np.cumsum(abn, axis=1) == 1)
+    emit(arows, first, "abnormal_operation_in", np.full((n, T), np.nan), lambda k: np.full(k, None, dtype=object))
+    out_m = np.zeros_like(first)
+    ii, tt = np.nonzero(first)
+    delay = rng.integers(2, 8, len(ii))
+    ok = (tt + delay < T) & (rng.random(len(ii)) < 0.65) & ~post_def[ii, np.minimum(tt + delay, T - 1)]
+    out_m[ii[ok], (tt + delay)[ok]] = True
+    emit(arows, out_m, "abnormal_operation_out", np.full((n, T), np.nan), lambda k: np.full(k, None, dtype=object))
+
+    def finish(rows, cols, prefix):
+        df = rows.frame(cols + ["t"]).sort_values(["enterprise_id", "event_date", "event_type"], kind="stable")
+        df = df.drop(columns="t").reset_index(drop=True)
+        df.insert(1, "case_id", [f"{prefix}{chunk_index:03d}{k:07d}" for k in range(len(df))])
+        df["event_date"] = df["event_date"].astype("datetime64[ns]")
+        return df
+
+    jud = finish(jrows, ["enterprise_id", "event_date", "event_type", "amount"], "J")
+    adm = finish(arows, ["enterprise_id", "event_date", "event_type", "severity", "amount"], "A")
+    adm = adm[["enterprise_id", "case_id", "event_date", "event_type", "severity", "amount"]]
+    return jud, adm
+
+
+def _product_for(legal: np.ndarray, rng) -> np.ndarray:
+    prod = np.where(legal == "individual_business", "sole_prop_operating",
+                    np.where(legal == "farmer_cooperative", "farmer_operating", "working_capital")).astype(object)
+    owner = (legal == "company") & (rng.random(len(legal)) < 0.12)
+    prod[owner] = "owner_operating"
+    return prod
+
+
+def _collateral(firms: Firms, idx: np.ndarray, rng) -> dict[str, np.ndarray]:
+    k = len(idx)
+    tech = firms.tech[idx]
+    p = np.array([0.34, 0.08, 0.03, 0.07, 0.27, 0.21])
+    types = np.array(list(ref.COLLATERAL_TYPES))
+    ctype = types[rng.choice(len(types), k, p=p)].astype(object)
+    ctype[tech & (rng.random(k) < 0.3)] = "ip_pledge"
+    gtypes = np.array(["policy_guarantor", "commercial_guarantor", "related_enterprise", "individual"])
+    gtype = np.where(ctype == "guarantee", gtypes[rng.choice(4, k, p=[0.5, 0.2, 0.15, 0.15])], "none").astype(object)
+    share = np.select([gtype == "policy_guarantor", gtype == "commercial_guarantor",
+                       np.isin(gtype, ["related_enterprise", "individual"])], [0.8, 0.7, 1.0], 0.0)
+    return {"collateral_type": ctype, "guarantor_type": gtype, "guaranteed_share": share,
+            "guarantee_insurance": rng.random(k) < 0.05}
+
+
+def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, onset, chunk_index):
+    """Loan lines of borrowers: working-capital/operating loans rolled at maturity, some fixed-asset loans."""
+    n, T = h.shape
+    borrower = rng.random(n) < cfg.borrower_share + 0.1 * (firms.size_class != "micro") - 0.1 * firms.mountain
+    # first loan month: before the window (negative) for most, inside the window for new borrowers
+    first = np.where(rng.random(n) < cfg.new_borrower_share, rng.integers(1, T - 1, n), -rng.integers(0, 12, n))
+    # a new borrower in distress at its first month is declined: never borrows
+    borrower &= ~((onset >= 0) & (first >= 0) & (onset <= first))
+    eids = firms.eid
+    loans: list[dict] = []
+    lm = _Rows()
+    ev = _Rows()
+    counter = [0]
+
+    def new_ids(k):
+        ids = np.array([f"LN{chunk_index:03d}{counter[0] + j:08d}" for j in range(k)], dtype=object)
+        counter[0] += k
+        return ids
+
+    def add_loans(idx, start, term, amount, product, renewed_from, rwr, amort):
+        k = len(idx)
+        if not k:
+            return None
+        ids = new_ids(k)
+        coll = _collateral(firms, idx, rng)
+        cval = np.where(np.isin(coll["collateral_type"], ["real_estate", "movable_property", "ip_pledge", "receivables"]),
+                        np.round(amount * rng.uniform(1.1, 2.2, k), -3), np.nan)
+        loans.append(dict(loan_id=ids, idx=idx, start=start, term=term, amount=amount, product=product,
+                          renewed_from=renewed_from, rwr=rwr, amort=amort, lender=_LENDERS[rng.integers(0, 5, k)],
+                          collateral_value=cval, **coll))
+        return ids
+
+    # working-capital lines
+    b = np.nonzero(borrower)[0]
+    amount0 = np.round(np.clip(firms.revenue[b] * rng.uniform(0.15, 0.4, len(b)), 50_000, 20_000_000), -4)
+    term0 = rng.choice([12, 12, 12, 6, 24], len(b))
+    first_b = first[b]
+    start0 = np.where(first_b < 0, -rng.integers(0, term0), first_b)
+    add_loans(b, start0, term0, amount0, _product_for(firms.legal_form[b], rng), np.full(len(b), None, dtype=object),
+              np.zeros(len(b), bool), np.zeros(len(b), bool))
+    # fixed-asset loans (amortising)
+    fa = b[(rng.random(len(b)) < cfg.fixed_asset_share) & (firms.legal_form[b] == "company")]
+    fa_term = rng.choice([36, 48, 60], len(fa))
+    fa_start = np.maximum(first[fa], -rng.integers(0, 30, len(fa)))
+    add_loans(fa, fa_start, fa_term, np.round(firms.revenue[fa] * rng.uniform(0.2, 0.6, len(fa)), -4),
+              np.full(len(fa), "fixed_asset", dtype=object), np.full(len(fa), None, dtype=object),
+              np.zeros(len(fa), bool), np.ones(len(fa), bool))
+
+    # roll the working-capital lines month by month: at maturity renew, or repay and refinance
+    active = loans[0]
+    cur = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in active.items()}
+    generations = [cur]
+    while True:
+        mat = cur["start"] + cur["term"]
+        f = cur["idx"]
+        # matures inside the window while the enterprise is not in distress → rolled over
+        rolls = (mat < T) & ~((onset[f] >= 0) & (onset[f] <= mat))
+        if not rolls.any():
+            break
+        idx = f[rolls]
+        m = mat[rolls]
+        hm = h[idx, np.minimum(m, T - 1)]
+        applied = rng.random(len(idx)) < 0.6
+        rwr = applied & (hm > -0.6) & (rng.random(len(idx)) < cfg.renewal_share / 0.6)
+        grow = np.exp(0.15 * hm + rng.normal(0, 0.05, len(idx)))
+        amount = np.round(np.clip(cur["amount"][rolls] * np.where(rwr, 1.0, grow), 50_000, 30_000_000), -4)
+        term = np.where(rwr, np.minimum(cur["term"][rolls], 12), rng.choice([12, 12, 6, 24], len(idx)))
+        # renewal applications 1-3 months before maturity (also for those refinanced)
+        app_m = m - rng.integers(1, 4, len(idx))
+        ok = applied & (app_m >= 0)
+        day = rng.integers(0, 28, ok.sum()).astype("timedelta64[D]")
+        ev.add(enterprise_id=eids[idx[ok]], loan_id=cur["loan_id"][rolls][ok],
+               event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
+               event_type=np.full(ok.sum(), "renewal_application", dtype=object))
+        ids = add_loans(idx, m, term, amount, cur["product"][rolls],
+                        np.where(rwr, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool))
+        cur = loans[-1]
+        generations.append(cur)
+        cur["repaid_prev"] = ~rwr
+        del ids
+    # renewal applications for loans maturing shortly after the window end (advance review)
+    for g in generations:
+        mat = g["start"] + g["term"]
+        f = g["idx"]
+        upcoming = (mat >= T) & (mat <= T + 2) & ~((onset[f] >= 0))
+        app_m = mat - rng.integers(1, 4, len(f))
+        ok = upcoming & (app_m < T) & (app_m >= 0) & (rng.random(len(f)) < 0.6)
+        day = rng.integers(0, 28, ok.sum()).astype("timedelta64[D]")
+        ev.add(enterprise_id=eids[f[ok]], loan_id=g["loan_id"][ok],
+               event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
+               event_type=np.full(ok.sum(), "renewal_application", dtype=object))
+
+    L = {k: np.concatenate([g[k] for g in loans]) for k in loans[0] if k != "repaid_prev"}
+    nL = len(L["loan_id"])
+    mat = L["start"] + L["term"]
+    eidx = L["idx"]
+    o = onset[eidx]
+    d0 = rng.integers(1, 31, nL)
+    # month-by-month balances and delinquency within the window
+    for t in range(T):
+        live = (L["start"] <= t) & ((t < mat) | ((o >= 0) & (o <= mat) & (L["start"] <= np.maximum(o, 0))))
+        # a loan whose enterprise entered distress before it matured stays outstanding, delinquent
+        live &= ~((o >= 0) & (L["start"] > o))
+        if not live.any():
+            continue
+        k = np.nonzero(live)[0]
+        elapsed = t - L["start"][k]
+        bal = np.where(L["amort"][k], L["amount"][k] * np.clip(1 - elapsed / L["term"][k], 0, 1), L["amount"][k])
+        dist = (o[k] >= 0) & (t >= o[k])
+        dpd = np.where(dist, d0[k] + 30 * (t - o[k]), 0)
+        benign = ~dist & (rng.random(len(k)) < expit(-5.2 - 0.9 * h[eidx[k], t]))
+        dpd = np.where(benign, rng.integers(1, 30, len(k)), dpd)
+        arrears = (dpd > 0) & (dist | (rng.random(len(k)) < 0.5))
+        lm.add(loan_id=L["loan_id"][k], enterprise_id=eids[eidx[k]], month_end=np.full(len(k), months[t]),
+               balance=np.round(np.maximum(bal, 0.0), 2), days_past_due=dpd.astype(np.int64),
+               risk_class_5=ref.classify_risk_5(dpd), interest_arrears=arrears)
+    loan_monthly = lm.frame(["loan_id", "enterprise_id", "month_end", "balance", "days_past_due", "risk_class_5",
+                             "interest_arrears"])
+    last_class = loan_monthly.groupby("loan_id", sort=False)["risk_class_5"].last()
+
+    # misuse of funds and restructuring
+    k_mis = np.nonzero(rng.random(nL) < expit(-4.6 - 0.8 * h[eidx, np.clip(L["start"], 0, T - 1)] + 0.8 * firms.u[eidx]))[0]
+    mis_m = np.clip(L["start"][k_mis] + rng.integers(1, 6, len(k_mis)), 0, None)
+    ok = mis_m < np.minimum(T, mat[k_mis])
+    k_mis, mis_m = k_mis[ok], mis_m[ok]
+    ev.add(enterprise_id=eids[eidx[k_mis]], loan_id=L["loan_id"][k_mis],
+           event_date=months[mis_m].astype("datetime64[M]").astype("datetime64[D]") + rng.integers(0, 28, len(k_mis)).astype("timedelta64[D]"),
+           event_type=np.full(len(k_mis), "funds_misuse_detected", dtype=object))
+    k_res = np.nonzero((o >= 0) & (o + 4 < T) & (rng.random(nL) < 0.15) & (L["start"] <= o))[0]
+    ev.add(enterprise_id=eids[eidx[k_res]], loan_id=L["loan_id"][k_res],
+           event_date=months[o[k_res] + 4].astype("datetime64[M]").astype("datetime64[D]"),
+           event_type=np.full(len(k_res), "restructuring", dtype=object))
+    events = ev.frame(["enterprise_id", "loan_id", "event_date", "event_type"])
+    events["event_date"] = events["event_date"].astype("datetime64[ns]")
+    events = events.drop_duplicates(["loan_id", "event_date", "event_type"]).sort_values(
+        ["enterprise_id", "event_date", "loan_id", "event_type"], kind="stable").reset_index(drop=True)
+
+    ws = months[0].astype("datetime64[M]")
+    day = rng.integers(0, 28, nL).astype("timedelta64[D]")
+    start_date = (ws + L["start"].astype("timedelta64[M]")).astype("datetime64[D]") + day
+    maturity_date = (ws + (L["start"] + L["term"]).astype("timedelta64[M]")).astype("datetime64[D]") + day
+    keep = start_date <= months[-1]
+    loans_df = pd.DataFrame({
+        "loan_id": L["loan_id"], "enterprise_id": eids[eidx], "lender": L["lender"],
+        "start_date": start_date.astype("datetime64[ns]"), "maturity_date": maturity_date.astype("datetime64[ns]"),
+        "amount": L["amount"].astype(float), "product": L["product"], "collateral_type": L["collateral_type"],
+        "collateral_value": L["collateral_value"], "guarantor_type": L["guarantor_type"],
+        "guaranteed_share": L["guaranteed_share"].astype(float), "guarantee_insurance": L["guarantee_insurance"],
+        "renewed_without_repayment": L["rwr"], "renewed_from_loan_id": L["renewed_from"],
+        "risk_class_5": pd.Series(L["loan_id"]).map(last_class).fillna("正常").to_numpy(dtype=object),
+    })[np.asarray(keep)]
+    loans_df = loans_df.sort_values(["enterprise_id", "start_date", "loan_id"], kind="stable").reset_index(drop=True)
+    has_loan_at_default = np.zeros(n, bool)
+    dm = onset + 3
+    # an enterprise defaults when in distress with a loan outstanding at its default month
+    dflt = (o >= 0) & (o + 3 < T) & (L["start"] <= o)
+    has_loan_at_default[eidx[dflt]] = True
+    di = np.nonzero(has_loan_at_default)[0]
+    defaults = pd.DataFrame({"enterprise_id": eids[di], "default_month": months[dm[di]].astype("datetime64[ns]")})
+    return loans_df, loan_monthly, events, defaults
+
+
+def _ip(firms: Firms, rng, months, chunk_index):
+    n = firms.n
+    n_pat = rng.poisson(np.where(firms.tech, 5.0, 0.25))
+    n_tm = rng.poisson(np.where(firms.legal_form == "company", 0.6, 0.15))
+    counts = n_pat + n_tm
+    owner = np.repeat(np.arange(n), counts)
+    k = len(owner)
+    pos = np.arange(k) - np.repeat(np.cumsum(counts) - counts, counts)
+    is_pat = pos < np.repeat(n_pat, counts)
+    ptypes = np.array(["invention_patent", "utility_patent", "design_patent"])
+    atype = np.where(is_pat, ptypes[rng.choice(3, k, p=[0.35, 0.5, 0.15])], "trademark").astype(object)
+    end = months[-1]
+    reg = firms.reg_date[owner]
+    span = (end - reg).astype(np.int64)
+    grant = reg + (rng.random(k) * span).astype("timedelta64[D]")
+    pledged = rng.random(k) < np.where(firms.tech[owner], 0.12, 0.03)
+    pledge_date = np.where(pledged, grant + (rng.random(k) * (end - grant).astype(np.int64)).astype("timedelta64[D]"),
+                           np.datetime64("NaT"))
+    val = np.where(atype == "invention_patent", rng.lognormal(np.log(400_000), 0.8, k), rng.lognormal(np.log(60_000), 0.8, k))
+    df = pd.DataFrame({
+        "enterprise_id": firms.eid[owner],
+        "asset_id": [f"IP{chunk_index:03d}{j:08d}" for j in range(k)],
+        "asset_type": atype, "grant_date": grant.astype("datetime64[ns]"), "pledged": pledged,
+        "pledge_date": pledge_date.astype("datetime64[ns]"),
+        "valuation": np.where(rng.random(k) < 0.3, np.nan, np.round(val, -2)),
+    })
+    return df
+
+
+def _supply_chain(firms: Firms, rng, sales, months, closed, chunk_index):
+    n, T = sales.shape
+    part = (rng.random(n) < np.where(np.isin(firms.industry, ["C", "F", "G"]), 0.28, 0.05)) & (firms.legal_form == "company")
+    core_rating = np.array(["AAA", "AA", "AA", "A", "A", "BBB", "BBB", "BB", "B", "AA"] * 3)
+    core = rng.integers(0, len(core_rating), n)
+    cnt = rng.poisson(0.8, (n, T)) * (part[:, None] & ~closed)
+    ii, tt = np.nonzero(cnt)
+    reps = cnt[ii, tt]
+    ii, tt = np.repeat(ii, reps), np.repeat(tt, reps)
+    k = len(ii)
+    issue = months[tt].astype("datetime64[M]").astype("datetime64[D]") + rng.integers(0, 28, k).astype("timedelta64[D]")
+    due = issue + rng.choice([60, 90, 180], k).astype("timedelta64[D]")
+    rating = core_rating[core[ii]]
+    late = np.maximum(0, rng.normal(np.select([rating == "BB", rating == "B"], [25, 50], 3), 15, k)).astype(np.int64)
+    paid = due + late.astype("timedelta64[D]")
+    paid = np.where(paid <= months[-1], paid, np.datetime64("NaT"))
+    df = pd.DataFrame({
+        "enterprise_id": firms.eid[ii],
+        "instrument_id": [f"SC{chunk_index:03d}{j:08d}" for j in range(k)],
+        "instrument": np.where(rng.random(k) < 0.7, "receivable", "commercial_bill").astype(object),
+        "counterparty": np.array([f"CORE{c:03d}" for c in core[ii]], dtype=object),
+        "counterparty_rating": rating.astype(object),
+        "amount": np.round(sales[ii, tt] * rng.uniform(0.05, 0.3, k), 2),
+        "issue_date": issue.astype("datetime64[ns]"), "due_date": due.astype("datetime64[ns]"),
+        "paid_date": paid.astype("datetime64[ns]"),
+    })
+    return df.sort_values(["enterprise_id", "issue_date", "instrument_id"], kind="stable").reset_index(drop=True)
+
+
+def _green(firms: Firms, rng, h, months, closed):
+    n, T = h.shape
+    cover = rng.random(n) < np.where(np.isin(firms.industry, ["A", "C", "E", "G"]), 0.9, 0.35)
+    base = np.where(np.isin(firms.industry, ["C", "E"]), 0.6, 0.15) * rng.lognormal(0, 0.5, n)
+    rows = _Rows()
+    idx = pd.DatetimeIndex(months)
+    for y in range(idx[0].year - 1, idx[-1].year):
+        pub = np.datetime64(f"{y + 1}-03-31")
+        if pub > months[-1]:
+            continue
+        cols = np.nonzero(idx.year == y)[0]
+        mh = h[:, cols].mean(axis=1) if len(cols) else np.zeros(n)
+        alive = ~closed[:, cols[-1]] if len(cols) else np.ones(n, bool)
+        m = cover & alive
+        score = 1.0 * firms.u + 0.3 * -mh + rng.normal(0, 0.5, n)
+        grade = np.select([score < -0.4, score < 0.5, score < 1.2, score < 1.8], ["green", "blue", "yellow", "red"], "black")
+        grade = np.where(rng.random(n) < 0.1, None, grade).astype(object)
+        rows.add(enterprise_id=firms.eid[m], year=np.full(m.sum(), y), published_date=np.full(m.sum(), pub),
+                 carbon_intensity=np.round(base[m] * rng.lognormal(0, 0.1, m.sum()), 4),
+                 green_credit_label=(firms.green & (rng.random(n) < 0.7))[m], env_credit_grade=grade[m])
+    return rows.frame(["enterprise_id", "year", "published_date", "carbon_intensity", "green_credit_label",
+                       "env_credit_grade"])
+
+
+def _persons(firms: Firms, rng, months, chunk_index):
+    n = firms.n
+    end = months[-1]
+    rows = _Rows()
+    pid = 0
+    roles = [("legal_representative", 1.0), ("actual_controller", 0.5), ("shareholder", 0.6)]
+    for role, p in roles:
+        m = rng.random(n) < np.where(firms.legal_form == "company", p, p if role == "legal_representative" else 0.1)
+        k = int(m.sum())
+        ids = np.array([f"P{chunk_index:03d}{pid + j:08d}" for j in range(k)], dtype=object)
+        pid += k
+        u = firms.u[m]
+        dis = rng.random(k) < expit(-4.8 + 1.4 * u)
+        bad = rng.random(k) < expit(-3.2 + 1.2 * u)
+        since_dis = end - (rng.random(k) * 1800).astype("timedelta64[D]")
+        since_bad = end - (rng.random(k) * 1800).astype("timedelta64[D]")
+        rows.add(enterprise_id=firms.eid[m], person_id=ids, role=np.full(k, role, dtype=object),
+                 dishonest_debtor=dis, dishonest_since=np.where(dis, since_dis, np.datetime64("NaT")).astype("datetime64[ns]"),
+                 bad_credit_record=bad, bad_record_since=np.where(bad, since_bad, np.datetime64("NaT")).astype("datetime64[ns]"))
+    return rows.frame(["enterprise_id", "person_id", "role", "dishonest_debtor", "dishonest_since",
+                       "bad_credit_record", "bad_record_since"])
+
+
+def _applications(cfg: SimConfig, firms: Firms, rng, months, onset, chunk_index):
+    n = firms.n
+    T = len(months)
+    m = (rng.random(n) < cfg.application_share) & ~((onset >= 0) & (onset + 3 <= T - 1))
+    k = int(m.sum())
+    end = months[-1]
+    date = end - rng.integers(0, 60, k).astype("timedelta64[D]")
+    prod = _product_for(firms.legal_form[m], rng)
+    idx = np.nonzero(m)[0]
+    coll = _collateral(firms, idx, rng)
+    amount = np.round(np.clip(firms.revenue[m] * rng.uniform(0.1, 0.5, k), 50_000, 20_000_000), -4)
+    cval = np.where(np.isin(coll["collateral_type"], ["real_estate", "movable_property", "ip_pledge", "receivables"]),
+                    np.round(amount * rng.uniform(0.8, 2.0, k), -3), np.nan)
+    return pd.DataFrame({
+        "application_id": [f"AP{chunk_index:03d}{j:07d}" for j in range(k)],
+        "enterprise_id": firms.eid[m], "application_date": date.astype("datetime64[ns]"),
+        "requested_amount": amount.astype(float), "product": prod, "term_months": rng.choice([6, 12, 12, 24], k).astype(np.int64),
+        "collateral_type": coll["collateral_type"], "collateral_value": cval,
+    })
+
+
+# --------------------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------------------
+
+def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
+    """Convert with a fixed Arrow schema per table so every chunk writes identical types."""
+    fields = []
+    if name.startswith(TRUTH_DIR):
+        types = {"enterprise_id": pa.string(), "month_end": pa.timestamp("ns"), "pd_12m": pa.float64(),
+                 "default_month": pa.timestamp("ns")}
+        return pa.Table.from_pandas(df, schema=pa.schema([(c, types[c]) for c in df.columns]), preserve_index=False)
+    spec = TABLES[name]
+    arrow = {"str": pa.string(), "date": pa.timestamp("ns"), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
+    for c in spec.columns:
+        fields.append((c.name, arrow[c.dtype]))
+    cols = {}
+    for c in spec.columns:
+        s = df[c.name]
+        if c.dtype == "date":
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+        elif c.dtype == "str":
+            s = s.astype(object).where(pd.notna(s), None)
+        cols[c.name] = s
+    return pa.Table.from_pandas(pd.DataFrame(cols), schema=pa.schema(fields), preserve_index=False)
+
+
+def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: str | Path = "city", *,
+             end: str = "2025-12-31", config: SimConfig | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Path:
+    """Simulate a city and write all tables (Parquet) and the ground truth to ``out``.
+
+    The folder is written atomically: it appears complete or not at all. Same arguments give
+    byte-identical files.
+    """
+    cfg = config or SimConfig(n_enterprises=n_enterprises, months=months, seed=seed, end=end)
+    cfg.validate()
+    out = Path(out)
+    end_ts = pd.Timestamp(cfg.end)
+    window_start = (end_ts.to_period("M") - (cfg.months - 1)).to_timestamp(how="start")
+    root = np.random.default_rng([cfg.seed, 7_919])
+    s_cyc, s_macro = systematic_path(cfg, cfg.months + 9, root)
+    s_path = s_cyc + s_macro[None, :]
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    pd_tab = pd12_table(cfg, z, P, thetas, s_path, cfg.months)
+    a_mult = int(root.integers(1, 31**8 // 31)) * 31 + int(root.integers(1, 31))  # coprime with 31
+    b_add = int(root.integers(0, 31**8))
+
+    def id_map(serial: np.ndarray) -> np.ndarray:
+        return np.array([(a_mult * int(s) + b_add) % 31**8 for s in serial], dtype=object)
+
+    n_chunks = -(-cfg.n_enterprises // CHUNK)
+    with atomic_path(out, is_dir=True) as tmp:
+        (tmp / TRUTH_DIR).mkdir()
+        writers: dict[str, pq.ParquetWriter] = {}
+        try:
+            for c in range(n_chunks):
+                n = min(CHUNK, cfg.n_enterprises - c * CHUNK)
+                rng = np.random.default_rng([cfg.seed, c])
+                firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map)
+                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, window_start, c)
+                for name, df in tables.items():
+                    tab = _arrow_table(df, name)
+                    if name not in writers:
+                        writers[name] = pq.ParquetWriter(tmp / f"{name}.parquet", tab.schema, compression="zstd")
+                    writers[name].write_table(tab, row_group_size=1_000_000)
+                if progress:
+                    progress(c + 1, n_chunks)
+        finally:
+            for w in writers.values():
+                w.close()
+        meta = {"config": asdict(cfg), "window_start": str(window_start.date()), "window_end": cfg.end,
+                "pd_12m": "exact backward recursion over the discrete health chain (see docs/simulator.md)",
+                "default": "more than 90 days past due on any loan; onset of distress + 3 months"}
+        (tmp / TRUTH_DIR / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+    return out

@@ -1,0 +1,347 @@
+"""Shared machinery of the feature families: month arithmetic, enterprise × month panels, windows.
+
+Every feature family works on a :class:`PreparedRaw`: the raw tables plus, computed once and
+cached, the integer code of each row's enterprise and dense ``enterprise × month`` matrices of
+the monthly tables (NaN where an enterprise has no record for a month). A snapshot only ever
+reads the matrix columns of months that ended on or before it, so records dated after the
+snapshot cannot influence its features (the point-in-time rule).
+
+Month indices are integers counted from January 1970 (``datetime64[M]``). The *anchor* month of
+a snapshot is the last calendar month that has fully ended on the snapshot date: the snapshot's
+own month when the snapshot is a month end, otherwise the month before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smecredit.data.loaders import RawData
+from smecredit.data.schemas import TABLES
+from smecredit.exceptions import ConfigError, DataContractError
+
+log = logging.getLogger(__name__)
+
+MONTHLY_TABLES = ("tax_monthly", "utilities_monthly", "social_insurance_monthly", "loan_monthly")
+NONPERFORMING_RANK = 2  # rank of 次级 in RISK_CLASSES: 次级/可疑/损失 are non-performing
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters shared by the feature families and the label.
+
+    Parameters
+    ----------
+    horizon : int
+        Outcome window of the label in months after the snapshot (1–60).
+    default_dpd : int
+        A month with more than ``default_dpd`` days past due on any loan is a default (Basel: 90).
+    no_event_days : float
+        Value of the ``*_days_since_last`` features when no event happened before the snapshot
+        (default 3650, i.e. "none in ten years").
+    """
+
+    horizon: int = 12
+    default_dpd: int = 90
+    no_event_days: float = 3650.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.horizon, (int, np.integer)) or isinstance(self.horizon, bool) \
+                or not 1 <= self.horizon <= 60:
+            raise ConfigError(f"horizon must be an integer number of months in [1, 60]; got {self.horizon!r}")
+        if not isinstance(self.default_dpd, (int, np.integer)) or not 0 <= self.default_dpd <= 360:
+            raise ConfigError(f"default_dpd must be an integer in [0, 360]; got {self.default_dpd!r}")
+        if not np.isfinite(self.no_event_days) or self.no_event_days <= 0:
+            raise ConfigError(f"no_event_days must be a positive number; got {self.no_event_days!r}")
+
+
+def month_index(values: Any) -> np.ndarray:
+    """Integer month index (months since 1970-01) of dates; NaT becomes ``-1``."""
+    arr = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    nat = np.isnat(arr)
+    out = arr.astype("datetime64[M]").astype(np.int64)
+    out[nat] = -1
+    return out
+
+
+def day_index(values: Any) -> np.ndarray:
+    """Integer day index (days since 1970-01-01) as float64; NaT becomes NaN."""
+    arr = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    nat = np.isnat(arr)
+    out = arr.astype("datetime64[D]").astype(np.int64).astype(np.float64)
+    out[nat] = np.nan
+    return out
+
+
+def snapshot_day(snapshot: pd.Timestamp) -> int:
+    """Day index of a snapshot date."""
+    return int(np.datetime64(pd.Timestamp(snapshot).date(), "D").astype(np.int64))
+
+
+def anchor_month(snapshot: pd.Timestamp) -> int:
+    """Index of the last month that has fully ended on ``snapshot``."""
+    ts = pd.Timestamp(snapshot)
+    m = (ts.year - 1970) * 12 + ts.month - 1
+    return m if ts.is_month_end else m - 1
+
+
+def month_label(m: int) -> str:
+    """``YYYY-MM`` text of a month index."""
+    return str(np.datetime64(int(m), "M"))
+
+
+@dataclass
+class Panel:
+    """A dense ``enterprise × month`` matrix; ``values[:, j]`` is month ``m0 + j``."""
+
+    values: np.ndarray
+    m0: int
+
+    @property
+    def m1(self) -> int:
+        return self.m0 + self.values.shape[1] - 1
+
+    def window(self, anchor: int, months: int, lag: int = 0) -> np.ndarray:
+        """Columns of months ``anchor - lag - months + 1 … anchor - lag`` (NaN outside the panel)."""
+        hi = anchor - lag
+        lo = hi - months + 1
+        out = np.full((self.values.shape[0], months), np.nan)
+        a, b = max(lo, self.m0), min(hi, self.m1)
+        if a <= b:
+            out[:, a - lo:b - lo + 1] = self.values[:, a - self.m0:b - self.m0 + 1]
+        return out
+
+    def at(self, anchor: int, lag: int = 0) -> np.ndarray:
+        """Column of one month (NaN when outside the panel)."""
+        return self.window(anchor, 1, lag)[:, 0]
+
+
+@dataclass
+class PreparedRaw:
+    """Raw tables with cached enterprise codes and monthly panels (see module docstring).
+
+    Build it with :func:`prepare`. ``ids`` are the enterprise ids in sorted order; every
+    feature frame is aligned to them.
+    """
+
+    raw: RawData
+    ids: np.ndarray
+    _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def has(self, table: str) -> bool:
+        return table in self.raw.tables
+
+    def table(self, table: str) -> pd.DataFrame | None:
+        return self.raw.tables.get(table)
+
+    def codes(self, table: str) -> np.ndarray:
+        """Position in :attr:`ids` of each row's enterprise."""
+        if table not in self._codes:
+            df = self.raw[table]
+            codes = pd.Categorical(df["enterprise_id"], categories=self.ids).codes.astype(np.int64)
+            unknown = np.flatnonzero(codes < 0)
+            if unknown.size:
+                raise DataContractError(
+                    f"{table}.enterprise_id: {unknown.size} row(s) refer to enterprises absent from the "
+                    f"enterprises table, first rows {unknown[:5].tolist()}")
+            self._codes[table] = codes
+        return self._codes[table]
+
+    def cached(self, key: Any, build) -> Any:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def panel(self, table: str, column: str) -> Panel:
+        """Dense panel of ``table.column`` (monthly tables keyed by enterprise and month)."""
+        return self.cached(("panel", table, column), lambda: self._build_panel(table, column))
+
+    def month_range(self, table: str) -> tuple[int, int] | None:
+        """First and last month index present in a monthly table (None if absent or empty)."""
+        def build():
+            df = self.table(table)
+            if df is None or df.empty:
+                return None
+            m = month_index(df["month_end"])
+            return int(m.min()), int(m.max())
+        return self.cached(("range", table), build)
+
+    def _build_panel(self, table: str, column: str) -> Panel:
+        df = self.raw[table]
+        rng = self.month_range(table)
+        if rng is None:
+            return Panel(np.full((self.n, 1), np.nan), 0)
+        m0, m1 = rng
+        values = np.full((self.n, m1 - m0 + 1), np.nan)
+        m = month_index(df["month_end"]) - m0
+        vals = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        values[self.codes(table), m] = vals
+        return Panel(values, m0)
+
+    def data_months(self) -> tuple[int, int]:
+        """First and last month covered by any monthly table."""
+        ranges = [r for r in (self.month_range(t) for t in MONTHLY_TABLES if self.has(t)) if r is not None]
+        if not ranges:
+            raise DataContractError("no monthly records at all (loan_monthly, tax_monthly, utilities_monthly, "
+                                    "social_insurance_monthly are empty or absent): cannot place snapshots in time")
+        return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
+def prepare(raw: RawData | PreparedRaw) -> PreparedRaw:
+    """Wrap raw data for feature building (idempotent)."""
+    if isinstance(raw, PreparedRaw):
+        return raw
+    if not isinstance(raw, RawData):
+        raise DataContractError(f"expected RawData from smecredit.data.load_raw/from_frames; got {type(raw).__name__}")
+    for name in ("enterprises", "loans", "loan_monthly"):
+        if name not in raw.tables:
+            raise DataContractError(f"table {name!r} is required to build features but is missing in "
+                                    f"{raw.folder or '(memory)'}")
+    for name, df in raw.tables.items():
+        missing = [c for c in TABLES[name].column_names if c not in df.columns]
+        if missing:
+            raise DataContractError(f"{name}: missing column(s) {missing}")
+    ent = raw.tables["enterprises"]["enterprise_id"]
+    dup = ent.duplicated(keep="first").to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        raise DataContractError(f"enterprises.enterprise_id: {rows.size} duplicate id(s), first rows {rows[:5].tolist()}")
+    ids = np.sort(ent.to_numpy(dtype=object))
+    return PreparedRaw(raw, ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectorised helpers (rows = enterprises)
+
+
+def nan_count(x: np.ndarray) -> np.ndarray:
+    """Number of non-missing months per row."""
+    return np.sum(~np.isnan(x), axis=1).astype(np.float64)
+
+
+def nan_sum(x: np.ndarray) -> np.ndarray:
+    """Row sums ignoring NaN; NaN for rows without any value."""
+    out = np.nansum(x, axis=1)
+    out[nan_count(x) == 0] = np.nan
+    return out
+
+
+def nan_mean(x: np.ndarray) -> np.ndarray:
+    cnt = nan_count(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.nansum(x, axis=1) / cnt
+    out[cnt == 0] = np.nan
+    return out
+
+
+def nan_max(x: np.ndarray) -> np.ndarray:
+    cnt = nan_count(x)
+    out = np.max(np.where(np.isnan(x), -np.inf, x), axis=1)
+    out[cnt == 0] = np.nan
+    return out
+
+
+def nan_std(x: np.ndarray) -> np.ndarray:
+    """Population standard deviation per row (NaN with fewer than two values)."""
+    cnt = nan_count(x)
+    mean = nan_mean(x)
+    with np.errstate(invalid="ignore"):
+        dev = np.where(np.isnan(x), 0.0, x - mean[:, None])
+        out = np.sqrt(np.sum(dev * dev, axis=1) / cnt)
+    out[cnt < 2] = np.nan
+    return out
+
+
+def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with NaN where the denominator is zero or missing."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    ok = np.isfinite(den) & (den != 0) & np.isfinite(num)
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def cv(x: np.ndarray) -> np.ndarray:
+    """Coefficient of variation per row (std / mean; NaN when the mean is 0 or < 3 values)."""
+    out = safe_ratio(nan_std(x), nan_mean(x))
+    out[nan_count(x) < 3] = np.nan
+    return out
+
+
+def yoy(panel: Panel, anchor: int, months: int) -> np.ndarray:
+    """Year-on-year change of the sum over the last ``months`` months.
+
+    Only months observed both this year and a year earlier are compared; NaN when none are or
+    when last year's sum is zero.
+    """
+    cur = panel.window(anchor, months)
+    prev = panel.window(anchor, months, lag=12)
+    both = ~np.isnan(cur) & ~np.isnan(prev)
+    s_cur = np.where(both, cur, 0.0).sum(axis=1)
+    s_prev = np.where(both, prev, 0.0).sum(axis=1)
+    out = safe_ratio(s_cur, s_prev) - 1.0
+    out[both.sum(axis=1) == 0] = np.nan
+    return out
+
+
+def rel_slope(x: np.ndarray) -> np.ndarray:
+    """Least-squares trend of each row per month, relative to the row mean (NaN with < 3 values)."""
+    t = np.arange(x.shape[1], dtype=np.float64)[None, :]
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_mean = np.where(ok, t, 0.0).sum(axis=1) / cnt
+        x_mean = np.where(ok, x, 0.0).sum(axis=1) / cnt
+        dt_ = np.where(ok, t - t_mean[:, None], 0.0)
+        dx = np.where(ok, x - x_mean[:, None], 0.0)
+        slope = (dt_ * dx).sum(axis=1) / (dt_ * dt_).sum(axis=1)
+    out = safe_ratio(slope, x_mean)
+    out[cnt < 3] = np.nan
+    return out
+
+
+def bincount(codes: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-enterprise count (or weighted sum) of rows."""
+    return np.bincount(codes, weights=weights, minlength=n).astype(np.float64)
+
+
+def group_max(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per-enterprise maximum of ``values`` (NaN for enterprises without rows)."""
+    out = np.full(n, -np.inf)
+    ok = ~np.isnan(values)
+    np.maximum.at(out, codes[ok], values[ok])
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def last_per_group(codes: np.ndarray, order_keys: list[np.ndarray], n: int, values: np.ndarray,
+                   fill: float = np.nan) -> np.ndarray:
+    """Value of the last row per enterprise, rows ordered by ``order_keys`` (last key primary)."""
+    out = np.full(n, fill, dtype=np.float64)
+    if codes.size == 0:
+        return out
+    order = np.lexsort([*order_keys, codes])
+    c = codes[order]
+    last = np.r_[c[1:] != c[:-1], True]
+    out[c[last]] = values[order][last]
+    return out
+
+
+def empty_frame(prep: PreparedRaw, names: list[str]) -> pd.DataFrame:
+    """All-NaN frame for the given feature names (used when a family's table is absent)."""
+    return pd.DataFrame({n: np.full(prep.n, np.nan) for n in names}, index=pd.Index(prep.ids, name="enterprise_id"))
+
+
+def frame(prep: PreparedRaw, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Feature frame indexed by enterprise id from a dict of column arrays."""
+    return pd.DataFrame(cols, index=pd.Index(prep.ids, name="enterprise_id"))

@@ -1,0 +1,80 @@
+"""Utilities family: electricity, water and gas use — level, growth, volatility, seasonal-adjusted drop.
+
+Source: ``utilities_monthly`` (as of ``month_end``). Growth is year on year over the same
+calendar months, which removes the enterprise's own seasonality. ``elec_drop_sa_3m`` further
+removes what the whole industry went through in the same months: it is how many points the
+enterprise's 3-month year-on-year electricity change falls short of the median of its industry
+at the same snapshot (positive = dropping more than peers). ``utilities_missing`` = 1 when the
+table is absent or the enterprise has no electricity record in the last 12 months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, cv, frame, nan_count, nan_mean,
+                                       yoy)
+from smecredit.features.spec import FeatureSpec, missing_spec, windowed
+
+FAMILY = "utilities"
+SRC = "utilities_monthly"
+
+SPECS: list[FeatureSpec] = [
+    *windowed("elec_kwh_{w}m", (3, 6, 12), family=FAMILY, source=SRC, kind="level",
+              en="Electricity use", zh="用电量", unit="kWh", direction="down"),
+    *windowed("elec_yoy_{w}m", (3, 6, 12), family=FAMILY, source=SRC, kind="change",
+              en="Electricity use", zh="用电量", unit="ratio", direction="down"),
+    FeatureSpec("elec_cv_12m", FAMILY, SRC, 12, "cv", "Electricity use", "用电量", "ratio", "up"),
+    FeatureSpec("elec_drop_sa_3m", FAMILY, SRC, 3, "share",
+                "Electricity drop beyond industry peers, year on year", "用电量同比降幅超出同行业",
+                "ratio", "up"),
+    FeatureSpec("elec_zero_months_6m", FAMILY, SRC, 6, "count", "Months without electricity use", "无用电月数",
+                "months", "up"),
+    FeatureSpec("water_m3_12m", FAMILY, SRC, 12, "level", "Water use", "用水量", "m3", "down"),
+    FeatureSpec("water_yoy_12m", FAMILY, SRC, 12, "change", "Water use", "用水量", "ratio", "down"),
+    FeatureSpec("gas_m3_12m", FAMILY, SRC, 12, "level", "Gas use", "用气量", "m3", "down"),
+    FeatureSpec("gas_yoy_12m", FAMILY, SRC, 12, "change", "Gas use", "用气量", "ratio", "down"),
+    missing_spec(FAMILY, SRC, "utility", "水电气"),
+]
+
+
+def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -> pd.DataFrame:
+    """Utilities features of every enterprise at ``snapshot`` (see module docstring)."""
+    names = [s.name for s in SPECS]
+    if not raw.has(SRC):
+        cols = {n: np.full(raw.n, np.nan) for n in names}
+        cols["utilities_missing"] = np.ones(raw.n)
+        return frame(raw, cols)
+    a = anchor_month(snapshot)
+    elec = raw.panel(SRC, "electricity_kwh")
+    water = raw.panel(SRC, "water_m3")
+    gas = raw.panel(SRC, "gas_m3")
+    cols: dict[str, np.ndarray] = {}
+    for w in (3, 6, 12):
+        cols[f"elec_kwh_{w}m"] = nan_mean(elec.window(a, w))
+    for w in (3, 6, 12):
+        cols[f"elec_yoy_{w}m"] = yoy(elec, a, w)
+    cols["elec_cv_12m"] = cv(elec.window(a, 12))
+    cols["elec_drop_sa_3m"] = _drop_vs_industry(raw, cols["elec_yoy_3m"])
+    w6 = elec.window(a, 6)
+    in_data = (np.arange(a - 5, a + 1) >= elec.m0)[None, :]
+    cols["elec_zero_months_6m"] = ((np.isnan(w6) | (w6 == 0)) & in_data).sum(axis=1).astype(np.float64)
+    cols["water_m3_12m"] = nan_mean(water.window(a, 12))
+    cols["water_yoy_12m"] = yoy(water, a, 12)
+    cols["gas_m3_12m"] = nan_mean(gas.window(a, 12))
+    cols["gas_yoy_12m"] = yoy(gas, a, 12)
+    missing = nan_count(elec.window(a, 12)) == 0
+    for n in names[:-1]:
+        if n != "elec_zero_months_6m":
+            cols[n] = np.where(missing, np.nan, cols[n])
+    cols["utilities_missing"] = missing.astype(np.float64)
+    return frame(raw, cols)[names]
+
+
+def _drop_vs_industry(raw: PreparedRaw, change: np.ndarray) -> np.ndarray:
+    """Industry median of ``change`` minus ``change`` (NaN where the enterprise's change is NaN)."""
+    industry = raw.cached("industry", lambda: raw.raw["enterprises"].set_index("enterprise_id")
+                          .loc[raw.ids, "industry"].to_numpy(dtype=object))
+    med = pd.Series(change).groupby(industry).transform("median").to_numpy(dtype=np.float64)
+    return med - change

@@ -1,0 +1,289 @@
+"""Points scorecard: optbinning binning → feature selection → logistic regression → points.
+
+Composition, as in optbinning: a :class:`optbinning.BinningProcess` bins every characteristic
+(monotonic event-rate trend taken from the feature catalogue's ``direction`` where known,
+``auto_asc_desc`` elsewhere; missing and special values in their own bins; a minimum bin
+size), characteristics are selected by information value, WoE correlation and stability,
+and a logistic regression on the WoE values gives the log-odds. Points are scaled so that
+``base_points`` correspond to odds ``base_odds``:1 (good:bad) and every ``pdo`` points double
+the odds::
+
+    factor = pdo / ln 2
+    offset = base_points - factor * ln(base_odds)
+    score  = offset + factor * ln(odds_good) = offset - factor * logit(PD_raw)
+
+and the points of characteristic j in bin i are ``-(b_j * woe_ij + b_0 / n) * factor + offset / n``
+so that a row's points add up to its score exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from optbinning import BinningProcess
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from smecredit.exceptions import ConfigError, NotFittedError
+
+log = logging.getLogger(__name__)
+
+_TRENDS = {"up": "ascending", "down": "descending"}
+
+
+def scaling_constants(pdo: float, base_points: float, base_odds: float) -> tuple[float, float]:
+    """Return ``(factor, offset)`` of the points scale.
+
+    Examples
+    --------
+    >>> f, o = scaling_constants(20, 600, 50)
+    >>> round(o + f * math.log(50), 9), round(o + f * math.log(100), 9)
+    (600.0, 620.0)
+    """
+    factor = pdo / math.log(2)
+    return factor, base_points - factor * math.log(base_odds)
+
+
+def logodds_to_points(logit_bad, pdo: float = 20.0, base_points: float = 600.0, base_odds: float = 50.0):
+    """Points of a bad-vs-good log-odds (higher points = lower risk)."""
+    factor, offset = scaling_constants(pdo, base_points, base_odds)
+    return offset - factor * np.asarray(logit_bad, dtype="float64")
+
+
+def _psi(a: np.ndarray, b: np.ndarray) -> float:
+    """Population stability index between two samples of a discrete (WoE-valued) variable."""
+    keys = np.union1d(a, b)
+    pa = np.array([(a == k).mean() for k in keys]) + 1e-4
+    pb = np.array([(b == k).mean() for k in keys]) + 1e-4
+    return float(np.sum((pa - pb) * np.log(pa / pb)))
+
+
+class ScorecardPD(BaseEstimator, ClassifierMixin):
+    """A points scorecard producing a raw PD and points.
+
+    Parameters
+    ----------
+    pdo, base_points, base_odds : float, default=20, 600, 50
+        Points to double the odds, points at the base odds, base odds (good:bad).
+    directions : dict or None
+        ``{feature: "up" | "down" | "none"}`` from the feature catalogue (risk rises with the value: ``up``).
+    default_trend : str, default="auto_asc_desc"
+        optbinning ``monotonic_trend`` of numeric characteristics without a direction.
+    min_bin_size : float, default=0.05
+        Minimum share of rows per bin.
+    max_n_prebins : int, default=20
+    special_codes : list or None
+        Values binned apart (e.g. ``[-999]``).
+    min_iv : float, default=0.02
+        Characteristics with a lower information value are dropped.
+    max_correlation : float, default=0.8
+        Of two characteristics whose WoE correlate more, the lower-IV one is dropped.
+    max_psi : float, default=0.25
+        With a time index, characteristics whose bin distribution shifts more (PSI between
+        the earliest and the latest half of the training rows) are dropped.
+    C : float, default=1.0
+        Inverse L2 regularisation of the logistic regression.
+    """
+
+    def __init__(self, *, pdo=20.0, base_points=600.0, base_odds=50.0, directions=None,
+                 default_trend="auto_asc_desc", min_bin_size=0.05, max_n_prebins=20, special_codes=None,
+                 min_iv=0.02, max_correlation=0.8, max_psi=0.25, C=1.0):
+        self.pdo = pdo
+        self.base_points = base_points
+        self.base_odds = base_odds
+        self.directions = directions
+        self.default_trend = default_trend
+        self.min_bin_size = min_bin_size
+        self.max_n_prebins = max_n_prebins
+        self.special_codes = special_codes
+        self.min_iv = min_iv
+        self.max_correlation = max_correlation
+        self.max_psi = max_psi
+        self.C = C
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        for name, lo in (("pdo", 0), ("base_odds", 0), ("C", 0)):
+            v = getattr(self, name)
+            if not isinstance(v, Real) or not v > lo:
+                raise ConfigError(f"{name} must be a number > {lo}; got {v!r}")
+        if not isinstance(self.base_points, Real):
+            raise ConfigError(f"base_points must be a number; got {self.base_points!r}")
+        if not isinstance(self.min_bin_size, Real) or not 0 < self.min_bin_size <= 0.5:
+            raise ConfigError(f"min_bin_size must be in (0, 0.5]; got {self.min_bin_size!r}")
+        if not isinstance(self.max_correlation, Real) or not 0 < self.max_correlation <= 1:
+            raise ConfigError(f"max_correlation must be in (0, 1]; got {self.max_correlation!r}")
+        if not isinstance(self.min_iv, Real) or self.min_iv < 0:
+            raise ConfigError(f"min_iv must be >= 0; got {self.min_iv!r}")
+        bad = {k: v for k, v in (self.directions or {}).items() if v not in ("up", "down", "none")}
+        if bad:
+            raise ConfigError(f"directions must be 'up', 'down' or 'none'; got {bad}")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: pd.DataFrame, y, *, time_index=None) -> ScorecardPD:
+        """Bin, select, fit the regression and build the points table.
+
+        Parameters
+        ----------
+        X : DataFrame of float64 (numeric) and object (categorical) columns.
+        y : array-like of 0/1.
+        time_index : array-like or None
+            Row dates used by the stability (PSI) selection.
+        """
+        self._check_params()
+        y = np.asarray(y, dtype="int64")
+        names = [str(c) for c in X.columns]
+        cats = [c for c in names if not pd.api.types.is_numeric_dtype(X[c].dtype)]
+        directions = self.directions or {}
+        fit_params = {}
+        for c in names:
+            if c in cats:
+                continue
+            fit_params[c] = {"monotonic_trend": _TRENDS.get(directions.get(c), self.default_trend)}
+        bp = BinningProcess(names, categorical_variables=cats or None, min_bin_size=self.min_bin_size,
+                            max_n_prebins=self.max_n_prebins, special_codes=self.special_codes,
+                            binning_fit_params=fit_params)
+        bp.fit(X, y)
+        summary = bp.summary().set_index("name")
+        iv = summary["iv"].astype(float).reindex(names).fillna(0.0)
+        woe = self._woe(bp, X, names)
+        selected, dropped = self._select(names, iv, woe, time_index)
+        lr, selected, sign_dropped = self._fit_lr(woe[selected], y, selected)
+        dropped.update(sign_dropped)
+        self.binning_process_ = bp
+        self.estimator_ = lr
+        self.feature_names_in_ = np.array(names, dtype=object)
+        self.selected_features_ = list(selected)
+        self.dropped_features_ = dropped
+        self.iv_ = iv.to_dict()
+        self.categorical_features_ = cats
+        self.factor_, self.offset_ = scaling_constants(self.pdo, self.base_points, self.base_odds)
+        self.table_ = self._points_table()
+        best = self.table_[self.table_["Count"] > 0].groupby("Variable")["Points"].max()
+        self.best_points_ = best.reindex(self.selected_features_).to_dict()
+        self.classes_ = np.array([0, 1])
+        return self
+
+    @staticmethod
+    def _woe(bp: BinningProcess, X: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+        out = {}
+        for c in names:
+            ob = bp.get_binned_variable(c)
+            out[c] = ob.transform(X[c].to_numpy(), metric="woe", metric_special="empirical",
+                                  metric_missing="empirical")
+        return pd.DataFrame(out, index=X.index)
+
+    def _select(self, names, iv, woe, time_index):
+        dropped: dict[str, str] = {}
+        keep = [c for c in names if iv[c] >= self.min_iv]
+        for c in names:
+            if c not in keep:
+                dropped[c] = f"IV {iv[c]:.4f} < {self.min_iv}"
+        if not keep:
+            best = iv.idxmax()
+            keep = [best]
+            dropped.pop(best, None)
+            log.warning("no characteristic reaches IV %.3f; keeping the strongest, %s", self.min_iv, best)
+        if time_index is not None and self.max_psi is not None:
+            t = pd.Series(pd.to_datetime(np.asarray(time_index)))
+            cut = t.quantile(0.5)
+            early, late = (t <= cut).to_numpy(), (t > cut).to_numpy()
+            if early.any() and late.any():
+                for c in list(keep):
+                    psi = _psi(woe[c].to_numpy()[early], woe[c].to_numpy()[late])
+                    if psi > self.max_psi and len(keep) > 1:
+                        keep.remove(c)
+                        dropped[c] = f"PSI {psi:.3f} > {self.max_psi}"
+        keep.sort(key=lambda c: -iv[c])
+        corr = woe[keep].corr().abs().fillna(0.0) if len(keep) > 1 else None
+        final: list[str] = []
+        for c in keep:
+            clash = [k for k in final if corr is not None and corr.loc[c, k] > self.max_correlation]
+            if clash:
+                dropped[c] = f"|corr| with {clash[0]} {corr.loc[c, clash[0]]:.2f} > {self.max_correlation}"
+            else:
+                final.append(c)
+        return final, dropped
+
+    def _fit_lr(self, W: pd.DataFrame, y, selected):
+        """Fit the regression; drop characteristics whose coefficient has the wrong sign (collinearity)."""
+        dropped = {}
+        selected = list(selected)
+        while True:
+            lr = LogisticRegression(C=self.C, max_iter=2000)
+            lr.fit(W[selected].to_numpy(), y)
+            coef = lr.coef_[0]
+            # optbinning WoE rises as risk falls, so every coefficient must be <= 0
+            wrong = [(c, b) for c, b in zip(selected, coef) if b > 0]
+            if not wrong or len(selected) == 1:
+                return lr, selected, dropped
+            worst = max(wrong, key=lambda t: t[1])[0]
+            dropped[worst] = "coefficient sign reversed (collinear with other characteristics)"
+            selected.remove(worst)
+
+    def _points_table(self) -> pd.DataFrame:
+        b0 = float(self.estimator_.intercept_[0])
+        n = len(self.selected_features_)
+        rows = []
+        for c, b in zip(self.selected_features_, self.estimator_.coef_[0]):
+            t = self.binning_process_.get_binned_variable(c).binning_table.build()
+            t = t.drop(index="Totals", errors="ignore")
+            for _, r in t.iterrows():
+                w = float(r["WoE"])
+                rows.append({
+                    "Variable": c,
+                    "Bin": str(r["Bin"]) if not isinstance(r["Bin"], (list, np.ndarray)) else ", ".join(map(str, r["Bin"])),
+                    "Count": int(r["Count"]),
+                    "Count (%)": float(r["Count (%)"]),
+                    "Event rate": float(r["Event rate"]),
+                    "WoE": w,
+                    "IV": float(r["IV"]),
+                    "Coefficient": float(b),
+                    "Points": -(float(b) * w + b0 / n) * self.factor_ + self.offset_ / n,
+                })
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted(self):
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError("ScorecardPD is not fitted; call fit first")
+
+    def points(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points of each selected characteristic for each row (columns = selected features)."""
+        self._check_fitted()
+        W = self._woe(self.binning_process_, X, self.selected_features_)
+        b0 = float(self.estimator_.intercept_[0])
+        n = len(self.selected_features_)
+        pts = -(W * self.estimator_.coef_[0] + b0 / n) * self.factor_ + self.offset_ / n
+        return pts
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds of default."""
+        self._check_fitted()
+        W = self._woe(self.binning_process_, X, self.selected_features_)
+        return W.to_numpy() @ self.estimator_.coef_[0] + float(self.estimator_.intercept_[0])
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        z = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+    def score(self, X, y=None, sample_weight=None):  # sklearn: score(X, y) is accuracy
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def total_points(self, X: pd.DataFrame) -> np.ndarray:
+        """Total points of each row (equals ``offset - factor * decision_function``)."""
+        return self.points(X).sum(axis=1).to_numpy()
+
+    def points_lost(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points each characteristic lost against its best bin (>= 0; higher = riskier)."""
+        pts = self.points(X)
+        best = pd.Series(self.best_points_)
+        return (best[pts.columns] - pts).clip(lower=0.0)
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
