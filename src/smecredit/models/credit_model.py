@@ -7,7 +7,6 @@ This is the object every later stage (reports, scoring, decisions) uses, through
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
@@ -63,12 +62,7 @@ class CreditModel:
         self.feature_names_ = list(feature_types)
         self.scaling = dict(scaling)
         self.metadata_ = dict(metadata or {})
-        self.categories_ = {
-            c: set(getattr(estimator, "categories_", {}).get(c, []))
-            for c, t in feature_types.items() if t == "categorical"
-        }
-        if kind == "scorecard":
-            self.categories_ = {c: set(v) for c, v in (metadata or {}).get("_train_categories", {}).items()}
+        self.categories_ = {c: set(v) for c, v in (metadata or {}).get("_train_categories", {}).items()}
         self.metadata_.pop("_train_categories", None)
 
     # ------------------------------------------------------------------ input
@@ -248,6 +242,3 @@ def fit_credit_model(
              calibrator.method_)
     return model
 
-
-def _isnan(v) -> bool:
-    return isinstance(v, float) and math.isnan(v)

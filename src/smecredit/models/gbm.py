@@ -94,6 +94,7 @@ class _LinearBase:
         self.active_ = list(self.numeric)
         M, owners = self._design(X)
         self.owners_ = owners
+        self.design_mean_ = M.mean(axis=0) if len(M) else np.zeros(M.shape[1])
         while True:
             keep = np.array([(o not in self.numeric) or (o in self.active_) for o in owners], dtype=bool)
             coef = np.zeros(len(owners))
@@ -117,7 +118,7 @@ class _LinearBase:
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         M, owners = self._design(X)
-        parts = M * self.coef_
+        parts = (M - self.design_mean_) * self.coef_  # relative to the training average, like pred_contrib
         out = pd.DataFrame(0.0, index=X.index, columns=list(dict.fromkeys(self.numeric + self.categorical)))
         for j, o in enumerate(owners):
             out[o] = out[o].to_numpy() + parts[:, j]
@@ -282,7 +283,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         if self.linear_ is not None:
             lin = self.linear_.contributions(X)
             out[lin.columns] = lin.to_numpy()
-            bias += self.linear_.intercept_
+            bias += self.linear_.intercept_ + float(self.linear_.design_mean_ @ self.linear_.coef_)
         else:
             bias += self.init_base_
         if self.booster_ is not None:
