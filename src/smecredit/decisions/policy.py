@@ -1,0 +1,306 @@
+"""The decision policy: a YAML file validated with pydantic (frozen, unknown keys rejected).
+
+>>> policy = load_policy()            # the shipped default policy
+>>> policy.renewal.window_end_days
+90
+
+A bank changes thresholds by editing a copy of ``config/default_policy.yaml`` and passing
+it with ``--policy``. Every problem in a file is reported at once, field by field, as a
+:class:`~smecredit.exceptions.PolicyError` (CLI exit code 2). ``policy_sha256`` (the SHA-256
+of the file's bytes) is written into every decision row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS, SIZE_CLASSES
+from smecredit.decisions import risk_sharing as rs
+from smecredit.exceptions import PolicyError
+
+log = logging.getLogger(__name__)
+
+RULE_IDS = tuple(f"R{i:02d}" for i in range(1, 18))
+GRADES = tuple(str(i) for i in range(1, 11))
+Share = float
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _problems(pairs: list[tuple[bool, str]]) -> None:
+    msgs = [m for bad, m in pairs if bad]
+    if msgs:
+        raise ValueError("; ".join(msgs))
+
+
+class RuleMeta(_Frozen):
+    """Documentation of one renewal rule: is it regulation or bank policy, and where it comes from."""
+
+    basis: Literal["regulation", "bank_policy"]
+    severity: Literal["hard", "soft", "output", "monitor"]
+    source: str = Field(min_length=1)
+    title_en: str = Field(min_length=1)
+    title_zh: str = Field(min_length=1)
+
+
+Rate = float
+
+
+class RenewalPolicy(_Frozen):
+    """Thresholds of the renewal-without-repayment rules R01–R17 (see the default policy file)."""
+
+    eligible_products: tuple[str, ...] = Field(min_length=1)
+    eligible_size_classes: tuple[str, ...] = Field(min_length=1)
+    medium_maturity_cutoff: dt.date
+    window_start_days: int = Field(ge=0, le=3650)
+    window_end_days: int = Field(ge=1, le=3650)
+    require_application: bool
+    review_lead_days: int = Field(ge=0, le=365)
+    min_utilisation: float = Field(ge=0, le=1)
+    max_sales_decline: float = Field(gt=0, lt=1)
+    hard_sales_decline: float = Field(gt=0, le=1)
+    max_electricity_decline: float = Field(gt=0, lt=1)
+    max_headcount_decline: float = Field(gt=0, lt=1)
+    reduce_amount_above_decline: float = Field(ge=0, lt=1)
+    min_history_months: int = Field(ge=1, le=12)
+    max_data_age_days: int = Field(ge=28, le=366)
+    penalty_lookback_months: int = Field(ge=1, le=120)
+    approve_pd_max: float = Field(gt=0, lt=1)
+    refer_pd_max: float = Field(gt=0, lt=1)
+    approve_grade_max: int = Field(ge=1, le=10)
+    refer_grade_max: int = Field(ge=1, le=10)
+    max_term_months: int = Field(ge=1, le=360)
+    max_amount: float = Field(gt=0)
+    collateral_decline_tolerance: float = Field(ge=0, lt=1)
+    min_collateral_coverage: float = Field(gt=0, le=10)
+    max_consecutive_renewals: int = Field(ge=1, le=100)
+    monitoring_interval_months: int = Field(ge=1, le=24)
+    restructuring_lookback_months: int = Field(ge=1, le=120)
+    reduced_amount_rounding: float = Field(gt=0)
+
+    @field_validator("eligible_products")
+    @classmethod
+    def _products(cls, v):
+        bad = [p for p in v if p not in PRODUCTS]
+        if bad:
+            raise ValueError(f"unknown product(s) {bad}; valid products are {list(PRODUCTS)}")
+        return v
+
+    @field_validator("eligible_size_classes")
+    @classmethod
+    def _sizes(cls, v):
+        bad = [p for p in v if p not in SIZE_CLASSES]
+        if bad:
+            raise ValueError(f"unknown size class(es) {bad}; valid classes are {list(SIZE_CLASSES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        _problems([
+            (self.window_start_days >= self.window_end_days,
+             f"window_start_days ({self.window_start_days}) must be before window_end_days ({self.window_end_days})"),
+            (self.review_lead_days > self.window_start_days,
+             f"review_lead_days ({self.review_lead_days}) must not exceed window_start_days ({self.window_start_days}): "
+             "loans at the start of the window could not be reviewed before maturity"),
+            (self.approve_pd_max >= self.refer_pd_max,
+             f"refer band below approve band: approve_pd_max ({self.approve_pd_max}) must be < refer_pd_max ({self.refer_pd_max})"),
+            (self.approve_grade_max > self.refer_grade_max,
+             f"refer band below approve band: approve_grade_max ({self.approve_grade_max}) must be <= refer_grade_max ({self.refer_grade_max})"),
+            (self.max_sales_decline >= self.hard_sales_decline,
+             f"max_sales_decline ({self.max_sales_decline}) must be < hard_sales_decline ({self.hard_sales_decline})"),
+            (self.reduce_amount_above_decline > self.max_sales_decline,
+             f"reduce_amount_above_decline ({self.reduce_amount_above_decline}) must be <= max_sales_decline ({self.max_sales_decline})"),
+        ])
+        return self
+
+
+class PriceTier(_Frozen):
+    tier: str = Field(min_length=1)
+    max_grade: int = Field(ge=1, le=10)
+    spread_bp: float = Field(ge=0, le=5000)
+
+
+class LendingPolicy(_Frozen):
+    """Thresholds of new-loan decisions: PD/grade bands, credit limit and price tiers."""
+
+    approve_pd_max: float = Field(gt=0, lt=1)
+    refer_pd_max: float = Field(gt=0, lt=1)
+    approve_grade_max: int = Field(ge=1, le=10)
+    refer_grade_max: int = Field(ge=1, le=10)
+    revenue_multiple_by_grade: dict[str, float]
+    advance_rate: dict[str, float]
+    unsecured_cap: float = Field(ge=0)
+    guarantee_cap: float = Field(ge=0)
+    max_limit: float = Field(gt=0)
+    min_limit: float = Field(ge=0)
+    limit_rounding: float = Field(gt=0)
+    electricity_haircut_above: float = Field(ge=0, lt=1)
+    min_history_months: int = Field(ge=1, le=12)
+    penalty_lookback_months: int = Field(ge=1, le=120)
+    price_tiers: tuple[PriceTier, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        m = self.revenue_multiple_by_grade
+        grades = [int(g) for g in m if g in GRADES]
+        tiers = [t.max_grade for t in self.price_tiers]
+        _problems([
+            (self.approve_pd_max >= self.refer_pd_max,
+             f"refer band below approve band: approve_pd_max ({self.approve_pd_max}) must be < refer_pd_max ({self.refer_pd_max})"),
+            (self.approve_grade_max > self.refer_grade_max,
+             f"refer band below approve band: approve_grade_max ({self.approve_grade_max}) must be <= refer_grade_max ({self.refer_grade_max})"),
+            (set(m) != set(GRADES), f"revenue_multiple_by_grade must have exactly the grades {list(GRADES)}, got {sorted(m)}"),
+            (any(not 0 <= v <= 5 for v in m.values()), "revenue_multiple_by_grade values must be in [0, 5]"),
+            (len(grades) == 10 and any(m[str(g)] < m[str(g + 1)] for g in range(1, 10)),
+             "revenue_multiple_by_grade must not increase from grade 1 to grade 10"),
+            (bool(set(self.advance_rate) - set(COLLATERAL_TYPES)),
+             f"advance_rate has unknown collateral type(s) {sorted(set(self.advance_rate) - set(COLLATERAL_TYPES))}; "
+             f"valid types are {list(COLLATERAL_TYPES)}"),
+            (any(not 0 <= v <= 1 for v in self.advance_rate.values()), "advance_rate values must be in [0, 1]"),
+            (self.min_limit >= self.max_limit, f"min_limit ({self.min_limit}) must be < max_limit ({self.max_limit})"),
+            (tiers != sorted(tiers) or len(set(tiers)) != len(tiers), "price_tiers must have strictly increasing max_grade"),
+            (bool(tiers) and tiers[-1] < self.refer_grade_max,
+             f"price_tiers must cover grades up to refer_grade_max ({self.refer_grade_max}); last tier ends at {tiers[-1] if tiers else None}"),
+        ])
+        return self
+
+
+class ExpectedLossPolicy(_Frozen):
+    """LGD by collateral type and the risk-sharing schemes used for expected loss."""
+
+    lgd: dict[str, float]
+    recovery_rate: float = Field(ge=0, le=1)
+    policy_guarantor_scheme: str
+    tech_sme_scheme: str
+    insurance_scheme: str
+    custom_schemes: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        problems = []
+        missing = sorted(set(COLLATERAL_TYPES) - set(self.lgd))
+        unknown = sorted(set(self.lgd) - set(COLLATERAL_TYPES))
+        if missing:
+            problems.append(f"lgd is missing collateral type(s) {missing}")
+        if unknown:
+            problems.append(f"lgd has unknown collateral type(s) {unknown}; valid types are {list(COLLATERAL_TYPES)}")
+        problems += [f"lgd of {k} must be in (0, 1], got {v}" for k, v in self.lgd.items() if not 0 < v <= 1]
+        clash = sorted(set(self.custom_schemes) & set(rs.PRESET_DEFINITIONS))
+        if clash:
+            problems.append(f"custom_schemes must not redefine presets {clash}")
+        for name, shares in self.custom_schemes.items():
+            try:
+                rs.make_scheme(name, shares)
+            except PolicyError as exc:
+                problems.append(str(exc))
+        for field in ("policy_guarantor_scheme", "tech_sme_scheme", "insurance_scheme"):
+            name = getattr(self, field)
+            if name not in rs.PRESET_DEFINITIONS and name not in self.custom_schemes:
+                problems.append(f"{field}: unknown scheme {name!r}; valid schemes are "
+                                f"{sorted(rs.PRESET_DEFINITIONS) + sorted(self.custom_schemes)}")
+        _problems([(True, p) for p in problems])
+        return self
+
+    def scheme(self, name: str) -> rs.RiskShareStructure:
+        return rs.get_scheme(name, self.custom_schemes)
+
+
+class Policy(_Frozen):
+    """A complete decision policy (see ``config/default_policy.yaml`` for every field)."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    rules: dict[str, RuleMeta]
+    renewal: RenewalPolicy
+    lending: LendingPolicy
+    expected_loss: ExpectedLossPolicy
+
+    @field_validator("rules")
+    @classmethod
+    def _all_rules(cls, v):
+        missing = [r for r in RULE_IDS if r not in v]
+        unknown = sorted(set(v) - set(RULE_IDS))
+        msgs = []
+        if missing:
+            msgs.append(f"missing rule(s) {missing}")
+        if unknown:
+            msgs.append(f"unknown rule(s) {unknown}; rules are {RULE_IDS[0]}..{RULE_IDS[-1]}")
+        if msgs:
+            raise ValueError("; ".join(msgs))
+        return v
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file the policy was loaded from, else of its canonical JSON dump."""
+        return self._sha or canonical_sha256(self)
+
+    _sha: str = ""
+
+    def with_sha(self, sha: str) -> Policy:
+        p = self.model_copy()
+        object.__setattr__(p, "_sha", sha)
+        return p
+
+
+def canonical_sha256(policy: Policy) -> str:
+    """SHA-256 of the canonical (sorted-key JSON) dump of ``policy``."""
+    dump = json.dumps(policy.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(dump.encode("utf-8")).hexdigest()
+
+
+def default_policy_path() -> Path:
+    """Path of the shipped default policy (package data ``smecredit/config/default_policy.yaml``)."""
+    return Path(str(resources.files("smecredit") / "config" / "default_policy.yaml"))
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """All pydantic errors of ``exc``, one line per field (dotted path: message)."""
+    lines = [f"invalid policy {source}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def policy_from_dict(data: dict, source: str = "(dict)") -> Policy:
+    """Validate a policy mapping; raise :class:`PolicyError` listing every problem."""
+    if not isinstance(data, dict):
+        raise PolicyError(f"invalid policy {source}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(format_validation_error(exc, source)) from None
+
+
+def load_policy(path: str | os.PathLike | None = None) -> Policy:
+    """Load and validate a policy YAML file (the shipped default when ``path`` is None).
+
+    Raises
+    ------
+    PolicyError
+        When the file is missing, is not valid YAML, has unknown keys or impossible thresholds
+        (all problems listed, field by field).
+    """
+    path = default_policy_path() if path is None else Path(path)
+    if not path.is_file():
+        raise PolicyError(f"policy file not found: {path}")
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"policy file {path} is not valid YAML: {exc}") from None
+    policy = policy_from_dict(data, str(path))
+    return policy.with_sha(hashlib.sha256(raw).hexdigest())
