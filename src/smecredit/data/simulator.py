@@ -254,7 +254,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
                 + np.select([size == "micro", size == "medium"], [0.25, -0.2], 0.0)
                 - 0.25 * np.log(age / 7.0).clip(-1.5, 1.5)
                 + np.array([_IND_EFFECT[c] for c in industry])
-                + 0.15 * mountain - 0.15 * tech - 0.1 * green)
+                + 0.25 * mountain - 0.15 * tech - 0.1 * green)
     thetas = theta_grid(cfg.theta_step)
     raw_theta = reg_part - 0.1 + u
     theta_idx = np.clip(np.round((raw_theta - thetas[0]) / cfg.theta_step), 0, len(thetas) - 1).astype(np.int64)

@@ -1,0 +1,219 @@
+"""The city simulator: determinism, data-model conformance and realism properties."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
+
+from smecredit.cli import main
+from smecredit.data import load_raw, validate_raw
+from smecredit.data import reference as ref
+from smecredit.data.simulator import health_grid, simulate
+from smecredit.data.uscc import valid_mask
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    """A city large enough for stable realism statistics (20,000 enterprises, 36 months)."""
+    return simulate(20_000, 36, 2024, tmp_path_factory.mktemp("realism") / "raw")
+
+
+@pytest.fixture(scope="module")
+def tables(city):
+    raw = load_raw(city)
+    truth = {n: pd.read_parquet(city / "_truth" / f"{n}.parquet") for n in ("pd_true", "defaults")}
+    return raw, truth
+
+
+def _snapshot_population(raw, snap):
+    lm = raw["loan_monthly"]
+    cur = lm[lm["month_end"] == snap].groupby("enterprise_id")["days_past_due"].max()
+    return cur[cur <= 90].index
+
+
+def _realised(truth, ids, snap, horizon=12):
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    end = snap + pd.offsets.MonthEnd(horizon)
+    d = dm.reindex(ids)
+    return ((d > snap) & (d <= end)).to_numpy().astype(int)
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(tmp_path):
+    a = _digests(simulate(600, 24, 5, tmp_path / "a"))
+    b = _digests(simulate(600, 24, 5, tmp_path / "b"))
+    c = _digests(simulate(600, 24, 6, tmp_path / "c"))
+    assert a == b
+    assert a["tax_monthly.parquet"] != c["tax_monthly.parquet"]
+
+
+def test_output_conforms_to_the_data_model_with_valid_unique_codes(sim_city):
+    report = validate_raw(sim_city)
+    assert report.ok, report.summary()
+    ent = pd.read_parquet(sim_city / "enterprises.parquet")
+    assert valid_mask(ent["enterprise_id"]).all()
+    assert ent["enterprise_id"].is_unique
+    assert set(ent["county"]) == set(ref.COUNTIES)
+
+
+def test_markov_chain_is_a_proper_stationary_unit_variance_ar1():
+    z, P = health_grid(41, 0.93)
+    assert np.allclose(P.sum(axis=1), 1.0)
+    pi = np.linalg.matrix_power(P, 500)[0]
+    assert abs(pi @ z) < 1e-9
+    assert 0.9 < pi @ z**2 < 1.1
+    lag1 = (pi[:, None] * P * np.outer(z, z)).sum() / (pi @ z**2)
+    assert lag1 == pytest.approx(0.93, abs=0.02)
+
+
+def test_annual_default_rate_among_borrowers_is_between_1_and_5_percent_and_varies_by_segment(tables):
+    raw, truth = tables
+    ent = raw["enterprises"].set_index("enterprise_id")
+    months = sorted(truth["pd_true"]["month_end"].unique())
+    snap = pd.Timestamp(months[11])
+    ids = _snapshot_population(raw, snap)
+    y = _realised(truth, ids, snap)
+    assert 0.01 <= y.mean() <= 0.05
+    seg = ent.loc[ids]
+    pdt = truth["pd_true"]
+    pd_snap = pdt[pdt["month_end"] == snap].set_index("enterprise_id")["pd_12m"].reindex(ids)
+    for col in ("industry", "size_class", "mountain_county"):
+        by = pd.DataFrame({"pd": pd_snap.to_numpy(), "y": y}, index=ids).groupby(seg[col]).agg(
+            pd=("pd", "mean"), y=("y", "mean"), n=("y", "size"))
+        by = by[by["n"] >= 300]
+        assert by["pd"].max() > 1.1 * by["pd"].min(), (col, by)
+        assert by["y"].max() > by["y"].min(), (col, by)
+
+
+def test_oracle_auc_in_range_and_registry_fields_alone_are_clearly_worse(tables):
+    raw, truth = tables
+    ent = raw["enterprises"].set_index("enterprise_id")
+    pdt = truth["pd_true"]
+    months = sorted(pdt["month_end"].unique())
+    for snap in (pd.Timestamp(months[17]), pd.Timestamp(months[23])):
+        ids = _snapshot_population(raw, snap)
+        pop = pdt[pdt["month_end"] == snap].set_index("enterprise_id").reindex(ids)
+        assert pop["pd_12m"].notna().all()
+        y = _realised(truth, ids, snap)
+        oracle = roc_auc_score(y, pop["pd_12m"])
+        assert 0.78 <= oracle <= 0.90, (snap, oracle)
+        e = ent.loc[ids]
+        X = pd.concat([
+            pd.DataFrame({"age": (snap - e["registration_date"]).dt.days / 365.25,
+                          "log_capital": np.log(e["registered_capital"]), "log_emp": np.log1p(e["employees"])}),
+            pd.get_dummies(e[["county", "industry", "legal_form", "size_class"]]).astype(float),
+            e[["mountain_county", "tech_sme", "green", "urban"]].astype(float),
+        ], axis=1)
+        Xs = (X - X.mean()) / X.std().replace(0, 1)
+        p = cross_val_predict(LogisticRegression(max_iter=2000), Xs, y, cv=5, method="predict_proba")[:, 1]
+        registry = roc_auc_score(y, p)
+        assert registry <= oracle - 0.08, (snap, oracle, registry)
+
+
+def test_ground_truth_pd_matches_realised_default_frequency(tables):
+    """pd_12m is exact under the simulator's model: predicted and realised rates agree by PD band."""
+    raw, truth = tables
+    pdt = truth["pd_true"]
+    months = sorted(pdt["month_end"].unique())
+    rows = []
+    for m in months[6:24:3]:
+        snap = pd.Timestamp(m)
+        ids = _snapshot_population(raw, snap)
+        pop = pdt[pdt["month_end"] == snap].set_index("enterprise_id").reindex(ids)
+        rows.append(pd.DataFrame({"pd": pop["pd_12m"].to_numpy(), "y": _realised(truth, ids, snap)}))
+    df = pd.concat(rows)
+    assert df["y"].mean() == pytest.approx(df["pd"].mean(), rel=0.12)
+    df["band"] = pd.qcut(df["pd"], 5, labels=False, duplicates="drop")
+    by = df.groupby("band").agg(pd=("pd", "mean"), y=("y", "mean"), n=("y", "size"))
+    se = np.sqrt(by["pd"] * (1 - by["pd"]) / by["n"])
+    assert (np.abs(by["y"] - by["pd"]) < 4 * se + 0.002).all(), by
+
+
+def test_default_is_first_month_over_90_days_past_due_and_class_follows_dpd(tables):
+    raw, truth = tables
+    lm = raw["loan_monthly"]
+    assert (lm["risk_class_5"].to_numpy() == ref.classify_risk_5(lm["days_past_due"].to_numpy())).all()
+    first90 = lm[lm["days_past_due"] > 90].groupby("enterprise_id")["month_end"].min()
+    d = truth["defaults"].set_index("enterprise_id")["default_month"]
+    assert set(first90.index) == set(d.index)
+    assert (first90.sort_index() == d.sort_index()).all()
+    # no enterprise cures after default: dpd keeps growing
+    after = lm.merge(d.rename("dm"), left_on="enterprise_id", right_index=True)
+    assert (after.loc[after["month_end"] >= after["dm"], "days_past_due"] > 90).all()
+
+
+def test_loans_renew_without_repayment_and_link_to_the_renewed_loan(tables):
+    raw, _ = tables
+    loans = raw["loans"]
+    rwr = loans[loans["renewed_without_repayment"]]
+    assert 0.05 < len(rwr) / len(loans) < 0.6
+    assert rwr["renewed_from_loan_id"].isin(loans["loan_id"]).all()
+    prev = loans.set_index("loan_id").loc[rwr["renewed_from_loan_id"]]
+    assert (rwr["amount"].to_numpy() <= prev["amount"].to_numpy() + 1e-6).all()
+    assert (rwr["product"] != "fixed_asset").all()
+    ev = raw["loan_events"]
+    apps = ev[ev["event_type"] == "renewal_application"].merge(loans[["loan_id", "maturity_date"]], on="loan_id")
+    assert (apps["event_date"] < apps["maturity_date"]).all()
+    assert (loans["maturity_date"] > loans["start_date"]).all()
+
+
+def test_spring_festival_dip_in_electricity_and_sales(tables):
+    raw, _ = tables
+    util = raw["utilities_monthly"]
+    by_month = util.groupby("month_end")["electricity_kwh"].median()
+    feb24 = by_month[pd.Timestamp("2024-02-29")]  # Spring Festival 2024-02-10
+    neighbours = by_month[[pd.Timestamp("2023-11-30"), pd.Timestamp("2024-04-30")]].mean()
+    assert feb24 < 0.85 * neighbours
+    tax = raw["tax_monthly"]
+    sales = tax[tax["invoiced_sales"] > 0].groupby("month_end")["invoiced_sales"].median()
+    assert sales[pd.Timestamp("2025-01-31")] < 0.85 * sales[[pd.Timestamp("2024-10-31"), pd.Timestamp("2025-04-30")]].mean()
+
+
+def test_coverage_is_thinner_for_individual_businesses_and_mountain_counties(tables):
+    raw, _ = tables
+    ent = raw["enterprises"].set_index("enterprise_id")
+    for table in ("tax_monthly", "social_insurance_monthly"):
+        covered = ent.index.isin(raw[table]["enterprise_id"].unique())
+        cov = pd.Series(covered, index=ent.index)
+        by_form = cov.groupby(ent["legal_form"]).mean()
+        assert by_form["individual_business"] < by_form["company"] - 0.3, (table, by_form)
+        by_mtn = cov.groupby(ent["mountain_county"]).mean()
+        assert by_mtn[True] < by_mtn[False] - 0.03, (table, by_mtn)
+
+
+def test_events_become_more_likely_as_health_deteriorates(tables):
+    """Lawsuits, penalties and abnormal-operation listings are more frequent where the true PD is high."""
+    raw, truth = tables
+    pdt = truth["pd_true"].copy()
+    pdt["band"] = pd.qcut(pdt["pd_12m"], 5, labels=False, duplicates="drop")
+    for table, etype in (("judicial_events", "lawsuit_defendant"), ("admin_events", "abnormal_operation_in"),
+                         ("judicial_events", "enforcement")):
+        ev = raw[table]
+        ev = ev[ev["event_type"] == etype].assign(month_end=lambda e: e["event_date"] + pd.offsets.MonthEnd(0))
+        counts = ev.groupby(["enterprise_id", "month_end"]).size().rename("k")
+        j = pdt.join(counts, on=["enterprise_id", "month_end"])
+        rate = j["k"].fillna(0).groupby(j["band"]).mean()
+        assert rate.iloc[-1] > 2 * rate.iloc[0], (etype, rate.to_dict())
+
+
+def test_simulate_cli_writes_folder_and_rejects_bad_parameters(tmp_path, capsys):
+    out = tmp_path / "city"
+    assert main(["simulate", "--enterprises", "300", "--months", "18", "--seed", "3", "--out", str(out)]) == 0
+    assert (out / "_truth" / "pd_true.parquet").exists()
+    bad = tmp_path / "bad"
+    assert main(["simulate", "--enterprises", "300", "--months", "5", "--out", str(bad)]) == 2
+    assert "months must be between 13 and 240" in capsys.readouterr().err
+    assert not bad.exists()
+    assert main(["simulate", "--enterprises", "300", "--end", "2025-12-15", "--out", str(bad)]) == 2
+    assert not bad.exists() and not list(tmp_path.glob(".bad*"))
