@@ -110,7 +110,7 @@ def test_negative_amount_is_reported(city, capsys):
     _edit(city, "tax_monthly", fn)
     code, err = _run(city, capsys)
     assert code == 3
-    assert "tax_monthly.invoiced_sales: >= 0" in err and "first rows [1, 5]" in err
+    assert "tax_monthly.invoiced_sales: must be >= 0" in err and "first rows [1, 5]" in err
 
 
 def test_unknown_enterprise_is_reported(city, capsys):
@@ -148,7 +148,7 @@ def test_all_violations_are_reported_at_once(city):
 
 
 def test_from_frames_validates_hand_made_tables():
-    with pytest.raises(DataContractError, match="enterprises.registered_capital: >= 0"):
+    with pytest.raises(DataContractError, match="enterprises.registered_capital: must be >= 0"):
         from_frames({"enterprises": pd.DataFrame({
             "enterprise_id": ["91350100M000100Y43"], "name": ["x"], "county": ["jiaojiang"],
             "mountain_county": [False], "urban": [True], "industry": ["C"],

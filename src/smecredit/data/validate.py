@@ -156,9 +156,9 @@ def pandera_schema(spec: TableSpec, today: dt.date | None = None) -> pa.DataFram
         if c.allowed:
             checks.append(pa.Check.isin(list(c.allowed), error="allowed values"))
         if c.min_value is not None:
-            checks.append(pa.Check.ge(c.min_value, error=f">= {c.min_value:g}"))
+            checks.append(pa.Check.ge(c.min_value, error=f"must be >= {c.min_value:g}"))
         if c.max_value is not None:
-            checks.append(pa.Check.le(c.max_value, error=f"<= {c.max_value:g}"))
+            checks.append(pa.Check.le(c.max_value, error=f"must be <= {c.max_value:g}"))
         if c.dtype == "date" and not c.future_ok:
             checks.append(pa.Check.le(today_ts, error="date in the future"))
         if c.uscc:
