@@ -1,10 +1,10 @@
 """Utilities family: electricity, water and gas use — level, growth, volatility, seasonal-adjusted drop.
 
 Source: ``utilities_monthly`` (as of ``month_end``). Growth is year on year over the same
-calendar months, which removes the enterprise's own seasonality. ``elec_drop_sa_3m`` further
-removes what the whole industry went through in the same months: it is how many points the
-enterprise's 3-month year-on-year electricity change falls short of the median of its industry
-at the same snapshot (positive = dropping more than peers). ``utilities_missing`` = 1 when the
+calendar months, which removes the enterprise's own seasonality. ``elec_drop_sa_3m`` is the seasonally adjusted recent
+drop: the 12-month year-on-year change minus the 3-month year-on-year change (positive = the last
+three months fell further, against the same months a year earlier, than the yearly trend). It
+depends on the enterprise's own records only, so chunked runs give identical values. ``utilities_missing`` = 1 when the
 table is absent or the enterprise has no electricity record in the last 12 months.
 """
 
@@ -27,8 +27,8 @@ SPECS: list[FeatureSpec] = [
               en="Electricity use", zh="用电量", unit="ratio", direction="down"),
     FeatureSpec("elec_cv_12m", FAMILY, SRC, 12, "cv", "Electricity use", "用电量", "ratio", "up"),
     FeatureSpec("elec_drop_sa_3m", FAMILY, SRC, 3, "share",
-                "Electricity drop beyond industry peers, year on year", "用电量同比降幅超出同行业",
-                "ratio", "up"),
+                "Seasonally adjusted electricity drop in the last 3 months beyond the 12-month trend",
+                "近3个月用电量季节调整后降幅（超出近12个月趋势）", "ratio", "up"),
     FeatureSpec("elec_zero_months_6m", FAMILY, SRC, 6, "count", "Months without electricity use", "无用电月数",
                 "months", "up"),
     FeatureSpec("water_m3_12m", FAMILY, SRC, 12, "level", "Water use", "用水量", "m3", "down"),
@@ -56,7 +56,7 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     for w in (3, 6, 12):
         cols[f"elec_yoy_{w}m"] = yoy(elec, a, w)
     cols["elec_cv_12m"] = cv(elec.window(a, 12))
-    cols["elec_drop_sa_3m"] = _drop_vs_industry(raw, cols["elec_yoy_3m"])
+    cols["elec_drop_sa_3m"] = cols["elec_yoy_12m"] - cols["elec_yoy_3m"]
     w6 = elec.window(a, 6)
     in_data = (np.arange(a - 5, a + 1) >= elec.m0)[None, :]
     cols["elec_zero_months_6m"] = ((np.isnan(w6) | (w6 == 0)) & in_data).sum(axis=1).astype(np.float64)
@@ -71,10 +71,3 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     cols["utilities_missing"] = missing.astype(np.float64)
     return frame(raw, cols)[names]
 
-
-def _drop_vs_industry(raw: PreparedRaw, change: np.ndarray) -> np.ndarray:
-    """Industry median of ``change`` minus ``change`` (NaN where the enterprise's change is NaN)."""
-    industry = raw.cached("industry", lambda: raw.raw["enterprises"].set_index("enterprise_id")
-                          .loc[raw.ids, "industry"].to_numpy(dtype=object))
-    med = pd.Series(change).groupby(industry).transform("median").to_numpy(dtype=np.float64)
-    return med - change
