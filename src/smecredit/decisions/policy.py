@@ -24,7 +24,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS, SIZE_CLASSES
+from smecredit.data.reference import COLLATERAL_TYPES, LEGAL_FORMS, PRODUCTS, SIZE_CLASSES
 from smecredit.decisions import risk_sharing as rs
 from smecredit.exceptions import PolicyError
 
@@ -73,6 +73,7 @@ class RenewalPolicy(_Frozen):
     hard_sales_decline: float = Field(gt=0, le=1)
     max_electricity_decline: float = Field(gt=0, lt=1)
     max_headcount_decline: float = Field(gt=0, lt=1)
+    headcount_required_for: tuple[str, ...] = ()
     reduce_amount_above_decline: float = Field(ge=0, lt=1)
     min_history_months: int = Field(ge=1, le=12)
     max_data_age_days: int = Field(ge=28, le=366)
@@ -96,6 +97,14 @@ class RenewalPolicy(_Frozen):
         bad = [p for p in v if p not in PRODUCTS]
         if bad:
             raise ValueError(f"unknown product(s) {bad}; valid products are {list(PRODUCTS)}")
+        return v
+
+    @field_validator("headcount_required_for")
+    @classmethod
+    def _forms(cls, v):
+        bad = [p for p in v if p not in LEGAL_FORMS]
+        if bad:
+            raise ValueError(f"unknown legal form(s) {bad}; valid forms are {list(LEGAL_FORMS)}")
         return v
 
     @field_validator("eligible_size_classes")

@@ -1,0 +1,171 @@
+"""Point-in-time facts for decisions: what the bank knows about a loan and its enterprise at DATE.
+
+Only records dated on or before ``as_of`` are used (each table's as-of column, see
+docs/data_model.md); flags of ``related_persons`` count only when their ``*_since`` date is on
+or before ``as_of`` (or unknown). Facts the data cannot establish are NaN, which the rules
+turn into "missing data: …" referrals, never approvals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from smecredit.data.loaders import RawData
+
+log = logging.getLogger(__name__)
+
+
+def _ts(as_of) -> pd.Timestamp:
+    return pd.Timestamp(as_of).normalize()
+
+
+def _window_sum(df: pd.DataFrame, col: str, ids: pd.Index, start: pd.Timestamp, end: pd.Timestamp,
+                prefix: str) -> pd.DataFrame:
+    """Sum and count of non-missing monthly ``col`` with month_end in (start, end], per enterprise."""
+    m = df[(df["month_end"] > start) & (df["month_end"] <= end)]
+    g = m.groupby("enterprise_id")[col]
+    out = pd.DataFrame({f"{prefix}": g.sum(min_count=1), f"{prefix}_months": g.count()})
+    return out.reindex(ids).assign(**{f"{prefix}_months": lambda d: d[f"{prefix}_months"].fillna(0).astype(int)})
+
+
+def _latest(df: pd.DataFrame, by: str, date_col: str) -> pd.DataFrame:
+    return df.sort_values([by, date_col], kind="mergesort").drop_duplicates(by, keep="last").set_index(by)
+
+
+def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, penalty_lookback_months: int = 24,
+                     restructuring_lookback_months: int = 24) -> pd.DataFrame:
+    """One row per enterprise (index ``enterprise_id``) of point-in-time facts at ``as_of``.
+
+    Columns: registry fields (size_class, county, industry, tech_sme, status_known), VAT sales and
+    electricity over the last 12 months and the 12 before (with month counts), sales over the last
+    3 months, insured headcount now and a year ago, major penalties in the look-back, abnormal-
+    operation and dishonest-debtor listings, related-person flags, the worst current days past
+    due and interest arrears over all the enterprise's loans, and recent restructuring.
+    """
+    d = _ts(as_of)
+    ids = pd.Index(pd.unique(pd.Series(list(enterprise_ids), dtype=object)), name="enterprise_id")
+    y1, y2 = d - pd.DateOffset(months=12), d - pd.DateOffset(months=24)
+    ent = raw["enterprises"]
+    ent = ent[ent["registration_date"] <= d].drop_duplicates("enterprise_id").set_index("enterprise_id")
+    out = pd.DataFrame(index=ids)
+    for c in ("size_class", "county", "industry", "tech_sme", "legal_form"):
+        out[c] = ent[c].reindex(ids)
+    out["registered"] = ids.isin(ent.index)
+
+    tax = raw["tax_monthly"]
+    tax = tax[tax["enterprise_id"].isin(ids)]
+    out = out.join(_window_sum(tax, "invoiced_sales", ids, y1, d, "sales_12m"))
+    out = out.join(_window_sum(tax, "invoiced_sales", ids, y2, y1, "sales_prev_12m"))
+    out = out.join(_window_sum(tax, "invoiced_sales", ids, d - pd.DateOffset(months=3), d, "sales_3m"))
+
+    ut = raw["utilities_monthly"]
+    ut = ut[ut["enterprise_id"].isin(ids)]
+    out = out.join(_window_sum(ut, "electricity_kwh", ids, y1, d, "elec_12m"))
+    out = out.join(_window_sum(ut, "electricity_kwh", ids, y2, y1, "elec_prev_12m"))
+
+    si = raw["social_insurance_monthly"]
+    si = si[si["enterprise_id"].isin(ids) & (si["month_end"] <= d)]
+    now = si[si["month_end"] > d - pd.DateOffset(months=2)]
+    out["headcount_now"] = _latest(now, "enterprise_id", "month_end")["insured_headcount"].reindex(ids).astype(float)
+    ago = si[(si["month_end"] > y1 - pd.DateOffset(months=2)) & (si["month_end"] <= y1)]
+    out["headcount_12m_ago"] = _latest(ago, "enterprise_id", "month_end")["insured_headcount"].reindex(ids).astype(float)
+
+    adm = raw["admin_events"]
+    adm = adm[adm["enterprise_id"].isin(ids) & (adm["event_date"] <= d)]
+    pen = adm[adm["event_type"].isin(["market_penalty", "environmental_penalty"]) & adm["severity"].eq("major")
+              & (adm["event_date"] > d - pd.DateOffset(months=penalty_lookback_months))]
+    out["major_penalties"] = pen.groupby("enterprise_id").size().reindex(ids, fill_value=0).astype(int)
+    ab = adm[adm["event_type"].isin(["abnormal_operation_in", "abnormal_operation_out"])]
+    last_ab = _latest(ab, "enterprise_id", "event_date")["event_type"].reindex(ids)
+    out["abnormal_operation"] = last_ab.eq("abnormal_operation_in").to_numpy()
+
+    jud = raw["judicial_events"]
+    jud = jud[jud["enterprise_id"].isin(ids) & (jud["event_date"] <= d)
+              & jud["event_type"].isin(["dishonest_debtor_listed", "dishonest_debtor_removed"])]
+    last_j = _latest(jud, "enterprise_id", "event_date")["event_type"].reindex(ids)
+    out["dishonest_debtor"] = last_j.eq("dishonest_debtor_listed").to_numpy()
+
+    rp = raw.get("related_persons")
+    if rp is None:
+        out["persons_known"] = False
+        out["persons_flagged"] = np.nan
+    else:
+        rp = rp[rp["enterprise_id"].isin(ids)]
+        dis = rp["dishonest_debtor"] & (rp["dishonest_since"].isna() | (rp["dishonest_since"] <= d))
+        bad = rp["bad_credit_record"] & (rp["bad_record_since"].isna() | (rp["bad_record_since"] <= d))
+        flags = pd.Series("", index=rp.index, dtype=object)
+        flags = flags.where(~dis, flags + rp["role"].astype(str) + ": dishonest debtor; ")
+        flags = flags.where(~bad, flags + rp["role"].astype(str) + ": bad credit record; ")
+        agg = flags.groupby(rp["enterprise_id"]).agg(lambda s: "".join(sorted(s)).strip("; "))
+        out["persons_known"] = ids.isin(rp["enterprise_id"].unique())
+        out["persons_flagged"] = agg.reindex(ids)
+
+    lm = raw["loan_monthly"]
+    lm = lm[lm["enterprise_id"].isin(ids) & (lm["month_end"] <= d) & (lm["month_end"] > d - pd.Timedelta(days=62))]
+    cur = _latest(lm, "loan_id", "month_end")
+    cur = cur[cur["balance"] > 0]
+    g = cur.groupby("enterprise_id")
+    out["max_dpd_all_loans"] = g["days_past_due"].max().reindex(ids).astype(float)
+    out["any_interest_arrears"] = g["interest_arrears"].any().reindex(ids).astype(float)
+
+    ev = raw["loan_events"]
+    ev = ev[ev["enterprise_id"].isin(ids) & (ev["event_date"] <= d)]
+    rs_ = ev[(ev["event_type"] == "restructuring")
+             & (ev["event_date"] > d - pd.DateOffset(months=restructuring_lookback_months))]
+    out["restructured_recently"] = ids.isin(rs_["enterprise_id"].unique())
+    return out
+
+
+def _consecutive_renewals(loans: pd.DataFrame) -> pd.Series:
+    """Length of the chain of renewals without repayment ending at each loan (0 for an original loan)."""
+    parent = loans.set_index("loan_id")["renewed_from_loan_id"].where(
+        loans.set_index("loan_id")["renewed_without_repayment"])
+    parent = parent.to_dict()
+    out = {}
+    for lid in parent:
+        n, cur, seen = 0, lid, set()
+        while isinstance(parent.get(cur), str) and cur not in seen:
+            seen.add(cur)
+            n += 1
+            cur = parent[cur]
+        out[lid] = n
+    return pd.Series(out, dtype=int)
+
+
+def loan_facts(raw: RawData, as_of, loan_ids: Iterable[str], *, max_data_age_days: int = 62) -> pd.DataFrame:
+    """One row per loan (index ``loan_id``) of point-in-time facts at ``as_of``.
+
+    Columns: the loan's contract fields, its latest monthly record within ``max_data_age_days``
+    (balance, days past due, 5-category class, interest arrears), the latest renewal application
+    dated on or before ``as_of`` and before maturity, funds-misuse and restructuring events of the
+    loan, and the number of consecutive renewals without repayment that led to it.
+    """
+    d = _ts(as_of)
+    loans = raw["loans"]
+    ids = pd.Index(pd.unique(pd.Series(list(loan_ids), dtype=object)), name="loan_id")
+    base = loans[loans["start_date"] <= d].drop_duplicates("loan_id").set_index("loan_id").reindex(ids)
+    base["term_months"] = ((base["maturity_date"] - base["start_date"]).dt.days / 30.4375).round().astype(float)
+    lm = raw["loan_monthly"]
+    lm = lm[lm["loan_id"].isin(ids) & (lm["month_end"] <= d) & (lm["month_end"] > d - pd.Timedelta(days=max_data_age_days))]
+    cur = _latest(lm, "loan_id", "month_end").reindex(ids)
+    base["balance"] = cur["balance"].astype(float)
+    base["dpd"] = cur["days_past_due"].astype(float)
+    base["risk_class_now"] = cur["risk_class_5"]
+    base["interest_arrears_now"] = cur["interest_arrears"].astype(float)
+    base["last_month_end"] = cur["month_end"]
+
+    ev = raw["loan_events"]
+    ev = ev[ev["loan_id"].isin(ids) & (ev["event_date"] <= d)]
+    app = ev[ev["event_type"] == "renewal_application"].merge(
+        base[["maturity_date"]], left_on="loan_id", right_index=True)
+    app = app[app["event_date"] < app["maturity_date"]]
+    base["application_date"] = app.groupby("loan_id")["event_date"].max().reindex(ids)
+    base["funds_misuse"] = ids.isin(ev.loc[ev["event_type"] == "funds_misuse_detected", "loan_id"].unique())
+    base["loan_restructured"] = ids.isin(ev.loc[ev["event_type"] == "restructuring", "loan_id"].unique())
+    chain = _consecutive_renewals(loans[loans["start_date"] <= d])
+    base["consecutive_renewals"] = chain.reindex(ids).fillna(0).astype(int)
+    return base

@@ -1,0 +1,191 @@
+"""Advance review of renewals without repayment of principal (无还本续贷).
+
+:func:`decide_renewals` selects the loans maturing inside the policy's look-ahead window,
+evaluates R01–R17 (:mod:`smecredit.decisions.rules`) on point-in-time facts and the model's
+scores, and decides for each loan:
+
+``renew_without_repayment``  every rule passes;
+``renew_with_conditions``    rules pass subject to conditions (reduced amount, added guarantee or collateral);
+``refer``                    a soft rule fails or required data are missing (never approved on missing data);
+``require_repayment``        a hard rule fails: the loan is not eligible and is repaid at maturity.
+
+It is a pure function of (raw data as of DATE, scores, policy): the same inputs give the same
+rows, except ``decided_at``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from smecredit.data.loaders import RawData
+from smecredit.decisions import facts as F
+from smecredit.decisions import rules as R
+from smecredit.decisions.common import AUDIT_COLUMNS, as_date, check_scores, decided_at_now, model_reasons
+from smecredit.decisions.expected_loss import add_expected_loss
+from smecredit.decisions.policy import Policy
+from smecredit.decisions.risk_sharing import round_down
+
+log = logging.getLogger(__name__)
+
+DECISIONS = ("renew_without_repayment", "renew_with_conditions", "refer", "require_repayment")
+DECISION_ZH = {"renew_without_repayment": "无还本续贷", "renew_with_conditions": "附条件续贷",
+               "refer": "提交人工审查", "require_repayment": "到期还款（不予续贷）"}
+
+
+def select_candidates(raw: RawData, as_of, policy: Policy) -> pd.DataFrame:
+    """Loans drawn by ``as_of`` maturing within [as_of + window_start_days, as_of + window_end_days].
+
+    Loans whose latest monthly record (on or before ``as_of``) shows a zero balance are excluded
+    (already repaid). Sorted by maturity date then loan id.
+    """
+    d = as_date(as_of)
+    p = policy.renewal
+    loans = raw["loans"]
+    lo, hi = d + pd.Timedelta(days=p.window_start_days), d + pd.Timedelta(days=p.window_end_days)
+    c = loans[(loans["start_date"] <= d) & (loans["maturity_date"] >= lo) & (loans["maturity_date"] <= hi)]
+    lm = raw["loan_monthly"]
+    lm = lm[lm["loan_id"].isin(c["loan_id"]) & (lm["month_end"] <= d)]
+    last = lm.sort_values(["loan_id", "month_end"], kind="mergesort").drop_duplicates("loan_id", keep="last")
+    repaid = last.loc[last["balance"] <= 0, "loan_id"]
+    c = c[~c["loan_id"].isin(repaid)]
+    return c.sort_values(["maturity_date", "loan_id"], kind="mergesort").reset_index(drop=True)
+
+
+def outcome(results: dict[str, R.RuleResult]) -> str:
+    """Decision from rule statuses: any fail → require_repayment; any refer → refer;
+    any condition → renew_with_conditions; else renew_without_repayment."""
+    st = {r.status for r in results.values()}
+    if "fail" in st:
+        return "require_repayment"
+    if "refer" in st:
+        return "refer"
+    if "condition" in st:
+        return "renew_with_conditions"
+    return "renew_without_repayment"
+
+
+def _renewal_terms(f: dict, results: dict[str, R.RuleResult], policy: Policy) -> tuple[float, int, list[str]]:
+    p = policy.renewal
+    bal, term = f.get("balance"), f.get("term_months")
+    amount = float(bal) if pd.notna(bal) else np.nan
+    new_term = int(max(1, min(term, p.max_term_months))) if pd.notna(term) else p.max_term_months
+    conditions = []
+    if results["R07"].status == "condition":
+        decline = -R.operating_changes(f, p.min_history_months)["sales"]
+        amount = float(round_down(amount * (1 - decline), p.reduced_amount_rounding))
+        conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in sales")
+    if results["R14"].status == "condition":
+        conditions.append(results["R14"].text_en.split(": ", 1)[-1])
+    return amount, new_term, conditions
+
+
+def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *, model_name: str = "",
+                    model_version: str = "", decided_at=None, candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Review every renewal candidate as of ``as_of``; one row per loan.
+
+    Parameters
+    ----------
+    raw : RawData
+        Raw tables (only records dated on or before ``as_of`` are used).
+    scores : DataFrame
+        ``enterprise_id, pd, grade`` and optionally ``reason_1..3`` (the model's scores as of ``as_of``).
+        Enterprises without a score are referred ("missing data: model score").
+    policy : Policy
+        The decision policy.
+    as_of : date-like
+        The review date.
+    model_name, model_version : str
+        Recorded in every row.
+    decided_at : timestamp, optional
+        Recorded in every row (default: now, UTC).
+    candidates : DataFrame, optional
+        Loans to review (rows of ``raw["loans"]``); default :func:`select_candidates`.
+
+    Returns
+    -------
+    DataFrame
+        The audit columns (``enterprise_id, loan_id, decision, reasons, pd, grade, model_name,
+        model_version, policy_sha256, as_of, decided_at``), then ``decision_zh, reasons_zh,
+        maturity_date, balance, renewal_amount, renewal_term_months, conditions,
+        risk_class_before, risk_class_after, next_review_date``, segment and guarantee columns,
+        ``Rnn_value``/``Rnn_status`` for R01–R17, and expected-loss columns
+        (:func:`smecredit.decisions.expected_loss.add_expected_loss`; EAD is the renewal amount).
+    """
+    d = as_date(as_of)
+    sc = check_scores(scores)
+    cand = select_candidates(raw, d, policy) if candidates is None else candidates.reset_index(drop=True)
+    p = policy.renewal
+    lf = F.loan_facts(raw, d, cand["loan_id"], max_data_age_days=p.max_data_age_days)
+    ef = F.enterprise_facts(raw, d, cand["enterprise_id"], penalty_lookback_months=p.penalty_lookback_months,
+                            restructuring_lookback_months=p.restructuring_lookback_months)
+    rows = []
+    for lid, eid in zip(cand["loan_id"], cand["enterprise_id"], strict=True):
+        f = {**lf.loc[lid].to_dict(), **ef.loc[eid].to_dict()}
+        s = sc.loc[eid] if eid in sc.index else None
+        f["pd"] = np.nan if s is None else s["pd"]
+        f["grade"] = np.nan if s is None else s["grade"]
+        res = R.evaluate(f, p, d)
+        dec = outcome(res)
+        amount, term, conditions = _renewal_terms(f, res, policy)
+        reasons_en = [f"{r.rule} {r.status}: {r.text_en}" for r in res.values()]
+        reasons_zh = [f"{r.rule} {r.status}：{r.text_zh}" for r in res.values()]
+        mr = [] if s is None else model_reasons(s)
+        if mr:
+            reasons_en.append("model: " + "; ".join(mr))
+            reasons_zh.append("模型：" + "；".join(mr))
+        row = {
+            "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": "\n".join(reasons_en),
+            "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": "\n".join(reasons_zh),
+            "maturity_date": f["maturity_date"], "balance": f["balance"],
+            "renewal_amount": amount if dec in ("renew_without_repayment", "renew_with_conditions") else np.nan,
+            "renewal_term_months": term if dec in ("renew_without_repayment", "renew_with_conditions") else np.nan,
+            "conditions": "; ".join(conditions) if dec == "renew_with_conditions" else "",
+            "risk_class_before": f.get("risk_class_now"), "risk_class_after": res["R15"].value,
+            "next_review_date": (pd.Timestamp(f["maturity_date"]) + pd.DateOffset(months=p.monitoring_interval_months))
+            if pd.notna(f["maturity_date"]) else pd.NaT,
+            **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "collateral_type",
+                                     "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance")},
+        }
+        for rid, r in res.items():
+            row[f"{rid}_value"] = r.value
+            row[f"{rid}_status"] = r.status
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=_renewal_columns())
+    out["model_name"] = model_name
+    out["model_version"] = str(model_version)
+    out["policy_sha256"] = policy.sha256
+    out["as_of"] = d
+    out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
+    out["ead"] = out["renewal_amount"].where(out["renewal_amount"].notna(), out["balance"])
+    out = add_expected_loss(_typed(out), policy.expected_loss)
+    log.info("renewal review as of %s: %d loans, %s", d.date(), len(out), out["decision"].value_counts().to_dict())
+    return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
+
+
+def _renewal_columns() -> list[str]:
+    base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
+            "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
+            "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
+            "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+    return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
+
+
+def _typed(out: pd.DataFrame) -> pd.DataFrame:
+    """Stable dtypes (so empty and non-empty outputs, and repeated runs, write identical files)."""
+    floats = ["pd", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
+    dates = ["maturity_date", "next_review_date", "as_of", "decided_at"]
+    bools = ["tech_sme", "guarantee_insurance"]
+    out = out.copy()
+    for c in floats:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    for c in dates:
+        out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
+    for c in bools:
+        out[c] = out[c].astype("boolean")
+    for c in out.columns:
+        if c not in floats + dates + bools:
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out

@@ -1,0 +1,406 @@
+"""Renewal-without-repayment (无还本续贷) eligibility rules R01–R17, one pure function each.
+
+Each rule takes ``f`` (the facts of one loan and its enterprise as of DATE, a mapping built by
+:mod:`smecredit.decisions.facts`, plus the model's ``pd`` and ``grade``), the
+:class:`~smecredit.decisions.policy.RenewalPolicy` ``p`` and the review date ``as_of``, and
+returns a :class:`RuleResult`: rule id, the data value it looked at, a status and a sentence in
+English and Chinese. Statuses:
+
+``pass``       the condition is met;
+``condition``  met only subject to a condition (reduced amount, added guarantee or collateral);
+``refer``      a credit officer must decide (soft failure, or data missing: "missing data: …");
+``fail``       a hard condition is not met: the loan is not eligible for renewal;
+``info``       an output of the review (R15 classification after renewal).
+
+Which rules are regulation and which bank policy is documented in the policy file (``rules:``)
+and in docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from smecredit.decisions.policy import RenewalPolicy
+
+STATUSES = ("pass", "condition", "refer", "fail", "info")
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """Outcome of one rule for one loan."""
+
+    rule: str
+    value: str
+    status: str
+    text_en: str
+    text_zh: str
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+
+def _na(x) -> bool:
+    if x is None or x is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _missing(rule: str, what: str, what_zh: str | None = None) -> RuleResult:
+    return RuleResult(rule, "missing", "refer", f"missing data: {what}", f"数据缺失：{what_zh or what}")
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.0%}"
+
+
+def _yuan(x: float) -> str:
+    return f"¥{x:,.0f}"
+
+
+def _date(x) -> str:
+    return pd.Timestamp(x).strftime("%Y-%m-%d")
+
+
+def grade_number(grade) -> float:
+    """Numeric grade: "1".."10" → 1..10, "D" (default) → 11, missing → NaN."""
+    if _na(grade):
+        return math.nan
+    g = str(grade).strip()
+    if g.upper() == "D":
+        return 11.0
+    try:
+        return float(int(float(g)))
+    except ValueError:
+        return math.nan
+
+
+def r01_product(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R01: the product is a working-capital or operating loan eligible for renewal."""
+    prod = f.get("product")
+    if _na(prod):
+        return _missing("R01", "loans.product")
+    if prod in p.eligible_products:
+        return RuleResult("R01", prod, "pass", f"Product {prod} is eligible for renewal without repayment",
+                          f"贷款品种{prod}属于无还本续贷适用范围")
+    return RuleResult("R01", prod, "fail", f"Product {prod} is not eligible for renewal without repayment",
+                      f"贷款品种{prod}不适用无还本续贷")
+
+
+def r02_size(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R02: small or micro enterprise, or medium with the loan maturing by the cut-off (2027-09-30)."""
+    size, mat = f.get("size_class"), f.get("maturity_date")
+    if _na(size):
+        return _missing("R02", "enterprises.size_class", "企业规模")
+    if size in p.eligible_size_classes:
+        return RuleResult("R02", size, "pass", f"Enterprise size {size} is eligible", f"企业规模（{size}）符合条件")
+    cutoff = pd.Timestamp(p.medium_maturity_cutoff)
+    if size == "medium":
+        if _na(mat):
+            return _missing("R02", "loans.maturity_date", "贷款到期日")
+        if pd.Timestamp(mat) <= cutoff:
+            return RuleResult("R02", f"medium, matures {_date(mat)}", "pass",
+                              f"Medium enterprise, loan matures {_date(mat)}, on or before {_date(cutoff)}",
+                              f"中型企业，贷款于{_date(mat)}到期，不晚于{_date(cutoff)}")
+        return RuleResult("R02", f"medium, matures {_date(mat)}", "fail",
+                          f"Medium enterprise, loan matures {_date(mat)}, after {_date(cutoff)}",
+                          f"中型企业，贷款于{_date(mat)}到期，晚于{_date(cutoff)}")
+    return RuleResult("R02", size, "fail", f"Enterprise size {size} is not eligible", f"企业规模（{size}）不符合条件")
+
+
+def r03_application(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R03: the borrower applied for renewal on its own initiative before maturity."""
+    if not p.require_application:
+        return RuleResult("R03", "not required", "pass", "Application before review not required by policy",
+                          "本政策不要求评审前提交申请")
+    app = f.get("application_date")
+    if _na(app):
+        return RuleResult("R03", "none", "refer",
+                          f"No renewal application on file as of {_date(as_of)}: the borrower must apply before maturity",
+                          f"截至{_date(as_of)}未收到续贷申请：借款人须在到期前主动申请")
+    return RuleResult("R03", _date(app), "pass", f"Borrower applied on {_date(app)}, before maturity",
+                      f"借款人于{_date(app)}（到期前）提出申请")
+
+
+def r04_review_timing(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R04: the review (this decision) is completed at least ``review_lead_days`` before maturity."""
+    mat = f.get("maturity_date")
+    if _na(mat):
+        return _missing("R04", "loans.maturity_date", "贷款到期日")
+    days = (pd.Timestamp(mat) - pd.Timestamp(as_of)).days
+    if days >= p.review_lead_days:
+        return RuleResult("R04", f"{days} days to maturity", "pass",
+                          f"Reviewed {days} days before maturity (at least {p.review_lead_days} required)",
+                          f"到期前{days}天完成评审（要求至少{p.review_lead_days}天）")
+    return RuleResult("R04", f"{days} days to maturity", "fail",
+                      f"Only {days} days to maturity: review cannot be completed {p.review_lead_days} days before maturity",
+                      f"距到期仅{days}天，无法在到期前{p.review_lead_days}天完成评审")
+
+
+def r05_financing_need(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R05: continuing financing need (loan still drawn) and operations still invoicing."""
+    bal, amt = f.get("balance"), f.get("amount")
+    if _na(bal):
+        return _missing("R05", "loan_monthly.balance (no recent monthly record)", "贷款月度余额")
+    if int(f.get("sales_3m_months") or 0) == 0:
+        return _missing("R05", "tax_monthly.invoiced_sales (last 3 months)", "近3个月开票销售额")
+    util = float(bal) / float(amt) if amt and amt > 0 else math.nan
+    sales3 = float(f.get("sales_3m") or 0.0)
+    value = f"drawn {util:.0%}, sales 3m {_yuan(sales3)}"
+    if sales3 <= 0:
+        return RuleResult("R05", value, "refer", "No invoiced sales in the last 3 months: financing need not evident",
+                          "近3个月无开票销售，融资需求存疑")
+    if not util >= p.min_utilisation:
+        return RuleResult("R05", value, "refer",
+                          f"Loan only {util:.0%} drawn (policy {p.min_utilisation:.0%}): continuing financing need not evident",
+                          f"贷款使用率仅{util:.0%}（要求{p.min_utilisation:.0%}），持续融资需求不明显")
+    return RuleResult("R05", value, "pass", f"Loan {util:.0%} drawn and still invoicing: financing need continues",
+                      f"贷款使用率{util:.0%}且持续开票，仍有融资需求")
+
+
+def r06_lawful(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R06: no major administrative penalty in the look-back, not on the abnormal-operation list."""
+    if not f.get("registered", False):
+        return _missing("R06", "enterprises (no registry record)", "企业登记信息")
+    pen, ab = int(f.get("major_penalties") or 0), bool(f.get("abnormal_operation"))
+    value = f"major penalties {pen}, abnormal list {'yes' if ab else 'no'}"
+    if pen > 0:
+        return RuleResult("R06", value, "fail",
+                          f"{pen} major administrative penalt{'ies' if pen > 1 else 'y'} in the last {p.penalty_lookback_months} months",
+                          f"近{p.penalty_lookback_months}个月有{pen}次重大行政处罚")
+    if ab:
+        return RuleResult("R06", value, "fail", "Listed on the abnormal-operation list (经营异常名录)", "列入经营异常名录")
+    return RuleResult("R06", value, "pass", "No major penalty and not on the abnormal-operation list",
+                      "无重大行政处罚，未列入经营异常名录")
+
+
+def _yoy(now, prev, n_now, n_prev, min_months) -> float:
+    if _na(now) or _na(prev) or int(n_now or 0) < min_months or int(n_prev or 0) < min_months or not prev > 0:
+        return math.nan
+    return float(now) / float(prev) - 1.0
+
+
+def operating_changes(f: Mapping, min_months: int) -> dict[str, float]:
+    """Year-on-year change of VAT sales, electricity and insured headcount (NaN when not computable)."""
+    hc_now, hc_ago = f.get("headcount_now"), f.get("headcount_12m_ago")
+    hc = math.nan if _na(hc_now) or _na(hc_ago) or not hc_ago > 0 else float(hc_now) / float(hc_ago) - 1.0
+    return {
+        "sales": _yoy(f.get("sales_12m"), f.get("sales_prev_12m"), f.get("sales_12m_months"),
+                      f.get("sales_prev_12m_months"), min_months),
+        "electricity": _yoy(f.get("elec_12m"), f.get("elec_prev_12m"), f.get("elec_12m_months"),
+                            f.get("elec_prev_12m_months"), min_months),
+        "headcount": hc,
+    }
+
+
+def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R07: normal operation: VAT sales, electricity and headcount not down beyond the thresholds."""
+    ch = operating_changes(f, p.min_history_months)
+    names_zh = {"sales": "开票销售额", "electricity": "用电量", "headcount": "参保人数"}
+    tables = {"sales": "tax_monthly.invoiced_sales", "electricity": "utilities_monthly.electricity_kwh",
+              "headcount": "social_insurance_monthly.insured_headcount"}
+    miss = [k for k, v in ch.items() if math.isnan(v)]
+    if "headcount" in miss and f.get("legal_form") not in p.headcount_required_for:
+        miss.remove("headcount")
+        ch["headcount"] = 0.0 if _na(f.get("headcount_now")) or _na(f.get("headcount_12m_ago")) else ch["headcount"]
+    if miss:
+        return _missing("R07", ", ".join(f"{tables[k]} (24 months to {_date(as_of)})" for k in miss),
+                        "、".join(names_zh[k] for k in miss) + "（近24个月）")
+    value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {_pct(ch['headcount'])}"
+    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{_pct(ch['headcount'])}"
+    if ch["sales"] <= -p.hard_sales_decline:
+        return RuleResult("R07", value, "fail",
+                          f"Not operating normally: {value} year on year (sales drop beyond {p.hard_sales_decline:.0%})",
+                          f"生产经营不正常：同比{zh_value}（销售降幅超过{p.hard_sales_decline:.0%}）")
+    limits = {"sales": p.max_sales_decline, "electricity": p.max_electricity_decline, "headcount": p.max_headcount_decline}
+    over = [k for k in ch if ch[k] < -limits[k]]
+    if over:
+        return RuleResult("R07", value, "refer",
+                          f"Operations weakening: {value} year on year (limit " +
+                          ", ".join(f"{k} -{limits[k]:.0%}" for k in over) + ")",
+                          f"经营指标下滑：同比{zh_value}")
+    if ch["sales"] < -p.reduce_amount_above_decline:
+        return RuleResult("R07", value, "condition",
+                          f"Sales down {-ch['sales']:.0%} year on year: renew with the amount reduced in proportion",
+                          f"开票销售额同比下降{-ch['sales']:.0%}：按比例压降续贷金额")
+    return RuleResult("R07", value, "pass", f"Operating normally: {value} year on year", f"生产经营正常：同比{zh_value}")
+
+
+def r08_credit(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R08: good credit: no current overdue, no interest arrears, not a dishonest judgment debtor."""
+    dpd, arr = f.get("max_dpd_all_loans"), f.get("any_interest_arrears")
+    if _na(dpd) or _na(arr):
+        return _missing("R08", "loan_monthly (no current record of the enterprise's loans)", "贷款月度逾期记录")
+    dis = bool(f.get("dishonest_debtor"))
+    value = f"max dpd {int(dpd)}, interest arrears {'yes' if arr else 'no'}, dishonest debtor {'yes' if dis else 'no'}"
+    bad = []
+    if dpd > 0:
+        bad.append((f"{int(dpd)} days past due on a current loan", f"现有贷款逾期{int(dpd)}天"))
+    if arr:
+        bad.append(("interest in arrears", "存在欠息"))
+    if dis:
+        bad.append(("listed as a dishonest judgment debtor (失信被执行人)", "被列为失信被执行人"))
+    if bad:
+        return RuleResult("R08", value, "fail", "Credit not good: " + "; ".join(b[0] for b in bad),
+                          "信用状况不良：" + "；".join(b[1] for b in bad))
+    return RuleResult("R08", value, "pass", "No overdue, no interest arrears, not a dishonest debtor",
+                      "无逾期、无欠息，非失信被执行人")
+
+
+def r09_misuse(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R09: no misuse of the loan's funds detected."""
+    if bool(f.get("funds_misuse")):
+        return RuleResult("R09", "misuse detected", "fail", "Misuse of loan funds detected (挪用贷款资金)", "发现挪用贷款资金")
+    return RuleResult("R09", "none", "pass", "No misuse of loan funds recorded", "未发现挪用贷款资金")
+
+
+def r10_risk_class(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R10: original loan 正常 → pass; 关注 → refer (no safe harbour); 次级/可疑/损失 → ineligible."""
+    rc = f.get("risk_class_now")
+    if _na(rc):
+        return _missing("R10", "loan_monthly.risk_class_5 (no recent monthly record)", "五级分类")
+    if rc == "正常":
+        return RuleResult("R10", rc, "pass", "Original loan classified 正常 (normal)", "原贷款为正常类")
+    if rc == "关注":
+        return RuleResult("R10", rc, "refer", "Original loan classified 关注 (special mention): officer review, "
+                          "classify on repayment capacity", "原贷款为关注类：需人工审查，按还款能力分类")
+    return RuleResult("R10", rc, "fail", f"Original loan classified {rc} (non-performing): not eligible",
+                      f"原贷款为{rc}类（不良），不得续贷")
+
+
+def r11_new_loan_criteria(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R11: meets the new-loan PD and grade criteria (approve band pass, refer band refer)."""
+    pd_, g = f.get("pd"), grade_number(f.get("grade"))
+    if _na(pd_) or math.isnan(g):
+        return _missing("R11", "model score (pd, grade)", "模型评分")
+    value = f"PD {float(pd_):.2%}, grade {f.get('grade')}"
+    if g > 10:
+        return RuleResult("R11", value, "fail", "Obligor graded D (in default)", "评级为D（违约）")
+    if pd_ <= p.approve_pd_max and g <= p.approve_grade_max:
+        return RuleResult("R11", value, "pass",
+                          f"{value} within new-loan criteria (PD ≤ {p.approve_pd_max:.2%}, grade ≤ {p.approve_grade_max})",
+                          f"违约概率{float(pd_):.2%}、评级{f.get('grade')}符合新发放贷款标准")
+    if pd_ <= p.refer_pd_max and g <= p.refer_grade_max:
+        return RuleResult("R11", value, "refer",
+                          f"{value} in the refer band (PD ≤ {p.refer_pd_max:.2%}, grade ≤ {p.refer_grade_max})",
+                          f"违约概率{float(pd_):.2%}、评级{f.get('grade')}处于人工审查区间")
+    return RuleResult("R11", value, "fail",
+                      f"{value} outside new-loan criteria (PD > {p.refer_pd_max:.2%} or grade > {p.refer_grade_max})",
+                      f"违约概率{float(pd_):.2%}、评级{f.get('grade')}不符合新发放贷款标准")
+
+
+def r12_related_persons(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R12: legal representative, actual controller and main shareholders have no bad records."""
+    if not f.get("persons_known", False):
+        return _missing("R12", "related_persons (legal representative, controller, shareholders)", "关联自然人信息")
+    flagged = f.get("persons_flagged")
+    if not _na(flagged) and str(flagged):
+        return RuleResult("R12", str(flagged), "refer", f"Related persons with bad records: {flagged}",
+                          f"关联自然人存在不良记录：{flagged}")
+    return RuleResult("R12", "clean", "pass", "Related persons have no bad credit record and are not dishonest debtors",
+                      "关联自然人无不良信用记录、非失信被执行人")
+
+
+def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R13: renewal amount (the outstanding principal) ≤ original and ≤ cap; term ≤ original and ≤ max."""
+    bal, amt, term = f.get("balance"), f.get("amount"), f.get("term_months")
+    if _na(bal) or _na(amt) or _na(term):
+        return _missing("R13", "loans.amount / loan_monthly.balance", "贷款金额或余额")
+    new_term = int(max(1, min(term, p.max_term_months)))
+    value = f"{_yuan(bal)} for {new_term} months (original {_yuan(amt)}, {int(term)} months)"
+    if bal > amt:
+        return RuleResult("R13", value, "fail", f"Outstanding {_yuan(bal)} exceeds the original amount {_yuan(amt)}",
+                          f"贷款余额{_yuan(bal)}超过原贷款金额{_yuan(amt)}")
+    if bal > p.max_amount:
+        return RuleResult("R13", value, "fail", f"Renewal amount {_yuan(bal)} above the policy cap {_yuan(p.max_amount)}",
+                          f"续贷金额{_yuan(bal)}超过上限{_yuan(p.max_amount)}")
+    return RuleResult("R13", value, "pass", f"Renewal of {_yuan(bal)} for {new_term} months within limits",
+                      f"续贷{_yuan(bal)}、期限{new_term}个月，符合限额")
+
+
+def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R14: collateral revalued (haircut) still covers the balance; guarantee contract renewed."""
+    ctype, val, bal = f.get("collateral_type"), f.get("collateral_value"), f.get("balance")
+    if _na(ctype):
+        return _missing("R14", "loans.collateral_type", "担保方式")
+    if ctype == "unsecured":
+        return RuleResult("R14", "unsecured", "pass", "Credit (unsecured) loan: no collateral to revalue", "信用贷款，无押品")
+    if ctype == "guarantee":
+        return RuleResult("R14", "guarantee", "pass", "Guaranteed loan: a new guarantee contract is to be signed before maturity",
+                          "保证贷款：到期前须签订新的保证合同")
+    if _na(val) or _na(bal):
+        return _missing("R14", "loans.collateral_value" if _na(val) else "loan_monthly.balance", "押品价值或贷款余额")
+    stressed = float(val) * (1 - p.collateral_decline_tolerance)
+    cov = stressed / float(bal) if bal > 0 else math.inf
+    value = f"{ctype}, coverage {cov:.2f} after -{p.collateral_decline_tolerance:.0%} revaluation"
+    if cov >= p.min_collateral_coverage:
+        return RuleResult("R14", value, "pass", f"Collateral ({ctype}) covers the balance {cov:.2f}x after a "
+                          f"{p.collateral_decline_tolerance:.0%} revaluation haircut", f"押品（{ctype}）重估后覆盖率{cov:.2f}倍")
+    gap = float(bal) * p.min_collateral_coverage - stressed
+    return RuleResult("R14", value, "condition",
+                      f"Collateral ({ctype}) covers only {cov:.2f}x after revaluation: add a guarantee or collateral of {_yuan(gap)}",
+                      f"押品（{ctype}）重估后覆盖率仅{cov:.2f}倍：须追加担保或押品{_yuan(gap)}")
+
+
+def r16_monitoring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R16: refer after ``max_consecutive_renewals`` renewals in a row; set the next monitoring date."""
+    n = int(f.get("consecutive_renewals") or 0)
+    mat = f.get("maturity_date")
+    nxt = "" if _na(mat) else _date(pd.Timestamp(mat) + pd.DateOffset(months=p.monitoring_interval_months))
+    if n >= p.max_consecutive_renewals:
+        return RuleResult("R16", f"{n} consecutive renewals", "refer",
+                          f"Already renewed {n} times in a row (policy limit {p.max_consecutive_renewals}): "
+                          "check renewal is not hiding deterioration",
+                          f"已连续续贷{n}次（上限{p.max_consecutive_renewals}次）：须核查是否掩盖风险")
+    return RuleResult("R16", f"{n} consecutive renewals", "pass",
+                      f"{n} previous consecutive renewals; re-check operation and credit (R07, R08) by {nxt}",
+                      f"此前连续续贷{n}次；须于{nxt}前复核经营与信用状况")
+
+
+def r17_restructuring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R17: a restructuring case is handled under the restructuring rules, not as a renewal."""
+    if bool(f.get("loan_restructured")) or bool(f.get("restructured_recently")):
+        return RuleResult("R17", "restructuring on record", "fail",
+                          f"Restructuring on record (last {p.restructuring_lookback_months} months): handle under the "
+                          "2023 risk-classification rules for restructured assets, not as a renewal",
+                          "存在贷款重组记录：按2023年风险分类办法的重组资产规定处理，不得按无还本续贷办理")
+    return RuleResult("R17", "none", "pass", "No restructuring on record", "无贷款重组记录")
+
+
+def r15_classification(f: Mapping, results: Mapping[str, RuleResult]) -> RuleResult:
+    """R15: after renewal the loan stays 正常 when R06–R11 pass and it was 正常; never downgraded by renewal alone."""
+    rc = f.get("risk_class_now")
+    core = [r for r in ("R06", "R07", "R08", "R09", "R10", "R11") if results[r].status not in ("pass", "condition")]
+    if _na(rc):
+        return RuleResult("R15", "unknown", "info", "Classification after renewal: on repayment capacity (current class unknown)",
+                          "续贷后按还款能力分类（当前分类未知）")
+    if rc == "正常" and not core:
+        return RuleResult("R15", "正常", "info", "Stays 正常 after renewal (R06–R11 met); renewal alone never downgrades",
+                          "续贷后保持正常类（R06–R11均满足），不因续贷本身下调分类")
+    return RuleResult("R15", str(rc), "info",
+                      f"Classify on repayment capacity; no downgrade from {rc} solely because of renewal" +
+                      (f" ({', '.join(core)} not met)" if core else ""),
+                      f"按还款能力分类，不因续贷本身从{rc}下调")
+
+
+#: The eligibility rules in order (R15 is derived from the others by :func:`r15_classification`).
+RULES: dict[str, Callable[[Mapping, RenewalPolicy, object], RuleResult]] = {
+    "R01": r01_product, "R02": r02_size, "R03": r03_application, "R04": r04_review_timing,
+    "R05": r05_financing_need, "R06": r06_lawful, "R07": r07_operation, "R08": r08_credit,
+    "R09": r09_misuse, "R10": r10_risk_class, "R11": r11_new_loan_criteria, "R12": r12_related_persons,
+    "R13": r13_amount_term, "R14": r14_collateral, "R16": r16_monitoring, "R17": r17_restructuring,
+}
+
+
+def evaluate(f: Mapping, p: RenewalPolicy, as_of) -> dict[str, RuleResult]:
+    """Run R01–R17 on one loan's facts; results keyed R01..R17 in order."""
+    res = {rid: fn(f, p, as_of) for rid, fn in RULES.items()}
+    res["R15"] = r15_classification(f, res)
+    return {rid: res[rid] for rid in sorted(res)}
