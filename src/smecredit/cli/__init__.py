@@ -32,6 +32,7 @@ console = Console()
 # Command modules, in pipeline order. Each registers its commands on ``app``.
 COMMAND_MODULES = [
     "smecredit.cli.data_cmds",
+    "smecredit.cli.features_cmds",
 ]
 
 
