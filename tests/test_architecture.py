@@ -1,0 +1,63 @@
+"""Data flows one way: a lower stage never imports a higher one (static check of every import)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import smecredit
+
+LAYERS = {
+    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0,
+    "data": 1,
+    "features": 2,
+    "models": 3,
+    "validation": 4, "explain": 4,
+    "report": 5,
+    "scoring": 6,
+    "decisions": 7,
+    "pipelines": 8,
+    "cli": 9,
+}
+ROOT = Path(smecredit.__file__).parent
+
+
+def _stage(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    pkg = ".".join(("smecredit",) + path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("smecredit")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("smecredit"):
+                names = [f"{mod}.{a.name}" if mod == "smecredit" else mod for a in node.names]
+                found += [(node.lineno, n) for n in names]
+    return found
+
+
+def test_every_package_module_belongs_to_a_layer():
+    stages = {p.relative_to(ROOT).parts[0].removesuffix(".py") for p in ROOT.rglob("*.py")}
+    assert stages <= set(LAYERS), stages - set(LAYERS)
+
+
+def test_no_module_imports_a_higher_stage():
+    violations = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        own = rel.parts[0].removesuffix(".py")
+        for line, target in _imports(path):
+            stage = _stage(target)
+            if stage in LAYERS and LAYERS[stage] > LAYERS[own]:
+                violations.append(f"{rel}:{line} ({own}) imports {target} ({stage})")
+    assert not violations, "\n".join(violations)
