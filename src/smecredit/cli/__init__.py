@@ -33,6 +33,9 @@ console = Console()
 COMMAND_MODULES = [
     "smecredit.cli.data_cmds",
     "smecredit.cli.features_cmds",
+    "smecredit.cli.model_cmds",
+    "smecredit.cli.report_cmds",
+    "smecredit.cli.decide_cmds",
 ]
 
 

@@ -128,9 +128,9 @@ class CreditModel:
         """
         return self._contrib(self.prepare(X))
 
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, X: pd.DataFrame, *, source: str = "input table") -> pd.DataFrame:
         """Every input row in order: id columns, then ``pd``, ``score``, ``grade``, ``reason_1..3``."""
-        Xf = self.prepare(X)
+        Xf = self.prepare(X, source=source)
         p = self._pd_from(Xf, X)
         if self.kind == "scorecard":
             score = self.estimator_.total_points(Xf)

@@ -8,17 +8,23 @@ holds the scorecard table (scorecard models) and, written by the training pipeli
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
+import warnings
 import shutil
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
+
+with warnings.catch_warnings():  # importing mlflow.pyfunc warns about type hints of MLflow's own classes
+    warnings.filterwarnings("ignore", message=".*type hint", category=UserWarning)
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
 
 from smecredit.exceptions import ModelNotFoundError
 from smecredit.models.credit_model import OUTPUT_COLUMNS, CreditModel
@@ -32,12 +38,30 @@ _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "optbin
 class SmeCreditPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow ``PythonModel`` wrapping a pickled :class:`CreditModel`."""
 
+    # The input schema is an explicit signature (built from the training features), so MLflow's
+    # type-hint validation wrapper (and its "add type hints" warning on every predict) is skipped.
+    _skip_type_hint_validation = True
+
     def load_context(self, context):
         with open(context.artifacts[ARTIFACT], "rb") as fh:
             self.model = pickle.load(fh)
 
     def predict(self, context, model_input, params=None):
         return self.model.predict(model_input)
+
+
+@contextlib.contextmanager
+def _quiet_mlflow():
+    """Silence MLflow's INFO/WARNING chatter (cloudpickle notice, input-example validation) while saving."""
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*type hint", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def signature(model: CreditModel) -> ModelSignature:
@@ -78,11 +102,12 @@ def save_model(model: CreditModel, path, *, example: pd.DataFrame | None = None,
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="smecredit-model-") as tmp:
         pkl = _pickle(model, Path(tmp))
-        mlflow.pyfunc.save_model(
-            path=str(path), python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
-            signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
-            metadata={"smecredit_kind": model.kind},
-        )
+        with _quiet_mlflow():
+            mlflow.pyfunc.save_model(
+                path=str(path), python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
+                signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
+                metadata={"smecredit_kind": model.kind},
+            )
     for name, content in (extra_files or {}).items():
         (path / name).write_text(content, encoding="utf-8")
     return path
@@ -92,11 +117,12 @@ def log_model(model: CreditModel, *, example: pd.DataFrame | None = None, regist
     """Log ``model`` to the active MLflow run (optionally registering it); return the ModelInfo."""
     with tempfile.TemporaryDirectory(prefix="smecredit-model-") as tmp:
         pkl = _pickle(model, Path(tmp))
-        return mlflow.pyfunc.log_model(
-            name="model", python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
-            signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
-            registered_model_name=registered_model_name, metadata={"smecredit_kind": model.kind},
-        )
+        with _quiet_mlflow():
+            return mlflow.pyfunc.log_model(
+                name="model", python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
+                signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
+                registered_model_name=registered_model_name, metadata={"smecredit_kind": model.kind},
+            )
 
 
 def load_model(uri_or_dir) -> CreditModel:
@@ -121,7 +147,8 @@ def load_model(uri_or_dir) -> CreditModel:
     else:
         tracking.configure()
     try:
-        loaded = mlflow.pyfunc.load_model(target)
+        with _quiet_mlflow():
+            loaded = mlflow.pyfunc.load_model(target)
     except (MlflowException, OSError) as exc:
         raise ModelNotFoundError(f"cannot load model {uri_or_dir}: {str(exc).splitlines()[0]}") from exc
     wrapper = loaded.unwrap_python_model()

@@ -1,0 +1,1 @@
+"""Orchestration of training, reporting and decision runs."""

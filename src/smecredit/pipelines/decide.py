@@ -1,0 +1,103 @@
+"""Decision runs: load raw data, build features as of DATE, score with a registered model, decide.
+
+The decision engines (:mod:`smecredit.decisions`) are pure; this module does the I/O around them:
+it loads the raw folder, computes point-in-time features for the enterprises concerned, scores
+them with :func:`smecredit.models.load_model`, decides, writes the output atomically and
+optionally appends the rows to the audit store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from smecredit.data import load_raw
+from smecredit.data.loaders import RawData
+from smecredit.decisions.audit import append_decisions
+from smecredit.decisions.common import REASON_COLUMNS, as_date
+from smecredit.decisions.loan import check_applications, decide_loans
+from smecredit.decisions.policy import Policy, load_policy
+from smecredit.decisions.portfolio import party_totals, portfolio_exposures, summarise
+from smecredit.decisions.renewal import decide_renewals, select_candidates
+from smecredit.io import read_table, write_table
+
+log = logging.getLogger(__name__)
+
+
+def model_identity(model, uri) -> tuple[str, str]:
+    """(model_name, model_version) recorded in decision rows: the registry's when known, else the
+    model kind and folder name with the MLflow run id."""
+    md = getattr(model, "metadata_", {}) or {}
+    name = md.get("registered_name") or f"{getattr(model, 'kind', 'model')}:{Path(str(uri)).name}"
+    version = md.get("registered_version") or (f"run {md['run_id']}" if md.get("run_id") else "unregistered")
+    return str(name), str(version)
+
+
+def score_enterprises(raw: RawData, model_uri, as_of, enterprise_ids) -> tuple[pd.DataFrame, str, str]:
+    """Score ``enterprise_ids`` as of ``as_of`` with the model at ``model_uri``.
+
+    Returns (scores with ``enterprise_id, pd, grade, reason_1..3``, model_name, model_version).
+    """
+    from smecredit.features import build_features
+    from smecredit.models import load_model
+
+    model = load_model(model_uri)
+    name, version = model_identity(model, model_uri)
+    ids = sorted(set(enterprise_ids))
+    cols = ["enterprise_id", "pd", "grade", *REASON_COLUMNS]
+    if not ids:
+        return pd.DataFrame(columns=cols), name, version
+    feats = build_features(raw, [as_date(as_of)], population=ids)
+    pred = model.predict(feats)
+    for c in REASON_COLUMNS:
+        if c not in pred.columns:
+            pred[c] = None
+    log.info("scored %d enterprises as of %s with %s %s", len(pred), as_date(as_of).date(), name, version)
+    return pred[cols].reset_index(drop=True), name, version
+
+
+def _policy(policy: Policy | str | os.PathLike | None) -> Policy:
+    return policy if isinstance(policy, Policy) else load_policy(policy)
+
+
+def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
+    """Advance review of loans maturing in the policy's window; write ``out`` and append to ``audit``."""
+    pol = _policy(policy)
+    raw = load_raw(raw_dir)
+    cand = select_candidates(raw, as_of, pol)
+    scores, name, version = score_enterprises(raw, model_uri, as_of, cand["enterprise_id"])
+    dec = decide_renewals(raw, scores, pol, as_of, model_name=name, model_version=version, candidates=cand)
+    _write(dec, out, audit)
+    return dec
+
+
+def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
+    """Decide the applications in the file ``applications``; write ``out`` and append to ``audit``."""
+    pol = _policy(policy)
+    raw = load_raw(raw_dir)
+    apps = check_applications(read_table(applications))
+    scores, name, version = score_enterprises(raw, model_uri, as_of, apps["enterprise_id"])
+    dec = decide_loans(raw, apps, scores, pol, as_of, model_name=name, model_version=version)
+    _write(dec, out, audit)
+    return dec
+
+
+def run_portfolio(decisions_path, *, policy=None, out=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Expected loss of the booked exposures of a decisions file: (exposures, by segment, by party)."""
+    pol = _policy(policy)
+    dec = read_table(decisions_path)
+    exp = portfolio_exposures(dec, pol)
+    summary = summarise(exp)
+    if out is not None:
+        write_table(summary, out)
+    return exp, summary, party_totals(exp)
+
+
+def _write(dec: pd.DataFrame, out, audit) -> None:
+    if out is not None:
+        write_table(dec, out)
+    if audit is not None:
+        append_decisions(dec, audit)

@@ -1,0 +1,313 @@
+"""Training pipeline: load data, split, fit, calibrate, validate, log to MLflow, save MODEL_DIR.
+
+``train(data, target, out, kind=...)`` is what ``smecredit train`` runs. ``data`` is either a
+features folder written by ``smecredit features`` (``features.parquet``, ``catalog.csv``,
+``manifest.json``) or a single CSV/Parquet table with a binary target.
+
+Splits
+------
+``time`` (default for features folders): the out-of-time (OOT) sample is the latest snapshot
+whose outcome is observable; the model trains only on snapshots whose outcome window
+(``horizon`` months) ends on or before that snapshot. Rows with ``observable`` False are never
+used. ``random`` (default for single tables): a stratified 80/20 split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.io import atomic_path, frame_fingerprint, read_table
+from smecredit.models.credit_model import CreditModel, fit_credit_model
+from smecredit.models.dataset import check_target, feature_columns
+from smecredit.models.pyfunc import input_example, log_model, save_model
+from smecredit.validation.report import validate_predictions
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("time", "random")
+VALIDATION_FILE = "validation.json"
+
+
+@dataclass
+class TrainingData:
+    """A model table plus what came with it (catalogue, manifest, source description)."""
+
+    frame: pd.DataFrame
+    source: str
+    catalog: pd.DataFrame | None = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def is_features_folder(self) -> bool:
+        return bool(self.manifest) or self.catalog is not None
+
+
+def load_training_data(path) -> TrainingData:
+    """Read a features folder or a single table."""
+    path = Path(path)
+    if path.is_dir():
+        feat = path / "features.parquet"
+        if not feat.exists():
+            raise DataContractError(f"{path} is a folder but has no features.parquet (run `smecredit features` first)")
+        frame = read_table(feat)
+        cat_path = path / "catalog.csv"
+        catalog = read_table(cat_path) if cat_path.exists() else None
+        man_path = path / "manifest.json"
+        manifest = json.loads(man_path.read_text(encoding="utf-8")) if man_path.exists() else {}
+        return TrainingData(frame, str(feat), catalog, manifest)
+    if not path.exists():
+        raise DataContractError(f"training data not found: {path}")
+    return TrainingData(read_table(path), str(path))
+
+
+def _add_months(ts: pd.Series | pd.Timestamp, months: int):
+    return ts + pd.DateOffset(months=months)
+
+
+def split_data(td: TrainingData, target: str, split: str, *, test_size: float = 0.2, random_state: int = 0):
+    """Return ``(train_frame, test_frame, info)``; rows without an observable outcome are dropped."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {SPLITS}; got {split!r}")
+    df = td.frame
+    if target not in df.columns:
+        raise DataContractError(f"{td.source}: target column {target!r} not found; columns are "
+                                f"{', '.join(map(str, df.columns[:30]))}")
+    keep = np.ones(len(df), dtype=bool)
+    if "observable" in df.columns:
+        keep &= df["observable"].fillna(False).astype(bool).to_numpy()
+    if td.is_features_folder:
+        keep &= df[target].notna().to_numpy()
+    n_unobs = int((~keep).sum())
+    df = df.loc[keep]
+    if len(df) == 0:
+        raise DataContractError(f"{td.source}: no row has an observable outcome in {target!r}")
+    y = check_target(df, target, source=td.source)
+    info = {"split": split, "rows_unobservable_dropped": n_unobs}
+    if split == "time":
+        if "snapshot_date" not in df.columns:
+            raise ConfigError(f"--split time needs a snapshot_date column in {td.source}; use --split random")
+        snap = pd.to_datetime(df["snapshot_date"])
+        horizon = int(td.manifest.get("horizon", 12))
+        oot = snap.max()
+        train_mask = (_add_months(snap, horizon) <= oot).to_numpy()
+        test_mask = (snap == oot).to_numpy()
+        if not train_mask.any():
+            raise DataContractError(
+                f"{td.source}: no snapshot has its {horizon}-month outcome window ending on or before the OOT "
+                f"snapshot {oot.date()}; need more history or use --split random")
+        train, test = df.loc[train_mask], df.loc[test_mask]
+        info.update({"oot_snapshot": str(oot.date()), "horizon_months": horizon,
+                     "train_snapshots": sorted(str(d.date()) for d in snap[train_mask].unique())})
+    else:
+        if not 0 < test_size < 1:
+            raise ConfigError(f"test_size must be in (0, 1); got {test_size!r}")
+        idx_tr, idx_te = train_test_split(np.arange(len(df)), test_size=test_size, stratify=y.to_numpy(),
+                                          random_state=random_state)
+        idx_tr.sort()
+        idx_te.sort()
+        train, test = df.iloc[idx_tr], df.iloc[idx_te]
+    for name, part in (("training", train), ("test", test)):
+        yy = part[target]
+        if yy.nunique() < 2:
+            raise DataContractError(f"{td.source}: the {name} sample has a single class in {target!r} "
+                                    f"({len(part)} rows); a PD model needs both defaults and non-defaults")
+    info.update({"n_train": int(len(train)), "n_test": int(len(test)),
+                 "train_default_rate": float(train[target].mean()), "test_default_rate": float(test[target].mean())})
+    return train, test, info
+
+
+def _plots(folder: Path, y, p, grades, master_scale) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    paths = []
+    fpr, tpr, _ = roc_curve(y, p)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(fpr, tpr, label="model")
+    ax.plot([0, 1], [0, 1], ls="--", c="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test sample)")
+    paths.append(folder / "roc.png")
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    order = np.argsort(p)
+    bins = np.array_split(order, 10)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([np.mean(p[b]) for b in bins], [np.mean(y[b]) for b in bins], "o-")
+    hi = max(float(np.max(p)), float(np.mean(y[bins[-1]])))
+    ax.plot([0, hi], [0, hi], ls="--", c="grey")
+    ax.set(xlabel="mean predicted PD", ylabel="observed default rate", title="Calibration by decile")
+    paths.append(folder / "calibration.png")
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    labels = master_scale.grades
+    g = pd.Series(grades).value_counts().reindex(labels, fill_value=0)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(labels, g.to_numpy())
+    ax.set(xlabel="grade", ylabel="obligors", title="Grade distribution (test sample)")
+    paths.append(folder / "grades.png")
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return paths
+
+
+def _flat_metrics(val: dict) -> dict[str, float]:
+    out = {}
+    for name, r in val["metrics"].items():
+        out[f"test_{name}"] = r["value"]
+        out[f"test_{name}_ci_low"] = r["ci_low"]
+        out[f"test_{name}_ci_high"] = r["ci_high"]
+    out["test_mean_pd"] = val["mean_pd"]
+    out["test_default_rate"] = val["default_rate"]
+    out["hosmer_lemeshow_p"] = val["hosmer_lemeshow"]["p_value"]
+    if "delong" in val:
+        out["delong_auc_benchmark"] = val["delong"]["auc_2"]
+        out["delong_p"] = val["delong"]["p_value"]
+    return out
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def train(
+    data,
+    target: str,
+    out,
+    *,
+    kind: str = "gbm",
+    split: str | None = None,
+    experiment: str = "smecredit",
+    register: str | None = None,
+    compare: bool = True,
+    calibration: str = "auto",
+    pd_floor: float = 0.0005,
+    tune_seconds: float = 0.0,
+    random_state: int = 0,
+    n_boot: int = 500,
+) -> dict:
+    """Train, validate, log and save a credit model; return a summary dict.
+
+    Parameters
+    ----------
+    data : path of a features folder or a single CSV/Parquet table.
+    target : name of the binary target column.
+    out : MODEL_DIR to write (an MLflow model directory; replaced atomically).
+    kind : "gbm" or "scorecard".
+    split : "time", "random" or None (time for features folders with snapshots, else random).
+    experiment : MLflow experiment name.
+    register : registered model name; a new version gets alias ``challenger``.
+    compare : also fit the other kind on the same split and compare AUCs with DeLong.
+    tune_seconds : Optuna time budget for GBM hyper-parameters (0 = defaults).
+    """
+    import mlflow
+
+    from smecredit import tracking
+
+    td = load_training_data(data)
+    if split is None:
+        split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
+    train_df, test_df, info = split_data(td, target, split, random_state=random_state)
+    types = feature_columns(train_df, target)
+    features = list(types)
+    y_tr = train_df[target].astype("int64").to_numpy()
+    y_te = test_df[target].astype("int64").to_numpy()
+    time_index = train_df["snapshot_date"].to_numpy() if "snapshot_date" in train_df.columns else None
+    fingerprint = frame_fingerprint(td.frame)
+    params = {}
+    if tune_seconds and kind == "gbm":
+        from smecredit.models.tuning import tune_gbm
+        from smecredit.models.credit_model import directions_from_catalog
+        from smecredit.models.dataset import coerce_features
+
+        params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
+                          directions=directions_from_catalog(td.catalog, features), random_state=random_state)
+    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, **info}
+    model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
+                             pd_floor=pd_floor, time_index=time_index, random_state=random_state, params=params,
+                             metadata=meta)
+    pred = model.predict(test_df)
+    bench = None
+    if compare:
+        other = "scorecard" if kind == "gbm" else "gbm"
+        m2 = fit_credit_model(train_df[features], y_tr, kind=other, catalog=td.catalog, calibration=calibration,
+                              pd_floor=pd_floor, time_index=time_index, random_state=random_state)
+        bench = {"name": other, "pd": m2.predict_pd(test_df)}
+    val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),
+                               grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
+                               benchmark=bench)
+    val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
+                "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
+                "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
+                "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+    if kind == "gbm":
+        val["gbm"] = {"n_trees": model.estimator_.n_rounds_, "cv_auc": model.estimator_.cv_auc_}
+
+    experiment_id = tracking.ensure_experiment(experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{kind}-{split}") as run:
+        model.metadata_["run_id"] = run.info.run_id
+        mlflow.log_params({"kind": kind, "split": split, "target": target, "n_features": len(features),
+                           "calibration": model.calibrator_.method_, "pd_floor": pd_floor,
+                           "random_state": random_state, "n_train": info["n_train"], "n_test": info["n_test"],
+                           "data_fingerprint": fingerprint, "data_source": Path(td.source).name,
+                           **{f"model_{k}": v for k, v in model.estimator_.get_params().items()
+                              if k != "directions" and isinstance(v, (int, float, str, bool, type(None)))}})
+        mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint})
+        mlflow.log_metrics(_flat_metrics(val))
+        with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
+            tmp = Path(tmp)
+            files = {VALIDATION_FILE: json.dumps(val, indent=2, default=_json_default, ensure_ascii=False),
+                     "features.json": json.dumps({"features": features, "types": types}, indent=2)}
+            table = model.scorecard_table()
+            if table is not None:
+                files["scorecard_table.csv"] = table.to_csv(index=False)
+                files["scorecard_table.html"] = table.to_html(index=False, float_format=lambda v: f"{v:.4f}")
+            for name, content in files.items():
+                (tmp / name).write_text(content, encoding="utf-8")
+                mlflow.log_artifact(str(tmp / name))
+            for plot in _plots(tmp, y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(), model.master_scale_):
+                mlflow.log_artifact(str(plot), artifact_path="plots")
+            example = input_example(model, train_df)
+            registered = None
+            if register:
+                model.metadata_["registered_name"] = register
+            info_model = log_model(model, example=example, registered_model_name=register)
+            if register:
+                version = str(info_model.registered_model_version)
+                mlflow.MlflowClient().set_registered_model_alias(register, "challenger", version)
+                model.metadata_["registered_version"] = version
+                registered = {"name": register, "version": version, "alias": "challenger"}
+            out = Path(out)
+            with atomic_path(out, is_dir=True) as tmp_dir:
+                os.rmdir(tmp_dir)
+                save_model(model, tmp_dir, example=example, extra_files=files)
+        mlflow.log_metric("model_dir_written", 1)
+    summary = {"model_dir": str(out), "run_id": run.info.run_id, "experiment_id": experiment_id, "kind": kind,
+               "split": split, "n_train": info["n_train"], "n_test": info["n_test"],
+               "test_auc": val["metrics"]["auc"]["value"], "test_auc_ci": [val["metrics"]["auc"]["ci_low"],
+                                                                            val["metrics"]["auc"]["ci_high"]],
+               "test_mean_pd": val["mean_pd"], "test_default_rate": val["default_rate"],
+               "model_uri": info_model.model_uri, "registered": registered}
+    if "delong" in val:
+        summary["benchmark"] = {"kind": val["delong"]["benchmark"], "auc": val["delong"]["auc_2"],
+                                "delong_p": val["delong"]["p_value"]}
+    log.info("trained %s: test AUC %.4f", kind, summary["test_auc"])
+    return summary

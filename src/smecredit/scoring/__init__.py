@@ -1,0 +1,1 @@
+"""Scoring of tables with a trained credit model."""
