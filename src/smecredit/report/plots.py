@@ -1,0 +1,228 @@
+"""Figures of the governance report, rendered as embedded PNG data URIs.
+
+Every figure is a :class:`matplotlib.figure.Figure` drawn with the Agg canvas (no pyplot
+state, no display), saved as PNG without a timestamp or software tag so that the same inputs
+give byte-identical images, and embedded as ``data:image/png;base64,...``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 110
+BLUE, RED, GREY, GREEN = "#1f4e79", "#b22222", "#7f7f7f", "#2e7d32"
+
+
+def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
+    """A figure with one axes and the Agg canvas attached."""
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    return fig, ax
+
+
+def to_data_uri(fig: Figure) -> str:
+    """PNG data URI of ``fig`` (deterministic bytes: no metadata)."""
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def roc_curve_points(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct score threshold (higher score = riskier)."""
+    y = np.asarray(y, dtype="float64")
+    s = np.asarray(score, dtype="float64")
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
+    tp = np.cumsum(ys)[last]
+    fp = (last + 1) - tp
+    p, n = ys.sum(), len(ys) - ys.sum()
+    return np.r_[0.0, fp / max(n, 1)], np.r_[0.0, tp / max(p, 1)]
+
+
+def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> str:
+    """ROC curves ``{label: (y, pd, auc)}``."""
+    fig, ax = new_figure(4.6, 4.2)
+    colors = [BLUE, RED, GREEN, GREY]
+    for (label, (y, p, value)), color in zip(curves.items(), colors, strict=False):
+        fpr, tpr = roc_curve_points(y, p)
+        ax.plot(fpr, tpr, color=color, lw=1.6, label=f"{label} (AUC {value:.3f})")
+    ax.plot([0, 1], [0, 1], color=GREY, lw=0.8, ls="--")
+    ax.set_xlabel("False positive rate (goods declined)")
+    ax.set_ylabel("True positive rate (bads declined)")
+    ax.set_title("ROC curve")
+    ax.legend(loc="lower right", fontsize=8)
+    return to_data_uri(fig)
+
+
+def ks_plot(y: np.ndarray, p: np.ndarray, ks_value: float) -> str:
+    """Cumulative PD distributions of defaults and non-defaults; the KS gap marked."""
+    fig, ax = new_figure(4.6, 4.2)
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    grid = np.unique(np.quantile(p, np.linspace(0, 1, 201)))
+    bad = np.searchsorted(np.sort(p[y == 1]), grid, side="right") / max((y == 1).sum(), 1)
+    good = np.searchsorted(np.sort(p[y == 0]), grid, side="right") / max((y == 0).sum(), 1)
+    ax.plot(grid, good, color=BLUE, label="non-defaults")
+    ax.plot(grid, bad, color=RED, label="defaults")
+    k = int(np.argmax(np.abs(good - bad)))
+    ax.vlines(grid[k], bad[k], good[k], color="black", lw=1.2, label=f"KS {ks_value:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("PD (log scale)")
+    ax.set_ylabel("Cumulative share")
+    ax.set_title("KS: cumulative PD distributions")
+    ax.legend(loc="lower right", fontsize=8)
+    return to_data_uri(fig)
+
+
+def default_rate_plot(table: pd.DataFrame) -> str:
+    """Observed default rate and mean PD by snapshot (``snapshot, n, default_rate, mean_pd``)."""
+    fig, ax = new_figure(6.4, 3.2)
+    x = pd.to_datetime(table["snapshot"])
+    ax.plot(x, table["default_rate"], marker="o", color=RED, label="observed default rate")
+    ax.plot(x, table["mean_pd"], marker="s", color=BLUE, label="mean predicted PD")
+    ax.set_ylabel("12-month rate")
+    ax.set_title("Default rate over snapshots")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return to_data_uri(fig)
+
+
+def calibration_plot(grades: pd.DataFrame) -> str:
+    """Mean PD vs observed default rate per grade (log scale), with Jeffreys 95 % intervals."""
+    from scipy import stats
+
+    g = grades[grades["n"] > 0]
+    fig, ax = new_figure(6.4, 3.4)
+    x = np.arange(len(g))
+    d, n = g["defaults"].to_numpy(dtype=float), g["n"].to_numpy(dtype=float)
+    lo = stats.beta.ppf(0.025, d + 0.5, n - d + 0.5)
+    hi = stats.beta.ppf(0.975, d + 0.5, n - d + 0.5)
+    obs = np.maximum(g["default_rate"].to_numpy(dtype=float), 1e-5)
+    ax.errorbar(x, obs, yerr=[np.maximum(obs - lo, 0), np.maximum(hi - obs, 0)], fmt="o", color=RED,
+                label="observed default rate (Jeffreys 95 %)", capsize=3)
+    ax.plot(x, g["pd_mean"], "s-", color=BLUE, label="mean predicted PD")
+    ax.set_yscale("log")
+    ax.set_xticks(x, g["grade"].astype(str).tolist())
+    ax.set_xlabel("Grade")
+    ax.set_title("Calibration by grade")
+    ax.legend(fontsize=8)
+    return to_data_uri(fig)
+
+
+def bar_plot(labels, values, *, title: str, xlabel: str = "", ylabel: str = "", horizontal: bool = False,
+             color: str = BLUE, width: float = 6.4, height: float = 3.2, lines: dict | None = None) -> str:
+    """A simple bar chart (horizontal bars list the first label on top)."""
+    fig, ax = new_figure(width, height)
+    labels = [str(v) for v in labels]
+    values = np.asarray(values, dtype="float64")
+    if horizontal:
+        pos = np.arange(len(labels))[::-1]
+        ax.barh(pos, values, color=color)
+        ax.set_yticks(pos, labels, fontsize=8)
+    else:
+        ax.bar(np.arange(len(labels)), values, color=color)
+        ax.set_xticks(np.arange(len(labels)), labels, fontsize=8)
+    for label, value in (lines or {}).items():
+        (ax.axvline if horizontal else ax.axhline)(value, color=RED, ls="--", lw=1, label=label)
+    if lines:
+        ax.legend(fontsize=8)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return to_data_uri(fig)
+
+
+def _colour_values(v: pd.Series) -> np.ndarray:
+    """Percentile rank in [0, 1] of numeric values (NaN for missing or categorical)."""
+    if not pd.api.types.is_numeric_dtype(v.dtype):
+        return np.full(len(v), np.nan)
+    return v.rank(pct=True).to_numpy(dtype="float64")
+
+
+def beeswarm_plot(values: pd.DataFrame, data: pd.DataFrame, features: list[str], *, unit: str,
+                  seed: int = 0) -> str:
+    """SHAP beeswarm: one row per feature, each dot a row's contribution, coloured by the feature value."""
+    rng = np.random.default_rng(seed)
+    fig, ax = new_figure(6.8, 0.42 * len(features) + 1.2)
+    sc = None
+    for k, f in enumerate(features):
+        y = len(features) - 1 - k + rng.uniform(-0.3, 0.3, len(values))
+        c = _colour_values(data[f])
+        grey = np.isnan(c)
+        ax.scatter(values[f].to_numpy()[grey], y[grey], s=3, color="#bbbbbb", alpha=0.6, linewidths=0)
+        if (~grey).any():
+            sc = ax.scatter(values[f].to_numpy()[~grey], y[~grey], s=3, c=c[~grey], cmap="coolwarm", vmin=0,
+                            vmax=1, alpha=0.7, linewidths=0)
+    ax.axvline(0, color=GREY, lw=0.8)
+    ax.set_yticks(np.arange(len(features))[::-1], features, fontsize=8)
+    ax.set_xlabel(f"Contribution ({unit}; > 0 raises risk)")
+    ax.set_title("Contributions per row (beeswarm)")
+    if sc is not None:
+        cb = fig.colorbar(sc, ax=ax, pad=0.01)
+        cb.set_label("feature value (percentile; grey = missing/categorical)", fontsize=7)
+    return to_data_uri(fig)
+
+
+def dependence_plot(x: pd.Series, contrib: pd.Series, *, feature: str, unit: str) -> str:
+    """Contribution of one feature against its value (categorical: one box per level)."""
+    fig, ax = new_figure(4.6, 3.2)
+    if pd.api.types.is_numeric_dtype(x.dtype):
+        ok = x.notna().to_numpy()
+        ax.scatter(x.to_numpy()[ok], contrib.to_numpy()[ok], s=4, color=BLUE, alpha=0.5, linewidths=0)
+        if (~ok).any():
+            ax.scatter(np.full((~ok).sum(), np.nanmin(x.to_numpy()) if ok.any() else 0.0),
+                       contrib.to_numpy()[~ok], s=6, color=GREY, marker="x", label="missing (shown at min)")
+            ax.legend(fontsize=7)
+        ax.set_xlabel(feature)
+    else:
+        levels = x.fillna("missing").astype(str)
+        order = sorted(levels.unique().tolist())[:20]
+        data = [contrib.to_numpy()[(levels == lv).to_numpy()] for lv in order]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(np.arange(1, len(order) + 1), order, rotation=45, ha="right", fontsize=7)
+        ax.set_xlabel(feature)
+    ax.axhline(0, color=GREY, lw=0.8)
+    ax.set_ylabel(f"Contribution ({unit})")
+    ax.set_title(f"Dependence: {feature}", fontsize=9)
+    return to_data_uri(fig)
+
+
+def waterfall_plot(entries: list[dict], *, unit: str, title: str) -> str:
+    """Horizontal bars of one row's largest contributions (red raises risk, green lowers it)."""
+    fig, ax = new_figure(6.0, 0.35 * len(entries) + 1.0)
+    labels = [e["text"] if len(e["text"]) <= 60 else e["text"][:57] + "..." for e in entries]
+    vals = np.array([e["contribution"] for e in entries], dtype="float64")
+    pos = np.arange(len(entries))[::-1]
+    ax.barh(pos, vals, color=[RED if v > 0 else GREEN for v in vals])
+    ax.set_yticks(pos, labels, fontsize=7)
+    ax.axvline(0, color=GREY, lw=0.8)
+    ax.set_xlabel(f"Contribution ({unit})")
+    ax.set_title(title, fontsize=9)
+    return to_data_uri(fig)
+
+
+def heatmap_plot(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str) -> str:
+    """Annotated heat map of a (migration or cross-tab) share matrix."""
+    fig, ax = new_figure(5.2, 4.6)
+    m = matrix.to_numpy(dtype="float64")
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(m)) if m.size else 1.0, 1e-9))
+    ax.set_xticks(np.arange(m.shape[1]), [str(c) for c in matrix.columns], fontsize=7)
+    ax.set_yticks(np.arange(m.shape[0]), [str(i) for i in matrix.index], fontsize=7)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            if m[i, j] > 0:
+                ax.text(j, i, f"{m[i, j]:.2f}" if m[i, j] < 1 else f"{m[i, j]:.0f}", ha="center", va="center",
+                        fontsize=5.5, color="white" if m[i, j] > 0.6 * np.nanmax(m) else "black")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    return to_data_uri(fig)
