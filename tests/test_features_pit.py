@@ -1,0 +1,155 @@
+"""Point-in-time property: records dated after a snapshot never change that snapshot's features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from features_world import SNAPSHOT, world, raw_of
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smecredit.features import META_COLUMNS, build_features
+
+BASE = world(seed=3)
+SNAPSHOTS = [SNAPSHOT, pd.Timestamp("2024-06-17"), pd.Timestamp("2024-03-31")]
+
+# as-of column of every dated table (related_persons and loan_applications have none / are not used)
+ASOF = {
+    "tax_monthly": "month_end", "utilities_monthly": "month_end", "social_insurance_monthly": "month_end",
+    "loan_monthly": "month_end", "tax_credit_annual": "published_date", "judicial_events": "event_date",
+    "admin_events": "event_date", "ip_assets": "grant_date", "supply_chain": "issue_date",
+    "green_annual": "published_date", "loan_events": "event_date", "loans": "start_date",
+}
+NUMERIC = {
+    "tax_monthly": ["invoiced_sales", "tax_paid"], "utilities_monthly": ["electricity_kwh", "water_m3", "gas_m3"],
+    "social_insurance_monthly": ["insured_headcount"], "loan_monthly": ["balance", "days_past_due"],
+    "judicial_events": ["amount"], "admin_events": ["amount"], "ip_assets": ["valuation"],
+    "supply_chain": ["amount"], "green_annual": ["carbon_intensity"], "loans": ["amount", "collateral_value"],
+}
+
+
+def _features(frames, snapshot) -> pd.DataFrame:
+    out = build_features(raw_of(frames), [snapshot], population="all")
+    return out.drop(columns=["bad", "observable"])
+
+
+BASELINE = {s: _features(BASE, s) for s in SNAPSHOTS}
+
+
+def _after(df: pd.DataFrame, col: str, snapshot: pd.Timestamp) -> np.ndarray:
+    return np.flatnonzero((df[col] > snapshot).to_numpy())
+
+
+def _mutate(frames, table, op, pick, factor, days, snapshot):
+    """Change, delete or add one record of ``table`` dated after ``snapshot``; None if impossible."""
+    frames = {k: v.copy() for k, v in frames.items()}
+    df = frames[table]
+    col = ASOF[table]
+    rows = _after(df, col, snapshot)
+    if table == "loans":
+        rows = rows[np.isin(df["loan_id"].to_numpy()[rows], frames["loan_monthly"]["loan_id"].unique())]
+    if op in ("change", "delete") and rows.size == 0:
+        return None
+    if op == "change":
+        i = df.index[rows[pick % rows.size]]
+        for c in NUMERIC.get(table, []):
+            v = df.loc[i, c]
+            df.loc[i, c] = (0.0 if pd.isna(v) else float(v)) * factor + 1.0 if c != "days_past_due" \
+                else int(days % 400)
+            if c in ("insured_headcount", "days_past_due"):
+                df[c] = df[c].astype("int64")
+        if table in ("supply_chain", "ip_assets"):
+            extra = {"supply_chain": "paid_date", "ip_assets": "pledge_date"}[table]
+            df.loc[i, extra] = snapshot + pd.Timedelta(days=int(days) + 1)
+        frames[table] = df
+    elif op == "delete":
+        i = df.index[rows[pick % rows.size]]
+        if table == "loans":
+            lm = frames["loan_monthly"]
+            frames["loan_monthly"] = lm[lm["loan_id"] != df.loc[i, "loan_id"]].reset_index(drop=True)
+            ev = frames["loan_events"]
+            frames["loan_events"] = ev[ev["loan_id"] != df.loc[i, "loan_id"]].reset_index(drop=True)
+        frames[table] = df.drop(index=i).reset_index(drop=True)
+    else:  # add: copy a random record, move it after the snapshot with a fresh key
+        src = df.iloc[[pick % len(df)]].copy()
+        when = snapshot + pd.Timedelta(days=int(days) + 1)
+        if col == "month_end":
+            when = when + pd.offsets.MonthEnd(0)
+            if table == "loan_monthly":
+                same = df["loan_id"] == src["loan_id"].iloc[0]
+                when = max(when, df.loc[same, "month_end"].max() + pd.offsets.MonthEnd(1))
+            else:
+                same = df["enterprise_id"] == src["enterprise_id"].iloc[0]
+                when = max(when, df.loc[same, "month_end"].max() + pd.offsets.MonthEnd(1))
+        src[col] = when
+        for key in ("case_id", "asset_id", "instrument_id"):
+            if key in src.columns:
+                src[key] = f"NEW{pick}"
+        if table == "loans":
+            src["loan_id"] = f"NEWLOAN{pick}"
+        if table in ("tax_credit_annual", "green_annual"):
+            src["year"] = 2030 + pick % 50
+        for c in NUMERIC.get(table, []):
+            if c not in ("insured_headcount", "days_past_due"):
+                src[c] = src[c].fillna(0.0) * factor
+        frames[table] = pd.concat([df, src], ignore_index=True)
+    return frames
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=st.sampled_from(sorted(ASOF)), op=st.sampled_from(["change", "delete", "add"]),
+       pick=st.integers(0, 10_000), factor=st.floats(0.0, 50.0, allow_nan=False), days=st.integers(0, 150),
+       snap=st.sampled_from(range(len(SNAPSHOTS))))
+def test_records_dated_after_snapshot_never_change_its_features(table, op, pick, factor, days, snap):
+    snapshot = SNAPSHOTS[snap]
+    frames = _mutate(BASE, table, op, pick, factor, days, snapshot)
+    if frames is None:
+        return
+    pd.testing.assert_frame_equal(_features(frames, snapshot), BASELINE[snapshot])
+
+
+@settings(max_examples=25, deadline=None)
+@given(days=st.integers(1, 300), row=st.integers(0, 100))
+def test_secondary_dates_after_snapshot_count_as_unknown(days, row):
+    """paid_date, pledge_date, dishonest_since, bad_record_since after the snapshot = not yet happened."""
+    later = SNAPSHOT + pd.Timedelta(days=days)
+    frames = {k: v.copy() for k, v in BASE.items()}
+    sc = frames["supply_chain"]
+    i = sc.index[row % len(sc)]
+    if sc.loc[i, "paid_date"] is pd.NaT or pd.isna(sc.loc[i, "paid_date"]) or sc.loc[i, "paid_date"] > SNAPSHOT:
+        sc.loc[i, "paid_date"] = later
+    ip = frames["ip_assets"]
+    j = ip.index[row % len(ip)]
+    if not (ip.loc[j, "pledged"] and ip.loc[j, "pledge_date"] <= SNAPSHOT):
+        ip.loc[j, ["pledged", "pledge_date"]] = [True, later]
+    rp = frames["related_persons"]
+    k = rp.index[row % len(rp)]
+    if not (rp.loc[k, "dishonest_debtor"] and rp.loc[k, "dishonest_since"] <= SNAPSHOT):
+        rp.loc[k, ["dishonest_debtor", "dishonest_since"]] = [True, later]
+    if not (rp.loc[k, "bad_credit_record"] and rp.loc[k, "bad_record_since"] <= SNAPSHOT):
+        rp.loc[k, ["bad_credit_record", "bad_record_since"]] = [True, later]
+    pd.testing.assert_frame_equal(_features(frames, SNAPSHOT), BASELINE[SNAPSHOT])
+
+
+def test_record_on_the_snapshot_date_is_used():
+    """A record dated exactly on the snapshot is known at the snapshot (the rule is 'on or before')."""
+    frames = {k: v.copy() for k, v in BASE.items()}
+    adm = frames["admin_events"]
+    extra = adm.iloc[[0]].copy()
+    extra["event_date"] = SNAPSHOT
+    extra["case_id"] = "ON-SNAPSHOT"
+    frames["admin_events"] = pd.concat([adm, extra], ignore_index=True)
+    eid = extra["enterprise_id"].iloc[0]
+    before = BASELINE[SNAPSHOT].set_index("enterprise_id").loc[eid]
+    after = _features(frames, SNAPSHOT).set_index("enterprise_id").loc[eid]
+    assert after["adm_penalties_12m"] == before["adm_penalties_12m"] + 1
+    assert after["adm_days_since_last"] == 0.0
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS)
+def test_meta_columns_come_first_and_rows_are_registered_enterprises(snapshot):
+    out = BASELINE[snapshot]
+    assert list(out.columns[:2]) == [c for c in META_COLUMNS if c not in ("bad", "observable")]
+    registered = BASE["enterprises"].loc[BASE["enterprises"]["registration_date"] <= snapshot, "enterprise_id"]
+    assert sorted(out["enterprise_id"]) == sorted(registered)
