@@ -147,7 +147,8 @@ class PreparedRaw:
         """Position in :attr:`ids` of each row's enterprise."""
         if table not in self._codes:
             df = self.raw[table]
-            codes = pd.Categorical(df["enterprise_id"], categories=self.ids).codes.astype(np.int64)
+            index = self.cached("ids_index", lambda: pd.Index(self.ids))
+            codes = index.get_indexer(df["enterprise_id"]).astype(np.int64)
             unknown = np.flatnonzero(codes < 0)
             if unknown.size:
                 raise DataContractError(

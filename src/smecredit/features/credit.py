@@ -78,7 +78,7 @@ def _loan_arrays(raw: PreparedRaw) -> dict:
         if bad.size:
             raise DataContractError(f"loan_monthly.loan_id: {bad.size} row(s) refer to loans absent from the loans "
                                     f"table, first rows {bad[:5].tolist()}")
-        rank = pd.Categorical(lm["risk_class_5"], categories=RISK_CLASSES).codes.astype(np.float64)
+        rank = pd.Index(RISK_CLASSES).get_indexer(lm["risk_class_5"]).astype(np.float64)
         rank[rank < 0] = np.nan
         return {
             "l_code": raw.codes("loans"), "l_start": day_index(loans["start_date"]),
