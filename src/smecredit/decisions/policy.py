@@ -194,6 +194,7 @@ class ExpectedLossPolicy(_Frozen):
     policy_guarantor_scheme: str
     tech_sme_scheme: str
     insurance_scheme: str
+    application_guarantor_type: Literal["policy_guarantor", "commercial_guarantor", "related_enterprise", "individual"]
     custom_schemes: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -10,7 +10,8 @@ English and Chinese. Statuses:
 ``condition``  met only subject to a condition (reduced amount, added guarantee or collateral);
 ``refer``      a credit officer must decide (soft failure, or data missing: "missing data: …");
 ``fail``       a hard condition is not met: the loan is not eligible for renewal;
-``info``       an output of the review (R15 classification after renewal).
+``info``       an output of the review (R15 classification after renewal);
+``decline``    (new-loan checks L01–L08 only) the application is declined.
 
 Which rules are regulation and which bank policy is documented in the policy file (``rules:``)
 and in docs/decisions.md.
@@ -26,7 +27,7 @@ import pandas as pd
 
 from smecredit.decisions.policy import RenewalPolicy
 
-STATUSES = ("pass", "condition", "refer", "fail", "info")
+STATUSES = ("pass", "condition", "refer", "fail", "decline", "info")
 
 
 @dataclass(frozen=True)
@@ -207,20 +208,22 @@ def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     tables = {"sales": "tax_monthly.invoiced_sales", "electricity": "utilities_monthly.electricity_kwh",
               "headcount": "social_insurance_monthly.insured_headcount"}
     miss = [k for k, v in ch.items() if math.isnan(v)]
+    skipped = set()
     if "headcount" in miss and f.get("legal_form") not in p.headcount_required_for:
         miss.remove("headcount")
-        ch["headcount"] = 0.0 if _na(f.get("headcount_now")) or _na(f.get("headcount_12m_ago")) else ch["headcount"]
+        skipped.add("headcount")
     if miss:
         return _missing("R07", ", ".join(f"{tables[k]} (24 months to {_date(as_of)})" for k in miss),
                         "、".join(names_zh[k] for k in miss) + "（近24个月）")
-    value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {_pct(ch['headcount'])}"
-    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{_pct(ch['headcount'])}"
+    hc = "n/a" if skipped else _pct(ch["headcount"])
+    value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {hc}"
+    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{hc}"
     if ch["sales"] <= -p.hard_sales_decline:
         return RuleResult("R07", value, "fail",
                           f"Not operating normally: {value} year on year (sales drop beyond {p.hard_sales_decline:.0%})",
                           f"生产经营不正常：同比{zh_value}（销售降幅超过{p.hard_sales_decline:.0%}）")
     limits = {"sales": p.max_sales_decline, "electricity": p.max_electricity_decline, "headcount": p.max_headcount_decline}
-    over = [k for k in ch if ch[k] < -limits[k]]
+    over = [k for k in ch if k not in skipped and ch[k] < -limits[k]]
     if over:
         return RuleResult("R07", value, "refer",
                           f"Operations weakening: {value} year on year (limit " +

@@ -1,0 +1,255 @@
+"""New-loan decisions: approve / refer / decline, a credit limit, a price tier and every reason.
+
+:func:`decide_loans` is a pure function of (raw data as of DATE, applications, scores, policy).
+Checks, each with a pass / refer / decline status and a sentence in English and Chinese:
+
+L01 registry record; L02 credit knock-outs (dishonest debtor, abnormal-operation list, current
+overdue or interest arrears); L03 major administrative penalties; L04 related persons;
+L05 restructuring on record; L06 PD and grade bands; L07 revenue proxy (VAT sales over 12 months,
+cut by a fall in electricity use); L08 credit limit (revenue × multiple by grade, collateral ×
+advance rate or the unsecured / guarantee cap, the single-borrower cap).
+
+Missing required data refer the application ("missing data: …"); nothing is approved on
+missing data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+
+from smecredit.data.loaders import RawData
+from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS
+from smecredit.decisions import facts as F
+from smecredit.decisions.common import AUDIT_COLUMNS, as_date, check_scores, decided_at_now, model_reasons
+from smecredit.decisions.expected_loss import add_expected_loss
+from smecredit.decisions.policy import LendingPolicy, Policy
+from smecredit.decisions.risk_sharing import round_down
+from smecredit.decisions.rules import RuleResult, grade_number
+from smecredit.exceptions import DataContractError
+
+log = logging.getLogger(__name__)
+
+DECISIONS = ("approve", "refer", "decline")
+DECISION_ZH = {"approve": "批准", "refer": "提交人工审查", "decline": "拒绝"}
+APPLICATION_COLUMNS = ["enterprise_id", "requested_amount", "product", "term_months", "collateral_type"]
+SECURED = ("real_estate", "movable_property", "ip_pledge", "receivables")
+
+
+def check_applications(apps: pd.DataFrame) -> pd.DataFrame:
+    """Validate an applications frame; :class:`DataContractError` naming column and rows."""
+    miss = [c for c in APPLICATION_COLUMNS if c not in apps.columns]
+    if miss:
+        raise DataContractError(f"applications lack column(s) {miss}; expected {APPLICATION_COLUMNS} "
+                                "(+ application_id, collateral_value)")
+    out = apps.copy()
+    if "application_id" not in out.columns:
+        out["application_id"] = [f"APP{i:06d}" for i in range(len(out))]
+    if "collateral_value" not in out.columns:
+        out["collateral_value"] = np.nan
+    problems = []
+    for col in ("requested_amount", "term_months", "collateral_value"):
+        v = pd.to_numeric(out[col], errors="coerce")
+        bad = np.flatnonzero(((v.isna() & out[col].notna()) | (v < 0) | (v.isna() & (col != "collateral_value"))).to_numpy())
+        if len(bad):
+            problems.append(f"column {col!r} must be a number >= 0 (rows {bad[:10].tolist()})")
+        out[col] = v.astype(float)
+    for col, allowed in (("product", PRODUCTS), ("collateral_type", COLLATERAL_TYPES)):
+        bad = np.flatnonzero(~out[col].isin(list(allowed)).to_numpy())
+        if len(bad):
+            problems.append(f"column {col!r} must be one of {list(allowed)} (rows {bad[:10].tolist()})")
+    if problems:
+        raise DataContractError("applications are invalid: " + "; ".join(problems))
+    return out.reset_index(drop=True)
+
+
+def _r(cid: str, value, status: str, en: str, zh: str) -> RuleResult:
+    return RuleResult(cid, str(value), status, en, zh)
+
+
+def _missing(cid: str, what: str, zh: str) -> RuleResult:
+    return RuleResult(cid, "missing", "refer", f"missing data: {what}", f"数据缺失：{zh}")
+
+
+def revenue_proxy(f: dict, lp: LendingPolicy) -> tuple[float, str]:
+    """Annual revenue proxy: 12-month VAT sales, cut by the fall in electricity when it exceeds the threshold."""
+    if int(f.get("sales_12m_months") or 0) < lp.min_history_months or pd.isna(f.get("sales_12m")):
+        return math.nan, ""
+    sales = float(f["sales_12m"]) * 12.0 / int(f["sales_12m_months"])
+    e_now, e_prev = f.get("elec_12m"), f.get("elec_prev_12m")
+    if (int(f.get("elec_12m_months") or 0) >= lp.min_history_months and int(f.get("elec_prev_12m_months") or 0)
+            >= lp.min_history_months and pd.notna(e_now) and pd.notna(e_prev) and e_prev > 0):
+        change = float(e_now) / float(e_prev) - 1
+        if change < -lp.electricity_haircut_above:
+            return sales * (1 + change), f"electricity {change:+.0%} year on year"
+    return sales, ""
+
+
+def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[RuleResult], float, dict]:
+    """Run L01–L08 on one application; returns (results, credit limit, pricing)."""
+    res: list[RuleResult] = []
+    if not f.get("registered", False):
+        res.append(_missing("L01", "enterprises (no registry record)", "企业登记信息"))
+    else:
+        res.append(_r("L01", f.get("size_class"), "pass", "Enterprise registered", "企业已登记"))
+    # L02 knock-outs
+    dpd, arr = f.get("max_dpd_all_loans"), f.get("any_interest_arrears")
+    ko = []
+    if bool(f.get("dishonest_debtor")):
+        ko.append(("dishonest judgment debtor (失信被执行人)", "失信被执行人"))
+    if bool(f.get("abnormal_operation")):
+        ko.append(("on the abnormal-operation list", "列入经营异常名录"))
+    if pd.notna(dpd) and dpd > 0:
+        ko.append((f"{int(dpd)} days past due on a current loan", f"现有贷款逾期{int(dpd)}天"))
+    if pd.notna(arr) and bool(arr):
+        ko.append(("interest in arrears", "存在欠息"))
+    first = pd.isna(dpd)
+    if ko:
+        res.append(_r("L02", "; ".join(k[0] for k in ko), "decline", "Knock-out: " + "; ".join(k[0] for k in ko),
+                      "否决项：" + "；".join(k[1] for k in ko)))
+    else:
+        res.append(_r("L02", "first loan" if first else "clean", "pass",
+                      "No current loans (first loan, 首贷)" if first else "No overdue, arrears or dishonest listing",
+                      "无存量贷款（首贷）" if first else "无逾期、欠息或失信记录"))
+    pen = int(f.get("major_penalties") or 0)
+    res.append(_r("L03", pen, "refer" if pen else "pass",
+                  f"{pen} major administrative penalties in {lp.penalty_lookback_months} months" if pen
+                  else "No major administrative penalty", f"重大行政处罚{pen}次" if pen else "无重大行政处罚"))
+    if not f.get("persons_known", False):
+        res.append(_missing("L04", "related_persons", "关联自然人信息"))
+    elif isinstance(f.get("persons_flagged"), str) and f["persons_flagged"]:
+        res.append(_r("L04", f["persons_flagged"], "refer", f"Related persons with bad records: {f['persons_flagged']}",
+                      f"关联自然人存在不良记录：{f['persons_flagged']}"))
+    else:
+        res.append(_r("L04", "clean", "pass", "Related persons clean", "关联自然人无不良记录"))
+    rs_ = bool(f.get("restructured_recently"))
+    res.append(_r("L05", "restructuring" if rs_ else "none", "refer" if rs_ else "pass",
+                  "Restructuring on record" if rs_ else "No restructuring on record", "存在重组记录" if rs_ else "无重组记录"))
+    # L06 PD / grade
+    p_, g = f.get("pd"), grade_number(f.get("grade"))
+    if pd.isna(p_) or math.isnan(g):
+        res.append(_missing("L06", "model score (pd, grade)", "模型评分"))
+    else:
+        val = f"PD {p_:.2%}, grade {f.get('grade')}"
+        if g <= lp.approve_grade_max and p_ <= lp.approve_pd_max:
+            res.append(_r("L06", val, "pass", f"{val} in the approve band", f"违约概率{p_:.2%}、评级{f.get('grade')}处于批准区间"))
+        elif g <= lp.refer_grade_max and p_ <= lp.refer_pd_max:
+            res.append(_r("L06", val, "refer", f"{val} in the refer band", f"违约概率{p_:.2%}、评级{f.get('grade')}处于人工审查区间"))
+        else:
+            res.append(_r("L06", val, "decline", f"{val} above the refer band (PD > {lp.refer_pd_max:.2%} or grade > "
+                          f"{lp.refer_grade_max})", f"违约概率{p_:.2%}、评级{f.get('grade')}超出可接受范围"))
+    # L07 revenue proxy
+    rev, note = revenue_proxy(f, lp)
+    if math.isnan(rev):
+        res.append(_missing("L07", f"tax_monthly.invoiced_sales ({lp.min_history_months}+ of the last 12 months)",
+                            "近12个月开票销售额"))
+    else:
+        res.append(_r("L07", f"¥{rev:,.0f}", "pass", f"Annual revenue proxy ¥{rev:,.0f} (VAT sales" +
+                      (f", cut for {note})" if note else ")"), f"年收入估计¥{rev:,.0f}（增值税开票）"))
+    # L08 limit
+    limit, pricing = math.nan, {"price_tier": None, "spread_bp": math.nan}
+    ctype, cval = app["collateral_type"], app.get("collateral_value")
+    if ctype in SECURED and pd.isna(cval):
+        res.append(_missing("L08", "collateral_value of the offered collateral", "押品评估价值"))
+    elif not math.isnan(rev) and not math.isnan(g) and g <= 10:
+        rev_lim = rev * lp.revenue_multiple_by_grade[str(int(g))]
+        if ctype in SECURED:
+            c_lim, c_txt = float(cval) * lp.advance_rate.get(ctype, 0.0), f"{ctype} × {lp.advance_rate.get(ctype, 0.0):.0%}"
+        elif ctype == "guarantee":
+            c_lim, c_txt = lp.guarantee_cap, "guarantee cap"
+        else:
+            c_lim, c_txt = lp.unsecured_cap, "unsecured cap"
+        limit = float(round_down(min(rev_lim, c_lim, lp.max_limit), lp.limit_rounding))
+        binding = min((rev_lim, "revenue"), (c_lim, c_txt), (lp.max_limit, "single-borrower cap"))[1]
+        val = f"¥{limit:,.0f}"
+        if limit < lp.min_limit:
+            res.append(_r("L08", val, "decline", f"Credit limit ¥{limit:,.0f} below the minimum ¥{lp.min_limit:,.0f}",
+                          f"授信额度¥{limit:,.0f}低于最低额度¥{lp.min_limit:,.0f}"))
+        else:
+            res.append(_r("L08", val, "pass", f"Credit limit ¥{limit:,.0f} (bound by {binding}: revenue ¥{rev_lim:,.0f}, "
+                          f"collateral/cap ¥{c_lim:,.0f})", f"授信额度¥{limit:,.0f}"))
+        tier = next(t for t in lp.price_tiers if t.max_grade >= g) if g <= lp.price_tiers[-1].max_grade else None
+        if tier is not None:
+            pricing = {"price_tier": tier.tier, "spread_bp": tier.spread_bp}
+    return res, limit, pricing
+
+
+def _outcome(res: list[RuleResult]) -> str:
+    st = {r.status for r in res}
+    return "decline" if "decline" in st else "refer" if "refer" in st else "approve"
+
+
+def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame, policy: Policy, as_of, *,
+                 model_name: str = "", model_version: str = "", decided_at=None) -> pd.DataFrame:
+    """Decide every application as of ``as_of``; one row per application, in input order.
+
+    Returns the audit columns (``loan_id`` empty), then ``application_id, decision_zh, reasons_zh,
+    requested_amount, credit_limit, approved_amount, price_tier, spread_bp, revenue_proxy``, the
+    application and segment columns, ``Lnn_value``/``Lnn_status`` per check, and expected-loss
+    columns (EAD = approved amount, else the requested amount).
+    """
+    d = as_date(as_of)
+    apps = check_applications(applications)
+    sc = check_scores(scores)
+    lp = policy.lending
+    ef = F.enterprise_facts(raw, d, apps["enterprise_id"], penalty_lookback_months=lp.penalty_lookback_months)
+    rows = []
+    for app in apps.to_dict("records"):
+        eid = app["enterprise_id"]
+        f = ef.loc[eid].to_dict()
+        s = sc.loc[eid] if eid in sc.index else None
+        f["pd"] = np.nan if s is None else s["pd"]
+        f["grade"] = np.nan if s is None else s["grade"]
+        res, limit, pricing = evaluate_application(f, app, lp)
+        dec = _outcome(res)
+        approved = min(app["requested_amount"], limit) if dec == "approve" else np.nan
+        en = [f"{r.rule} {r.status}: {r.text_en}" for r in res]
+        zh = [f"{r.rule} {r.status}：{r.text_zh}" for r in res]
+        if dec == "approve" and approved < app["requested_amount"]:
+            en.append(f"approved ¥{approved:,.0f} of ¥{app['requested_amount']:,.0f} requested (credit limit)")
+            zh.append(f"按授信额度批准¥{approved:,.0f}（申请¥{app['requested_amount']:,.0f}）")
+        mr = [] if s is None else model_reasons(s)
+        if mr:
+            en.append("model: " + "; ".join(mr))
+            zh.append("模型：" + "；".join(mr))
+        rev, _ = revenue_proxy(f, lp)
+        row = {"enterprise_id": eid, "loan_id": None, "decision": dec, "reasons": "\n".join(en), "pd": f["pd"],
+               "grade": f["grade"], "application_id": app["application_id"], "decision_zh": DECISION_ZH[dec],
+               "reasons_zh": "\n".join(zh), "requested_amount": app["requested_amount"], "credit_limit": limit,
+               "approved_amount": approved, **pricing, "revenue_proxy": rev, "product": app["product"],
+               "term_months": app["term_months"], "collateral_type": app["collateral_type"],
+               "collateral_value": app["collateral_value"],
+               **{k: f.get(k) for k in ("county", "industry", "size_class", "tech_sme")},
+               "guarantor_type": lp_guarantor(app["collateral_type"], policy), "guaranteed_share": np.nan,
+               "guarantee_insurance": False}
+        for r in res:
+            row[f"{r.rule}_value"] = r.value
+            row[f"{r.rule}_status"] = r.status
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        out = pd.DataFrame(columns=["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade"])
+    out["model_name"] = model_name
+    out["model_version"] = str(model_version)
+    out["policy_sha256"] = policy.sha256
+    out["as_of"] = d
+    out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
+    if not len(out):
+        return out[AUDIT_COLUMNS]
+    out["ead"] = out["approved_amount"].where(out["approved_amount"].notna(), out["requested_amount"])
+    for c in ("pd", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
+              "collateral_value", "guaranteed_share"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out["tech_sme"] = out["tech_sme"].astype("boolean")
+    out["guarantee_insurance"] = out["guarantee_insurance"].astype("boolean")
+    out = add_expected_loss(out, policy.expected_loss)
+    log.info("loan decisions as of %s: %d applications, %s", d.date(), len(out), out["decision"].value_counts().to_dict())
+    return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
+
+
+def lp_guarantor(collateral_type: str, policy: Policy) -> str:
+    """Guarantor type assumed for an application (the policy's choice when a guarantee is offered)."""
+    return policy.expected_loss.application_guarantor_type if collateral_type == "guarantee" else "none"
