@@ -27,6 +27,9 @@ import pandas as pd
 
 from smecredit.decisions.policy import RenewalPolicy
 
+#: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
+EPS = 1e-9
+
 STATUSES = ("pass", "condition", "refer", "fail", "decline", "info")
 
 
@@ -158,7 +161,7 @@ def r05_financing_need(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     if sales3 <= 0:
         return RuleResult("R05", value, "refer", "No invoiced sales in the last 3 months: financing need not evident",
                           "近3个月无开票销售，融资需求存疑")
-    if not util >= p.min_utilisation:
+    if not util >= p.min_utilisation - EPS:
         return RuleResult("R05", value, "refer",
                           f"Loan only {util:.0%} drawn (policy {p.min_utilisation:.0%}): continuing financing need not evident",
                           f"贷款使用率仅{util:.0%}（要求{p.min_utilisation:.0%}），持续融资需求不明显")
@@ -218,18 +221,18 @@ def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     hc = "n/a" if skipped else _pct(ch["headcount"])
     value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {hc}"
     zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{hc}"
-    if ch["sales"] <= -p.hard_sales_decline:
+    if ch["sales"] <= -p.hard_sales_decline + EPS:
         return RuleResult("R07", value, "fail",
                           f"Not operating normally: {value} year on year (sales drop beyond {p.hard_sales_decline:.0%})",
                           f"生产经营不正常：同比{zh_value}（销售降幅超过{p.hard_sales_decline:.0%}）")
     limits = {"sales": p.max_sales_decline, "electricity": p.max_electricity_decline, "headcount": p.max_headcount_decline}
-    over = [k for k in ch if k not in skipped and ch[k] < -limits[k]]
+    over = [k for k in ch if k not in skipped and ch[k] < -limits[k] - EPS]
     if over:
         return RuleResult("R07", value, "refer",
                           f"Operations weakening: {value} year on year (limit " +
                           ", ".join(f"{k} -{limits[k]:.0%}" for k in over) + ")",
                           f"经营指标下滑：同比{zh_value}")
-    if ch["sales"] < -p.reduce_amount_above_decline:
+    if ch["sales"] < -p.reduce_amount_above_decline - EPS:
         return RuleResult("R07", value, "condition",
                           f"Sales down {-ch['sales']:.0%} year on year: renew with the amount reduced in proportion",
                           f"开票销售额同比下降{-ch['sales']:.0%}：按比例压降续贷金额")
@@ -343,7 +346,7 @@ def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     stressed = float(val) * (1 - p.collateral_decline_tolerance)
     cov = stressed / float(bal) if bal > 0 else math.inf
     value = f"{ctype}, coverage {cov:.2f} after -{p.collateral_decline_tolerance:.0%} revaluation"
-    if cov >= p.min_collateral_coverage:
+    if cov >= p.min_collateral_coverage - EPS:
         return RuleResult("R14", value, "pass", f"Collateral ({ctype}) covers the balance {cov:.2f}x after a "
                           f"{p.collateral_decline_tolerance:.0%} revaluation haircut", f"押品（{ctype}）重估后覆盖率{cov:.2f}倍")
     gap = float(bal) * p.min_collateral_coverage - stressed
