@@ -1,0 +1,269 @@
+"""Decision engines on hand-made enterprises: outcomes, missing data, point-in-time, audit, determinism."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import decisions_world as w
+from smecredit.cli import main
+from smecredit.decisions import audit
+from smecredit.decisions.common import AUDIT_COLUMNS
+from smecredit.decisions.expected_loss import EL_PARTY_COLUMNS
+from smecredit.decisions.loan import decide_loans
+from smecredit.decisions.policy import load_policy
+from smecredit.decisions.portfolio import party_totals, portfolio_exposures, summarise
+from smecredit.decisions.renewal import decide_renewals, select_candidates
+from smecredit.exceptions import DataContractError
+from smecredit.io import write_table
+
+POLICY = load_policy()
+T0 = pd.Timestamp("2026-01-01 08:00:00")
+
+
+def renew(fr=None, scores=None, **kw) -> pd.DataFrame:
+    return decide_renewals(w.raw(fr), w.scores() if scores is None else scores, POLICY, w.AS_OF,
+                           model_name="gbm-test", model_version="3", decided_at=T0, **kw)
+
+
+def one(fr=None, **kw) -> pd.Series:
+    out = renew(fr, **kw)
+    assert list(out["loan_id"]) == ["L1"]
+    return out.iloc[0]
+
+
+def test_clean_loan_is_renewed_without_repayment_with_every_audit_column():
+    row = one()
+    assert row["decision"] == "renew_without_repayment"
+    assert list(renew().columns[: len(AUDIT_COLUMNS)]) == AUDIT_COLUMNS
+    assert row["policy_sha256"] == POLICY.sha256 and row["model_name"] == "gbm-test" and row["model_version"] == "3"
+    assert row["as_of"] == w.AS_OF and row["decided_at"] == T0
+    assert row["renewal_amount"] == 1_000_000 and row["renewal_term_months"] == 12
+    assert row["risk_class_after"] == "正常"
+    # every rule is listed with its value and status, plus the model's reasons
+    for i in range(1, 18):
+        assert f"R{i:02d} " in row["reasons"] and f"R{i:02d}_value" in row.index and f"R{i:02d}_status" in row.index
+    assert "model: Electricity use down 5%" in row["reasons"]
+    assert "无还本续贷" == row["decision_zh"]
+
+
+def test_only_loans_maturing_inside_the_window_are_selected():
+    fr = w.frames()
+    # L2 matures 2026-06-15 (166 days): outside 30-90; move it to day 29 and day 30
+    fr["loans"].loc[1, "maturity_date"] = w.AS_OF + pd.Timedelta(days=29)
+    assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L1"]
+    fr["loans"].loc[1, "maturity_date"] = w.AS_OF + pd.Timedelta(days=30)
+    assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L2", "L1"]   # by maturity
+    fr["loans"].loc[1, "maturity_date"] = w.AS_OF + pd.Timedelta(days=90)
+    assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L1", "L2"]
+    fr["loans"].loc[1, "maturity_date"] = w.AS_OF + pd.Timedelta(days=91)
+    assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L1"]
+
+
+def test_missing_tax_data_is_referred_never_approved():
+    fr = w.frames()
+    fr["tax_monthly"] = fr["tax_monthly"][fr["tax_monthly"]["enterprise_id"] != w.EID]
+    row = one(fr)
+    assert row["decision"] == "refer"
+    assert "R07 refer: missing data: tax_monthly.invoiced_sales" in row["reasons"]
+    assert pd.isna(row["renewal_amount"])
+
+
+def test_unscored_enterprise_is_referred_for_missing_score():
+    row = one(scores=w.scores().iloc[[1]])
+    assert row["decision"] == "refer" and "R11 refer: missing data: model score" in row["reasons"]
+
+
+@pytest.mark.parametrize(("cls", "decision"), [("关注", "refer"), ("次级", "require_repayment")])
+def test_original_loan_class_drives_the_decision(cls, decision):
+    fr = w.frames()
+    lm = fr["loan_monthly"]
+    fr["loan_monthly"] = lm.assign(risk_class_5=lm["risk_class_5"].where(lm["month_end"] < "2025-12-31", cls))
+    assert one(fr)["decision"] == decision
+
+
+def test_sales_decline_gives_a_renewal_with_reduced_amount():
+    fr = w.frames()
+    tax = fr["tax_monthly"]
+    fr["tax_monthly"] = tax.assign(invoiced_sales=tax["invoiced_sales"].where(tax["month_end"] <= "2024-12-31", 80_000.0))
+    row = one(fr)
+    assert row["decision"] == "renew_with_conditions"
+    assert row["renewal_amount"] == 800_000 and "amount reduced to ¥800,000" in row["conditions"]
+
+
+def test_records_after_as_of_are_ignored():
+    fr = w.frames()
+    late = pd.DataFrame({"enterprise_id": [w.EID], "loan_id": ["L1"], "event_date": pd.to_datetime(["2026-01-05"]),
+                         "event_type": ["funds_misuse_detected"]})
+    fr["loan_events"] = pd.concat([fr["loan_events"], late], ignore_index=True)
+    fr["related_persons"].loc[0, ["dishonest_debtor", "dishonest_since"]] = [True, pd.Timestamp("2026-01-02")]
+    assert one(fr)["decision"] == "renew_without_repayment"
+    early = late.assign(event_date=pd.to_datetime(["2025-12-30"]))
+    fr["loan_events"] = pd.concat([w.frames()["loan_events"], early], ignore_index=True)
+    row = one(fr)
+    assert row["decision"] == "require_repayment" and row["R09_status"] == "fail"
+
+
+def test_same_inputs_give_the_same_decisions_except_decided_at():
+    a = renew()
+    b = decide_renewals(w.raw(), w.scores(), POLICY, w.AS_OF, model_name="gbm-test", model_version="3")
+    assert audit.content_hash(a) == audit.content_hash(b)
+    pd.testing.assert_frame_equal(a.drop(columns="decided_at"), b.drop(columns="decided_at"))
+
+
+def test_engine_does_not_mutate_its_inputs():
+    fr = w.frames()
+    raw_ = w.raw(fr)
+    sc = w.scores()
+    before = {k: v.copy() for k, v in raw_.tables.items()}
+    sc_before = sc.copy()
+    decide_renewals(raw_, sc, POLICY, w.AS_OF)
+    for k, v in before.items():
+        pd.testing.assert_frame_equal(raw_[k], v)
+    pd.testing.assert_frame_equal(sc, sc_before)
+
+
+def test_bad_scores_are_rejected_naming_the_column_and_rows():
+    bad = w.scores().assign(pd=[0.1, 1.7])
+    with pytest.raises(DataContractError, match=r"'pd' must be in \[0, 1\]; offending rows \[1\]"):
+        renew(scores=bad)
+    with pytest.raises(DataContractError, match="duplicates at rows"):
+        renew(scores=pd.concat([w.scores(), w.scores()], ignore_index=True))
+    with pytest.raises(DataContractError, match=r"lacks column\(s\) \['grade'\]"):
+        renew(scores=w.scores().drop(columns="grade"))
+
+
+def test_renewal_expected_loss_splits_sum_exactly_to_el():
+    fr = w.frames()
+    fr["loans"].loc[0, ["guarantor_type", "collateral_type"]] = ["policy_guarantor", "guarantee"]
+    row = one(fr)
+    assert row["scheme"] == "national_2019" and row["lgd"] == POLICY.expected_loss.lgd["guarantee"]
+    # EL = 1% × 45% × 1,000,000 = 4,500, split 20/40/20/20
+    assert row["el"] == 4500.0 and row["el_originating_guarantor"] == 1800.0 and row["el_bank"] == 900.0
+    assert round(sum(row[c] for c in EL_PARTY_COLUMNS) * 100) == round(row["el"] * 100)
+
+
+# --- new loans -------------------------------------------------------------------------------------------
+
+
+def loans(fr=None, scores=None, apps=None):
+    fr = w.frames() if fr is None else fr
+    return decide_loans(w.raw(fr), fr["loan_applications"] if apps is None else apps,
+                        w.scores() if scores is None else scores, POLICY, w.AS_OF, decided_at=T0)
+
+
+def test_clean_application_is_approved_with_limit_and_price_tier():
+    row = loans().iloc[0]
+    # revenue 1,200,000 × 0.40 (grade 3) = 480,000 < collateral 2,000,000 × 70%: limit 480,000
+    assert row["decision"] == "approve" and row["credit_limit"] == 480_000
+    assert row["approved_amount"] == 300_000 and row["price_tier"] == "B" and row["spread_bp"] == 80
+    assert list(loans().columns[: len(AUDIT_COLUMNS)]) == AUDIT_COLUMNS and row["application_id"] == "A1"
+
+
+def test_request_above_limit_is_approved_at_the_limit_with_a_reason():
+    fr = w.frames()
+    fr["loan_applications"].loc[0, "requested_amount"] = 900_000.0
+    row = loans(fr).iloc[0]
+    assert row["decision"] == "approve" and row["approved_amount"] == 480_000
+    assert "approved ¥480,000 of ¥900,000 requested" in row["reasons"]
+
+
+def test_dishonest_debtor_application_is_declined():
+    fr = w.frames()
+    jud = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["J1"], "event_date": pd.to_datetime(["2025-06-01"]),
+                        "event_type": ["dishonest_debtor_listed"], "amount": [None]})
+    fr["judicial_events"] = jud
+    row = loans(fr).iloc[0]
+    assert row["decision"] == "decline" and "dishonest judgment debtor" in row["reasons"]
+
+
+def test_application_without_tax_history_is_referred_for_missing_data():
+    fr = w.frames()
+    fr["tax_monthly"] = fr["tax_monthly"][fr["tax_monthly"]["enterprise_id"] != w.EID]
+    row = loans(fr).iloc[0]
+    assert row["decision"] == "refer" and "L07 refer: missing data: tax_monthly.invoiced_sales" in row["reasons"]
+
+
+@pytest.mark.parametrize(("pd_", "grade", "decision"), [(0.03, "6", "approve"), (0.05, "7", "refer"), (0.2, "9", "decline")])
+def test_pd_and_grade_bands_of_new_loans(pd_, grade, decision):
+    assert loans(scores=w.scores(pd_, grade)).iloc[0]["decision"] == decision
+
+
+def test_bad_applications_are_rejected_naming_column_and_rows():
+    apps = w.frames()["loan_applications"].assign(product=["yacht"])
+    with pytest.raises(DataContractError, match=r"column 'product' must be one of .* \(rows \[0\]\)"):
+        loans(apps=apps)
+    with pytest.raises(DataContractError, match=r"lack column\(s\) \['term_months'\]"):
+        loans(apps=w.frames()["loan_applications"].drop(columns="term_months"))
+
+
+# --- audit store and portfolio ----------------------------------------------------------------------------
+
+
+def test_audit_store_is_append_only(tmp_path):
+    store = tmp_path / "audit"
+    first = audit.append_decisions(renew(), store)
+    content = first.read_bytes()
+    second = audit.append_decisions(loans(), store)
+    assert first != second and first.read_bytes() == content
+    assert [p.name for p in audit.audit_parts(store)] == sorted([first.name, second.name])
+    log = audit.read_audit(store)
+    assert len(log) == 2 and set(log["decision"]) == {"renew_without_repayment", "approve"}
+    assert audit.verify_audit(store) == []
+
+
+def test_audit_verification_detects_an_edited_part(tmp_path):
+    store = tmp_path / "audit"
+    part = audit.append_decisions(renew(), store)
+    edited = pd.read_parquet(part).assign(decision="refer")
+    edited.to_parquet(part, index=False)
+    assert audit.verify_audit(store) == [part.name]
+
+
+def test_audit_refuses_rows_without_audit_columns(tmp_path):
+    with pytest.raises(DataContractError, match=r"lack audit column\(s\) \['policy_sha256'\]"):
+        audit.append_decisions(renew().drop(columns="policy_sha256"), tmp_path / "a")
+    with pytest.raises(DataContractError, match="has no decisions"):
+        audit.read_audit(tmp_path / "empty")
+
+
+def test_portfolio_segments_add_up_exactly_to_the_total():
+    dec = pd.concat([renew(), loans()], ignore_index=True)
+    exp = portfolio_exposures(dec, POLICY)
+    s = summarise(exp)
+    total = s[s["segment_type"] == "portfolio"].iloc[0]
+    assert total["exposures"] == 2
+    for seg in ("county", "industry", "size_class"):
+        part = s[s["segment_type"] == seg]
+        assert round(part["el"].sum() * 100) == round(total["el"] * 100)
+    for _, r in s.iterrows():
+        assert round(sum(r[c] for c in EL_PARTY_COLUMNS) * 100) == round(r["el"] * 100)
+    parties = party_totals(exp)
+    assert abs(parties["share"].sum() - 1) < 1e-12
+
+
+def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
+    dec = tmp_path / "dec.parquet"
+    write_table(pd.concat([renew(), loans()], ignore_index=True), dec)
+    out = tmp_path / "pf.csv"
+    rc = main(["portfolio", "--decisions", str(dec), "--policy", "config/default_policy.yaml", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    s = pd.read_csv(out)
+    assert s.loc[0, "segment_type"] == "portfolio" and s.loc[0, "exposures"] == 2
+    assert "Expected loss by party" in capsys.readouterr().out
+
+
+def test_decide_cli_exit_codes_for_missing_model_and_bad_raw(tmp_path, capsys):
+    base = ["decide", "renewal", "--as-of", "2025-12-31", "--out", str(tmp_path / "o.parquet")]
+    assert main(base + ["--model", str(tmp_path / "m"), "--raw", str(tmp_path / "nope")]) == 3
+    assert "raw folder not found" in capsys.readouterr().err
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for name, df in w.frames().items():
+        write_table(df, raw_dir / f"{name}.parquet")
+    assert main(base + ["--model", str(tmp_path / "m"), "--raw", str(raw_dir)]) == 4
+    assert "no MLflow model directory" in capsys.readouterr().err
+    assert main(["decide", "loan", "--model", str(tmp_path / "m"), "--raw", str(raw_dir), "--applications",
+                 str(tmp_path / "apps.csv"), "--as-of", "2025-12-31", "--out", str(tmp_path / "o.parquet")]) == 3
+    assert "file not found" in capsys.readouterr().err
+    assert not (tmp_path / "o.parquet").exists()
