@@ -55,10 +55,10 @@ def _mutate(frames, table, op, pick, factor, days, snapshot):
         i = df.index[rows[pick % rows.size]]
         for c in NUMERIC.get(table, []):
             v = df.loc[i, c]
-            df.loc[i, c] = (0.0 if pd.isna(v) else float(v)) * factor + 1.0 if c != "days_past_due" \
-                else int(days % 400)
             if c in ("insured_headcount", "days_past_due"):
-                df[c] = df[c].astype("int64")
+                df.loc[i, c] = int(days % 400)
+            else:
+                df.loc[i, c] = (0.0 if pd.isna(v) else float(v)) * factor + 1.0
         if table in ("supply_chain", "ip_assets"):
             extra = {"supply_chain": "paid_date", "ip_assets": "pledge_date"}[table]
             df.loc[i, extra] = snapshot + pd.Timedelta(days=int(days) + 1)

@@ -59,9 +59,24 @@ class FeatureConfig:
             raise ConfigError(f"no_event_days must be a positive number; got {self.no_event_days!r}")
 
 
+def _dates(values: Any) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    return arr
+
+
+def index_of(index: pd.Index, values: Any) -> np.ndarray:
+    """Position of each value in ``index`` (-1 when absent), via the distinct values (fast for long columns)."""
+    codes, uniques = pd.factorize(values)
+    pos = index.get_indexer(pd.Index(uniques))
+    out = np.where(codes >= 0, pos[np.maximum(codes, 0)], -1)
+    return out.astype(np.int64)
+
+
 def month_index(values: Any) -> np.ndarray:
     """Integer month index (months since 1970-01) of dates; NaT becomes ``-1``."""
-    arr = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    arr = _dates(values)
     nat = np.isnat(arr)
     out = arr.astype("datetime64[M]").astype(np.int64)
     out[nat] = -1
@@ -70,7 +85,7 @@ def month_index(values: Any) -> np.ndarray:
 
 def day_index(values: Any) -> np.ndarray:
     """Integer day index (days since 1970-01-01) as float64; NaT becomes NaN."""
-    arr = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    arr = _dates(values)
     nat = np.isnat(arr)
     out = arr.astype("datetime64[D]").astype(np.int64).astype(np.float64)
     out[nat] = np.nan
@@ -137,6 +152,19 @@ class PreparedRaw:
     def n(self) -> int:
         return len(self.ids)
 
+    @property
+    def index(self) -> pd.Index:
+        """The enterprise ids as an index named ``enterprise_id`` (cached)."""
+        return self.cached("ids_index", lambda: pd.Index(self.ids, name="enterprise_id"))
+
+    @property
+    def registry(self) -> pd.DataFrame:
+        """The enterprises table in the order of :attr:`ids` (cached)."""
+        def build():
+            ent = self.raw["enterprises"]
+            return ent.iloc[np.argsort(self.codes("enterprises"), kind="stable")].reset_index(drop=True)
+        return self.cached("registry", build)
+
     def has(self, table: str) -> bool:
         return table in self.raw.tables
 
@@ -147,8 +175,7 @@ class PreparedRaw:
         """Position in :attr:`ids` of each row's enterprise."""
         if table not in self._codes:
             df = self.raw[table]
-            index = self.cached("ids_index", lambda: pd.Index(self.ids))
-            codes = index.get_indexer(df["enterprise_id"]).astype(np.int64)
+            codes = index_of(self.index, df["enterprise_id"])
             unknown = np.flatnonzero(codes < 0)
             if unknown.size:
                 raise DataContractError(
@@ -340,9 +367,9 @@ def last_per_group(codes: np.ndarray, order_keys: list[np.ndarray], n: int, valu
 
 def empty_frame(prep: PreparedRaw, names: list[str]) -> pd.DataFrame:
     """All-NaN frame for the given feature names (used when a family's table is absent)."""
-    return pd.DataFrame({n: np.full(prep.n, np.nan) for n in names}, index=pd.Index(prep.ids, name="enterprise_id"))
+    return pd.DataFrame({n: np.full(prep.n, np.nan) for n in names}, index=prep.index)
 
 
 def frame(prep: PreparedRaw, cols: dict[str, np.ndarray]) -> pd.DataFrame:
     """Feature frame indexed by enterprise id from a dict of column arrays."""
-    return pd.DataFrame(cols, index=pd.Index(prep.ids, name="enterprise_id"))
+    return pd.DataFrame(cols, index=prep.index)

@@ -61,8 +61,7 @@ def consistency_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureC
         head_yoy = safe_ratio(head3 - nan_mean(head.window(a, 3, lag=12)),
                               np.maximum(nan_mean(head.window(a, 3, lag=12)), 1.0))
         have["si"] = nan_count(head.window(a, 12)) > 0
-    employees = raw.cached("employees", lambda: raw.raw["enterprises"].set_index("enterprise_id")
-                           .loc[raw.ids, "employees"].to_numpy(dtype=np.float64))
+    employees = raw.cached("employees", lambda: raw.registry["employees"].to_numpy(dtype=np.float64))
     months_elec = elec12 / 12.0
     cols = {
         "cons_sales_per_kwh_12m": safe_ratio(sales12, elec12),

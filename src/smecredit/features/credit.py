@@ -20,7 +20,7 @@ import pandas as pd
 from smecredit.data.reference import COLLATERAL_TYPES, RISK_CLASSES
 from smecredit.exceptions import DataContractError
 from smecredit.features._panel import (FeatureConfig, Panel, PreparedRaw, anchor_month, bincount, day_index, frame,
-                                       last_per_group, month_index, nan_max, safe_ratio, snapshot_day)
+                                       index_of, last_per_group, month_index, nan_max, safe_ratio, snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "credit"
@@ -73,7 +73,7 @@ def _loan_arrays(raw: PreparedRaw) -> dict:
     def build():
         loans = raw.raw["loans"]
         lm = raw.raw["loan_monthly"]
-        pos = pd.Index(loans["loan_id"]).get_indexer(lm["loan_id"])
+        pos = index_of(pd.Index(loans["loan_id"]), lm["loan_id"])
         bad = np.flatnonzero(pos < 0)
         if bad.size:
             raise DataContractError(f"loan_monthly.loan_id: {bad.size} row(s) refer to loans absent from the loans "

@@ -53,7 +53,7 @@ SPECS: list[FeatureSpec] = [
 
 def registry_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -> pd.DataFrame:
     """Registry features of every enterprise at ``snapshot`` (see module docstring)."""
-    ent = raw.cached("registry", lambda: raw.raw[SRC].set_index("enterprise_id").loc[raw.ids])
+    ent = raw.registry
     reg = raw.cached("reg_day", lambda: day_index(ent["registration_date"]))
     age = (snapshot_day(snapshot) - reg) / 365.25
     cols = {
@@ -77,6 +77,5 @@ def registry_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConf
 
 def registered_by(raw: PreparedRaw, snapshot: pd.Timestamp) -> np.ndarray:
     """Boolean mask of enterprises registered on or before ``snapshot``."""
-    reg = raw.cached("reg_day_all", lambda: day_index(
-        raw.raw[SRC].set_index("enterprise_id").loc[raw.ids, "registration_date"]))
+    reg = raw.cached("reg_day", lambda: day_index(raw.registry["registration_date"]))
     return reg <= snapshot_day(snapshot)

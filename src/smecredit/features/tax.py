@@ -57,7 +57,7 @@ def tax_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -
         for w in (12, 24):
             cols[f"tax_sales_cv_{w}m"] = cv(sales.window(a, w))
         reg_m = raw.cached("reg_month", lambda: month_index(
-            raw.raw["enterprises"].set_index("enterprise_id").loc[raw.ids, "registration_date"]))
+            raw.registry["registration_date"]))
         for w in (6, 12):
             win = sales.window(a, w)
             months = np.arange(a - w + 1, a + 1)[None, :]
