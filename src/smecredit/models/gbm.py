@@ -150,13 +150,14 @@ class GBMPD(BaseEstimator, ClassifierMixin):
     directions : dict or None
         ``{feature: "up" | "down" | "none"}``; up/down become monotone constraints.
     random_state : int, default=0
-    n_jobs : int, default=2
+    n_jobs : int or None, default=None
+        LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
     """
 
     def __init__(self, *, learning_rate=0.03, num_leaves=8, min_child_samples=None, max_rounds=3000,
                  early_stopping_rounds=100, cv_folds=3, feature_fraction=0.7, bagging_fraction=0.8,
                  reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, random_state=0,
-                 n_jobs=2):
+                 n_jobs=None):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
@@ -228,7 +229,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             "max_cat_to_onehot": 4, "cat_smooth": 10.0, "cat_l2": 10.0, "min_data_per_group": max(20, mcs),
             "monotone_constraints": [_SIGN.get(directions.get(c), 0) if c in nums else 0 for c in names],
             "monotone_constraints_method": "advanced", "seed": self.random_state, "deterministic": True,
-            "force_row_wise": True, "num_threads": self.n_jobs, "verbosity": -1,
+            "force_row_wise": True,
+            "num_threads": self.n_jobs or (1 if n < 20_000 else 2), "verbosity": -1,
         }
         self.params_ = params
         Xl = self._lgb_frame(X)

@@ -1,0 +1,227 @@
+"""Benchmark of smecredit's PD models against peers (issue 4).
+
+Part 1, public tables (german_credit.csv, credit_data.csv): 5-fold stratified CV, the same
+folds for every model, one run. AUC of the predicted PD on each test fold.
+  smecredit GBM and scorecard vs default LightGBM, optbinning's Scorecard (recommended settings
+  from its tutorial), toad (combiner + WOE + LR), scorecardpy (woebin + LR) and a plain
+  one-hot + standardised logistic regression. toad/scorecardpy run in benchmarks/.venv-peers
+  (created on first use) because they conflict with smecredit's pandas/numpy.
+
+Part 2, simulated city (--sim): simulate, build features, time split (OOT = latest observable
+snapshot); GBM and scorecard AUC vs the oracle AUC of the true PD (_truth/pd_true.parquet) on
+the same OOT rows; mean predicted PD vs observed default rate.
+
+Usage:  .venv/bin/python benchmarks/bench_models.py [--no-peers] [--sim] [--sim-n 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from smecredit.models import fit_credit_model  # noqa: E402
+from smecredit.models.dataset import coerce_features, feature_columns  # noqa: E402
+
+DATASETS = {"german_credit": ROOT / "data/external/german_credit.csv",
+            "credit_data": ROOT / "data/external/credit_data.csv"}
+PEER_VENV = ROOT / "benchmarks/.venv-peers"
+SEED = 42
+
+
+def default_lightgbm(Xtr, ytr, Xte):
+    cats = [c for c in Xtr.columns if Xtr[c].dtype == object]
+    conv = lambda X: X.assign(**{c: pd.Categorical(X[c], categories=sorted(Xtr[c].dropna().unique()))  # noqa: E731
+                                 for c in cats})
+    m = lgb.LGBMClassifier(verbosity=-1, random_state=SEED).fit(conv(Xtr), ytr)
+    return m.predict_proba(conv(Xte))[:, 1]
+
+
+def optbinning_scorecard(Xtr, ytr, Xte):
+    from optbinning import BinningProcess, Scorecard
+
+    cats = [c for c in Xtr.columns if Xtr[c].dtype == object]
+    selection = {"iv": {"min": 0.02, "max": 1}, "quality_score": {"min": 0.01}}
+    bp = BinningProcess(list(Xtr.columns), categorical_variables=cats, selection_criteria=selection)
+    sc = Scorecard(binning_process=bp, estimator=LogisticRegression(solver="lbfgs"), scaling_method="min_max",
+                   scaling_method_params={"min": 300, "max": 850})
+    sc.fit(Xtr, ytr)
+    return sc.predict_proba(Xte)[:, 1]
+
+
+def onehot_lr(Xtr, ytr, Xte):
+    cats = [c for c in Xtr.columns if Xtr[c].dtype == object]
+    nums = [c for c in Xtr.columns if c not in cats]
+    pre = ColumnTransformer([
+        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
+                              OneHotEncoder(handle_unknown="ignore")), cats),
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), nums)])
+    m = make_pipeline(pre, LogisticRegression(max_iter=2000)).fit(Xtr, ytr)
+    return m.predict_proba(Xte)[:, 1]
+
+
+def smecredit_model(kind):
+    def fit(Xtr, ytr, Xte):
+        return fit_credit_model(Xtr, ytr, kind=kind, random_state=SEED).predict_pd(Xte)
+    return fit
+
+
+MODELS = {"smecredit_gbm": smecredit_model("gbm"), "smecredit_scorecard": smecredit_model("scorecard"),
+          "lightgbm_default": default_lightgbm, "optbinning_scorecard": optbinning_scorecard,
+          "onehot_lr": onehot_lr}
+
+
+def ensure_peer_venv() -> Path | None:
+    py = PEER_VENV / "bin/python"
+    if not py.exists():
+        print("creating", PEER_VENV, "(toad, scorecardpy)", flush=True)
+        base = getattr(sys, "_base_executable", None) or "python3"
+        subprocess.run([base, "-m", "venv", str(PEER_VENV)], check=True)
+        # toad 0.1.7 and scorecardpy 0.1.9.7 fail under pandas 3 / numpy 2
+        subprocess.run([str(PEER_VENV / "bin/pip"), "install", "-q", "toad", "scorecardpy", "pandas<2.3", "numpy<2"],
+                       check=True)
+    return py
+
+
+def run_public(peers: bool) -> dict:
+    results = {}
+    for name, path in DATASETS.items():
+        df = pd.read_csv(path)
+        y = df["bad"].astype(int).to_numpy()
+        X = coerce_features(df, feature_columns(df, "bad"))
+        folds = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(X, y))
+        res = {}
+        for model, fn in MODELS.items():
+            t0 = time.perf_counter()
+            aucs = []
+            for tr, te in folds:
+                p = fn(X.iloc[tr].reset_index(drop=True), y[tr], X.iloc[te].reset_index(drop=True))
+                aucs.append(roc_auc_score(y[te], p))
+            res[model] = {"auc_folds": aucs, "auc": float(np.mean(aucs)), "seconds": time.perf_counter() - t0}
+            print(f"{name:14s} {model:22s} AUC {np.mean(aucs):.4f} (sd {np.std(aucs):.4f})  "
+                  f"{res[model]['seconds']:.1f}s", flush=True)
+        if peers:
+            py = ensure_peer_venv()
+            with tempfile.TemporaryDirectory() as tmp:
+                fp = Path(tmp) / "folds.json"
+                fp.write_text(json.dumps([te.tolist() for _, te in folds]))
+                t0 = time.perf_counter()
+                r = subprocess.run([str(py), str(ROOT / "benchmarks/peers_scorecard.py"), str(path), str(fp), "bad"],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(r.stderr[-2000:])
+                else:
+                    if r.stderr.strip():
+                        print(r.stderr.strip()[-1000:])
+                    peer = json.loads(r.stdout.strip().splitlines()[-1])
+                    for model, aucs in peer.items():
+                        ok = [a for a in aucs if a is not None]
+                        res[model] = {"auc_folds": aucs, "auc": float(np.mean(ok)) if len(ok) == 5 else None,
+                                      "seconds": time.perf_counter() - t0}
+                        shown = f"{np.mean(ok):.4f}" if len(ok) == 5 else f"failed on {5 - len(ok)} folds"
+                        print(f"{name:14s} {model:22s} AUC {shown}", flush=True)
+        peers_auc = [v["auc"] for k, v in res.items() if not k.startswith("smecredit") and v["auc"] is not None]
+        gbm, sc, ob = res["smecredit_gbm"]["auc"], res["smecredit_scorecard"]["auc"], res["optbinning_scorecard"]["auc"]
+        print(f"{name}: smecredit GBM {gbm:.4f} vs best peer {max(peers_auc):.4f} -> "
+              f"{'PASS' if gbm >= max(peers_auc) else 'FAIL'}; smecredit scorecard {sc:.4f} vs optbinning {ob:.4f} -> "
+              f"{'PASS' if sc >= ob else 'FAIL'}", flush=True)
+        results[name] = res
+    return results
+
+
+def run_sim(n: int, months: int, seed: int) -> dict:
+    from smecredit.data import load_raw
+    from smecredit.data.simulator import simulate
+    from smecredit.features import build_features
+    from smecredit.pipelines.train import TrainingData, split_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        out = simulate(n, months, seed, Path(tmp) / "city")
+        t_sim = time.perf_counter() - t0
+        raw = load_raw(out)
+        end = pd.Timestamp("2025-12-31")
+        snaps = pd.date_range(end - pd.DateOffset(months=months - 1), end, freq="QE")
+        t0 = time.perf_counter()
+        feats = build_features(raw, snaps)
+        t_feat = time.perf_counter() - t0
+        truth = pd.read_parquet(Path(out) / "_truth/pd_true.parquet")
+    try:
+        from smecredit.features.catalog import feature_catalog
+        catalog = feature_catalog()
+    except ImportError:
+        catalog = None
+    td = TrainingData(feats, "simulated features", catalog, {"horizon": 12})
+    train, test, info = split_data(td, "bad", "time", random_state=SEED)
+    ftypes = feature_columns(train, "bad")
+    truth = truth.rename(columns={"month_end": "snapshot_date"})
+    truth["snapshot_date"] = pd.to_datetime(truth["snapshot_date"])
+    t = test[["enterprise_id", "snapshot_date"]].assign(snapshot_date=pd.to_datetime(test["snapshot_date"]))
+    oracle = t.merge(truth, on=["enterprise_id", "snapshot_date"], how="left")["pd_12m"].to_numpy()
+    y_te = test["bad"].astype(int).to_numpy()
+    res = {"n_enterprises": n, "months": months, "seed": seed, "simulate_s": t_sim, "features_s": t_feat,
+           "n_train": len(train), "n_test": len(test), "oot": info["oot_snapshot"],
+           "test_default_rate": float(y_te.mean()), "oracle_auc": float(roc_auc_score(y_te, oracle)),
+           "oracle_missing": int(np.isnan(oracle).sum())}
+    for kind in ("gbm", "scorecard"):
+        t0 = time.perf_counter()
+        m = fit_credit_model(train[list(ftypes)], train["bad"].astype(int).to_numpy(), kind=kind, catalog=catalog,
+                             time_index=train["snapshot_date"].to_numpy(), random_state=SEED)
+        p = m.predict_pd(test)
+        res[kind] = {"auc": float(roc_auc_score(y_te, p)), "mean_pd": float(p.mean()),
+                     "fit_s": time.perf_counter() - t0}
+    o = res["oracle_auc"]
+    print(f"sim n={n} months={months} seed={seed}: train {len(train)} rows, OOT {info['oot_snapshot']} "
+          f"{len(test)} rows, default rate {res['test_default_rate']:.4f}, oracle AUC {o:.4f}")
+    for kind, need in (("gbm", 0.97), ("scorecard", 0.94)):
+        r = res[kind]
+        rel = abs(r["mean_pd"] / res["test_default_rate"] - 1)
+        print(f"  {kind:9s} AUC {r['auc']:.4f} = {r['auc'] / o:.3f} x oracle (need >= {need}) "
+              f"{'PASS' if r['auc'] >= need * o else 'FAIL'}; mean PD {r['mean_pd']:.4f} "
+              f"({rel:.1%} off, need <= 15%) {'PASS' if rel <= 0.15 else 'FAIL'}; fit {r['fit_s']:.1f}s")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-peers", action="store_true", help="skip toad/scorecardpy (separate venv)")
+    ap.add_argument("--no-public", action="store_true")
+    ap.add_argument("--sim", action="store_true", help="also run the simulated-city benchmark")
+    ap.add_argument("--sim-n", type=int, default=4000)
+    ap.add_argument("--sim-months", type=int, default=36)
+    ap.add_argument("--sim-seed", type=int, default=7)
+    ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
+    a = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    out = {}
+    if not a.no_public:
+        out["public"] = run_public(not a.no_peers)
+    if a.sim:
+        out["sim"] = run_sim(a.sim_n, a.sim_months, a.sim_seed)
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

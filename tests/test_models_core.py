@@ -1,0 +1,203 @@
+"""Scorecard, GBM, calibration and master-scale behaviour on real fits."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from smecredit.exceptions import ConfigError, NotFittedError
+from smecredit.models import GBMPD, MasterScale, PDCalibrator, ScorecardPD, fit_credit_model
+from smecredit.models.dataset import coerce_features, feature_columns
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "external"
+
+
+@pytest.fixture(scope="module")
+def german():
+    df = pd.read_csv(DATA / "german_credit.csv")
+    X = coerce_features(df, feature_columns(df, "bad"))
+    return X, df["bad"].to_numpy()
+
+
+def _synthetic(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    overdue = rng.gamma(1.0, 2.0, n)
+    sales_growth = rng.normal(0, 1, n)
+    sector = rng.choice(["retail", "manufacturing", "services"], n)
+    z = -2.5 + 0.5 * overdue - 0.8 * sales_growth + np.where(sector == "retail", 0.5, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    overdue[rng.random(n) < 0.05] = np.nan
+    X = pd.DataFrame({"overdue_days": overdue, "sales_growth": sales_growth, "sector": sector})
+    return X, y
+
+
+CATALOG = pd.DataFrame({"name": ["overdue_days", "sales_growth"], "direction": ["up", "down"]})
+
+
+def test_scorecard_scaling_gives_600_points_at_odds_50_and_20_more_per_doubling(german):
+    X, y = german
+    sc = ScorecardPD().fit(X, y)
+    z = sc.decision_function(X)
+    points = sc.total_points(X)
+    # a row's points equal offset - factor * logit, with 600 at odds 50:1 and +20 per doubling
+    odds_good = np.exp(-z)
+    expected = 600 + 20 * np.log2(odds_good / 50)
+    np.testing.assert_allclose(points, expected, rtol=0, atol=1e-9)
+    assert sc.offset_ + sc.factor_ * math.log(50) == pytest.approx(600, abs=1e-12)
+    assert sc.offset_ + sc.factor_ * math.log(100) == pytest.approx(620, abs=1e-12)
+
+
+def test_scorecard_custom_scaling_parameters_are_honoured(german):
+    X, y = german
+    sc = ScorecardPD(pdo=40, base_points=500, base_odds=20).fit(X, y)
+    z = sc.decision_function(X)
+    np.testing.assert_allclose(sc.total_points(X), 500 + 40 * np.log2(np.exp(-z) / 20), atol=1e-9)
+
+
+def test_scorecard_points_lost_are_zero_in_the_best_bin_and_never_negative(german):
+    X, y = german
+    sc = ScorecardPD().fit(X, y)
+    lost = sc.points_lost(X)
+    pts = sc.points(X)
+    assert (lost.to_numpy() >= 0).all()
+    for c in lost.columns:
+        best_rows = np.isclose(pts[c], pts[c].max())
+        assert np.allclose(lost.loc[best_rows, c], 0.0)
+    assert set(sc.table_["Variable"]) == set(sc.selected_features_)
+
+
+def test_scorecard_follows_catalogue_direction_as_monotone_event_rate():
+    X, y = _synthetic()
+    sc = ScorecardPD(directions={"overdue_days": "up", "sales_growth": "down"}).fit(X, y)
+    for var, sign in (("overdue_days", 1), ("sales_growth", -1)):
+        t = sc.table_[(sc.table_["Variable"] == var) & ~sc.table_["Bin"].isin(["Special", "Missing"])]
+        rates = t["Event rate"].to_numpy()
+        assert len(rates) >= 2
+        assert (np.diff(rates) * sign >= -1e-12).all(), rates
+    # missing values have their own bin
+    assert (sc.table_[(sc.table_["Variable"] == "overdue_days") & (sc.table_["Bin"] == "Missing")]["Count"] > 0).all()
+
+
+def test_scorecard_drops_weak_characteristics_by_iv():
+    X, y = _synthetic()
+    rng = np.random.default_rng(5)
+    X = X.assign(noise=rng.normal(size=len(X)))
+    sc = ScorecardPD().fit(X, y)
+    assert "noise" not in sc.selected_features_
+    assert "IV" in sc.dropped_features_["noise"]
+
+
+@pytest.mark.parametrize("param, value, match", [
+    ("pdo", 0, "pdo must be a number > 0"),
+    ("min_bin_size", 0.9, r"min_bin_size must be in \(0, 0.5\]"),
+    ("directions", {"x": "sideways"}, "directions must be"),
+])
+def test_scorecard_rejects_bad_parameters(german, param, value, match):
+    X, y = german
+    with pytest.raises(ConfigError, match=match):
+        ScorecardPD(**{param: value}).fit(X, y)
+
+
+def test_gbm_monotone_constraints_hold_along_each_constrained_feature():
+    X, y = _synthetic(4000)
+    m = fit_credit_model(X, y, kind="gbm", catalog=CATALOG)
+    base = X.iloc[:50].reset_index(drop=True)
+    for var, sign in (("overdue_days", 1), ("sales_growth", -1)):
+        grid = np.linspace(np.nanmin(X[var]), np.nanmax(X[var]), 40)
+        for _, row in base.iterrows():
+            frame = pd.DataFrame([row] * len(grid)).assign(**{var: grid})
+            p = m.predict_pd(frame)
+            assert (np.diff(p) * sign >= -1e-12).all(), (var, p)
+
+
+def test_gbm_contributions_add_up_to_the_raw_score(german):
+    X, y = german
+    m = GBMPD().fit(X, y)
+    contrib, bias = m.contributions(X)
+    np.testing.assert_allclose(contrib.sum(axis=1).to_numpy() + bias, m.decision_function(X), atol=1e-9)
+
+
+def test_gbm_is_deterministic_and_clonable(german):
+    X, y = german
+    a = GBMPD(random_state=3).fit(X, y).decision_function(X)
+    b = clone(GBMPD(random_state=3)).fit(X, y).decision_function(X)
+    np.testing.assert_array_equal(a, b)
+    assert GBMPD(num_leaves=5).get_params()["num_leaves"] == 5
+
+
+def test_gbm_rejects_bad_parameters_naming_them(german):
+    X, y = german
+    with pytest.raises(ConfigError, match=r"learning_rate must be in \(0, 1\]; got 2"):
+        GBMPD(learning_rate=2).fit(X, y)
+    with pytest.raises(ConfigError, match="class_weight"):
+        GBMPD(class_weight="heavy").fit(X, y)
+
+
+def test_unfitted_models_raise_not_fitted(german):
+    X, _ = german
+    with pytest.raises(NotFittedError):
+        GBMPD().decision_function(X)
+    with pytest.raises(NotFittedError):
+        ScorecardPD().decision_function(X)
+    with pytest.raises(NotFittedError):
+        PDCalibrator().predict([0.0])
+
+
+def test_calibrator_applies_the_pd_floor_and_is_monotone():
+    rng = np.random.default_rng(1)
+    s = rng.normal(0, 2, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(s - 3)))).astype(int)
+    for method in ("platt", "isotonic", "auto"):
+        cal = PDCalibrator(method, pd_floor=0.001).fit(s, y)
+        grid = np.linspace(-12, 12, 500)
+        p = cal.predict(grid)
+        assert p.min() == pytest.approx(0.001)
+        assert (np.diff(p) >= -1e-15).all()
+    assert set(PDCalibrator().fit(s, y).brier_) == {"platt", "isotonic"}
+
+
+def test_calibrator_picks_isotonic_when_the_score_is_not_logistic():
+    rng = np.random.default_rng(2)
+    s = rng.uniform(-3, 3, 20000)
+    true = np.where(s > 1, 0.6, 0.02)  # a step, which a logistic curve cannot fit
+    y = (rng.random(len(s)) < true).astype(int)
+    cal = PDCalibrator().fit(s, y)
+    assert cal.method_ == "isotonic"
+    assert cal.brier_["isotonic"] < cal.brier_["platt"]
+
+
+def test_calibrator_rejects_bad_floor():
+    with pytest.raises(ConfigError, match=r"pd_floor must be a number in \[0, 0.5\); got 0.7"):
+        PDCalibrator(pd_floor=0.7).fit([0.0, 1.0], [0, 1])
+
+
+def test_master_scale_is_geometric_monotone_and_has_ten_grades_plus_default():
+    ms = MasterScale()
+    b = np.array(ms.bounds)
+    np.testing.assert_allclose(b[1:] / b[:-1], 2.0)
+    assert ms.grades == [str(k) for k in range(1, 11)] + ["D"]
+    p = np.sort(np.random.default_rng(0).uniform(0.0005, 0.9999, 5000))
+    g = ms.assign(p).astype(int)
+    assert (np.diff(g) >= 0).all()
+    assert set(g) == set(range(1, 11))
+    assert list(ms.assign([0.01, 0.5], in_default=[False, True])) == ["5", "D"]
+    with pytest.raises(ConfigError, match="n_grades must be an integer >= 7"):
+        MasterScale(n_grades=5)
+
+
+def test_credit_model_pd_is_floored_calibrated_and_graded(german):
+    X, y = german
+    m = fit_credit_model(X.iloc[:700], y[:700], kind="scorecard", pd_floor=0.01)
+    out = m.predict(X.iloc[700:])
+    assert list(out.columns) == ["pd", "score", "grade", "reason_1", "reason_2", "reason_3"]
+    assert out["pd"].min() >= 0.01
+    assert roc_auc_score(y[700:], out["pd"]) > 0.7
+    assert abs(out["pd"].mean() - y[700:].mean()) < 0.06
+    # grade follows the master scale of the PD
+    assert (out["grade"].to_numpy() == m.master_scale_.assign(out["pd"])).all()
