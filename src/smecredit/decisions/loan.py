@@ -196,11 +196,13 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     sc = check_scores(scores)
     lp = policy.lending
     ef = F.enterprise_facts(raw, d, apps["enterprise_id"], penalty_lookback_months=lp.penalty_lookback_months)
+    erec = ef.to_dict("index")
+    srec = sc.to_dict("index")
     rows = []
     for app in apps.to_dict("records"):
         eid = app["enterprise_id"]
-        f = ef.loc[eid].to_dict()
-        s = sc.loc[eid] if eid in sc.index else None
+        f = dict(erec[eid])
+        s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
         res, limit, pricing = evaluate_application(f, app, lp)

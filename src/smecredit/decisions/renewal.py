@@ -121,10 +121,12 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     lf = F.loan_facts(raw, d, cand["loan_id"], max_data_age_days=p.max_data_age_days)
     ef = F.enterprise_facts(raw, d, cand["enterprise_id"], penalty_lookback_months=p.penalty_lookback_months,
                             restructuring_lookback_months=p.restructuring_lookback_months)
+    lrec, erec = lf.to_dict("index"), ef.to_dict("index")
+    srec = sc.to_dict("index")
     rows = []
     for lid, eid in zip(cand["loan_id"], cand["enterprise_id"], strict=True):
-        f = {**lf.loc[lid].to_dict(), **ef.loc[eid].to_dict()}
-        s = sc.loc[eid] if eid in sc.index else None
+        f = {**lrec[lid], **erec[eid]}
+        s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
         res = R.evaluate(f, p, d)
