@@ -267,3 +267,15 @@ def test_decide_cli_exit_codes_for_missing_model_and_bad_raw(tmp_path, capsys):
                  str(tmp_path / "apps.csv"), "--as-of", "2025-12-31", "--out", str(tmp_path / "o.parquet")]) == 3
     assert "file not found" in capsys.readouterr().err
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_no_loan_in_the_window_gives_an_empty_table_with_every_column():
+    out = decide_renewals(w.raw(), w.scores(), POLICY, "2024-06-30")
+    assert out.empty and list(out.columns[: len(AUDIT_COLUMNS)]) == AUDIT_COLUMNS and "R17_status" in out.columns
+    none = decide_loans(w.raw(), w.frames()["loan_applications"].iloc[:0], w.scores(), POLICY, w.AS_OF)
+    assert none.empty and list(none.columns) == AUDIT_COLUMNS
+
+
+def test_bad_decision_date_is_a_data_contract_error():
+    with pytest.raises(DataContractError, match="as_of must be a date like 2025-12-31, got 'soon'"):
+        decide_renewals(w.raw(), w.scores(), POLICY, "soon")

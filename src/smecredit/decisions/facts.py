@@ -160,8 +160,8 @@ def loan_facts(raw: RawData, as_of, loan_ids: Iterable[str], *, max_data_age_day
 
     ev = raw["loan_events"]
     ev = ev[ev["loan_id"].isin(ids) & (ev["event_date"] <= d)]
-    app = ev[ev["event_type"] == "renewal_application"].merge(
-        base[["maturity_date"]], left_on="loan_id", right_index=True)
+    mats = pd.DataFrame({"loan_id": ids, "maturity_date": base["maturity_date"].to_numpy()})
+    app = ev[ev["event_type"] == "renewal_application"].merge(mats, on="loan_id")
     app = app[app["event_date"] < app["maturity_date"]]
     base["application_date"] = app.groupby("loan_id")["event_date"].max().reindex(ids)
     base["funds_misuse"] = ids.isin(ev.loc[ev["event_type"] == "funds_misuse_detected", "loan_id"].unique())

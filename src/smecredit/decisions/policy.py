@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 RULE_IDS = tuple(f"R{i:02d}" for i in range(1, 18))
 GRADES = tuple(str(i) for i in range(1, 11))
-Share = float
 
 
 class _Frozen(BaseModel):
@@ -55,7 +54,6 @@ class RuleMeta(_Frozen):
     title_zh: str = Field(min_length=1)
 
 
-Rate = float
 
 
 class RenewalPolicy(_Frozen):
