@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from smecredit.data.reference import COLLATERAL_TYPES, LEGAL_FORMS, PRODUCTS, SIZE_CLASSES
 from smecredit.decisions import risk_sharing as rs
@@ -254,11 +254,12 @@ class Policy(_Frozen):
         """SHA-256 of the file the policy was loaded from, else of its canonical JSON dump."""
         return self._sha or canonical_sha256(self)
 
-    _sha: str = ""
+    _sha: str = PrivateAttr(default="")
 
     def with_sha(self, sha: str) -> Policy:
+        """A copy of this policy that reports ``sha`` (the file's SHA-256) as :attr:`sha256`."""
         p = self.model_copy()
-        object.__setattr__(p, "_sha", sha)
+        p._sha = sha
         return p
 
 
