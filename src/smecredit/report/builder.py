@@ -430,7 +430,7 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
     p = preds["pd"].to_numpy()[m]
     row = {"value": value, "n": int(m.sum()), "mean_pd": float(p.mean()) if len(p) else None,
            "approval": float((p <= cutoff_pd).mean()) if len(p) else None, "default_rate": None, "auc": None,
-           "n_labelled": 0}
+           "n_labelled": 0, "total": False, "mountain": False}
     if y is not None:
         yy = y.to_numpy()[m]
         lab = ~np.isnan(yy)
@@ -443,9 +443,13 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
 
 
 # --------------------------------------------------------------------------- section 9: comparison
-def comparison_section(model, other, frame: pd.DataFrame, y: pd.Series | None, preds: pd.DataFrame) -> dict:
+def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFrame, y: pd.Series | None,
+                       preds: pd.DataFrame) -> dict:
     """Agreement of two models' grades, rank correlation of their PDs, DeLong test, disagreements."""
-    op = other.predict(frame)
+    missing = [c for c in other.feature_names_ if c not in frame.columns]
+    if missing:
+        raise DataContractError(f"the compared model needs column(s) the report data lack: {', '.join(missing)}")
+    op = other.predict(frame[[c for c in frame.columns if c in set(other.feature_names_) | {ID_COL, TIME_COL}]])
     order = model.master_scale_.grades
     idx = {g: i for i, g in enumerate(order)}
     ga = preds["grade"].astype(str).map(idx).to_numpy(dtype=float)
@@ -467,7 +471,7 @@ def comparison_section(model, other, frame: pd.DataFrame, y: pd.Series | None, p
         if _both_classes(yy) and min(yy.sum(), len(yy) - yy.sum()) >= 2:
             out["delong"] = delong_test(yy, preds["pd"].to_numpy()[lab], op["pd"].to_numpy()[lab])
     groups = []
-    expl = explain(model, frame).values
+    expl = explain(model, model_input).values
     for label, m in ((f"{model.kind} riskier by 3+ grades", ga - gb >= 3),
                      (f"{other.kind} riskier by 3+ grades", gb - ga >= 3)):
         row = {"group": label, "n": int(m.sum()), "share": float(m.mean())}
@@ -513,7 +517,13 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     if len(frame) == 0:
         raise DataContractError(f"report data {data.source} have no rows")
     target = model.metadata_.get("target") or "bad"
-    preds = model.predict(frame)
+    missing = [c for c in model.feature_names_ if c not in frame.columns]
+    if missing:
+        raise DataContractError(f"report data {data.source}: {len(missing)} feature column(s) the model needs are "
+                                f"missing: {', '.join(missing)}")
+    keep = [c for c in frame.columns if c in set(model.feature_names_) | {ID_COL, TIME_COL, "in_default"}]
+    model_input = frame[keep]
+    preds = model.predict(model_input)
     y = None
     if target in frame.columns:
         y = pd.to_numeric(frame[target], errors="coerce").astype("float64")
@@ -573,7 +583,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                            "concentrated (Basel: no excessive concentration).")
 
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
-    shap_sec, imp = shap_section(model, frame, preds, settings, pseudonym_key)
+    shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
         limitations.append(f"The beeswarm and dependence plots show a random sample of {shap_sec['n_sample']:,} "
                            f"of {shap_sec['n_rows']:,} rows; global importance uses every row.")
@@ -581,7 +591,10 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     # 6 stability
     top_features = imp["feature"].head(settings.n_psi_features).tolist()
     if reference is not None:
-        ref_preds = model.predict(reference)
+        absent = [c for c in model.feature_names_ if c not in reference.columns]
+        if absent:
+            raise DataContractError(f"reference data lack feature column(s) {', '.join(absent)}")
+        ref_preds = model.predict(reference[[c for c in reference.columns if c in set(model.feature_names_)]])
         stab = stability_section(reference, ref_preds, frame, preds, top_features,
                                  reference_label or "training data", "report data", model.master_scale_.grades)
     elif in_time is not None and in_time.any() and oot.any():
@@ -605,7 +618,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
 
     # 9 comparison
     if compare is not None:
-        comp = comparison_section(model, compare, frame, y, preds)
+        comp = comparison_section(model, compare, frame, model_input, y, preds)
     else:
         comp = {"available": False, "note": "No second model was given (smecredit report --compare MODEL)."}
 

@@ -199,7 +199,8 @@ def dependence_plot(x: pd.Series, contrib: pd.Series, *, feature: str, unit: str
 def waterfall_plot(entries: list[dict], *, unit: str, title: str) -> str:
     """Horizontal bars of one row's largest contributions (red raises risk, green lowers it)."""
     fig, ax = new_figure(6.0, 0.35 * len(entries) + 1.0)
-    labels = [e["text"] if len(e["text"]) <= 60 else e["text"][:57] + "..." for e in entries]
+    english = [str(e["text"]).split(" / ")[0] for e in entries]  # plot fonts may lack CJK glyphs
+    labels = [t if len(t) <= 60 else t[:57] + "..." for t in english]
     vals = np.array([e["contribution"] for e in entries], dtype="float64")
     pos = np.arange(len(entries))[::-1]
     ax.barh(pos, vals, color=[RED if v > 0 else GREEN for v in vals])
