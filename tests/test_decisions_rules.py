@@ -6,11 +6,14 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from decisions_world import AS_OF, EID, raw
 from smecredit.decisions import facts as F
 from smecredit.decisions import rules as R
 from smecredit.decisions.policy import load_policy
+from smecredit.decisions.renewal import outcome
 
 P = load_policy().renewal
 
@@ -192,3 +195,19 @@ def test_rules_do_not_mutate_the_facts(base):
     R.evaluate(base, P, AS_OF)
     assert base.keys() == before.keys() and all(
         (base[k] is before[k]) or (base[k] == before[k]) or (pd.isna(base[k]) and pd.isna(before[k])) for k in base)
+
+
+REQUIRED = ["product", "size_class", "maturity_date", "balance", "amount", "term_months", "sales_12m", "sales_prev_12m",
+            "sales_3m_months", "elec_12m", "elec_prev_12m", "headcount_now", "headcount_12m_ago", "max_dpd_all_loans",
+            "any_interest_arrears", "risk_class_now", "pd", "grade", "collateral_value", "persons_known", "registered"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(missing=st.sets(st.sampled_from(REQUIRED), min_size=1))
+def test_missing_required_data_is_never_renewed(base, missing):
+    f = dict(base)
+    for k in missing:
+        f[k] = False if k in ("persons_known", "registered") else 0 if k == "sales_3m_months" else None
+    res = R.evaluate(f, P, AS_OF)
+    assert outcome(res) in ("refer", "require_repayment")
+    assert any(r.value == "missing" for r in res.values())
