@@ -95,6 +95,24 @@ def test_chunked_build_equals_whole_build():
     pd.testing.assert_frame_equal(whole, chunked)
 
 
+def test_folder_chunked_build_equals_in_memory_build(tmp_path):
+    from smecredit.data import load_raw
+    from smecredit.data.simulator import simulate
+    from smecredit.features.builder import build_features_from_folder
+
+    city = simulate(400, 24, 12, tmp_path / "city")
+    whole = build_features(load_raw(city), "2024-12-31,2025-06-30", population="all")
+    chunked, info = build_features_from_folder(city, "2024-12-31,2025-06-30", chunk_size=150, population="all")
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert info["tables"]["enterprises"] == 400
+    # a row of an unregistered enterprise is never silently dropped
+    tax = pd.read_parquet(city / "tax_monthly.parquet")
+    tax.loc[0, "enterprise_id"] = "91331002MA0000000X"
+    tax.to_parquet(city / "tax_monthly.parquet", index=False)
+    with pytest.raises(DataContractError, match="tax_monthly"):
+        build_features_from_folder(city, "2024-12-31", chunk_size=150)
+
+
 def test_absent_optional_table_gives_nan_family_and_missing_indicator(table):
     frames = {k: v for k, v in FRAMES.items() if k not in ("ip_assets", "supply_chain", "utilities_monthly")}
     out = build_features(raw_of(frames), "2024-03-31,2024-06-30", population="all")

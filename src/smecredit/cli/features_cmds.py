@@ -39,7 +39,8 @@ def features(
     population: str = typer.Option("active_loan", "--population", help="active_loan (loan outstanding, not in "
                                                                        "default) or all (every registered "
                                                                        "enterprise)."),
-    chunk_size: int = typer.Option(None, "--chunk-size", help="Enterprises per chunk (bounded memory)."),
+    chunk_size: int = typer.Option(None, "--chunk-size", help="Read, validate and featurise this many enterprises "
+                                                              "at a time (bounded memory, same result)."),
     catalog: bool = typer.Option(False, "--catalog", help="Print the feature catalogue and exit."),
 ) -> None:
     """Build point-in-time features and default labels at snapshot dates (or print the catalogue)."""
@@ -55,11 +56,10 @@ def features(
     from smecredit import __version__
     from smecredit.data import load_raw
     from smecredit.features import build_features, every_snapshots, write_feature_dir
-    from smecredit.features.builder import parse_snapshots, raw_fingerprint
+    from smecredit.features.builder import build_features_from_folder, parse_snapshots, raw_fingerprint
 
-    with console.status(f"loading and validating {raw}"):
-        data = load_raw(raw)
-    snaps = every_snapshots(data, every) if every is not None else parse_snapshots(snapshots)
+    if every is not None and chunk_size is not None:
+        raise ConfigError("features: --every needs the whole data in memory; give --snapshots with --chunk-size")
     with Progress(TextColumn("building features"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task("features", total=None)
@@ -67,16 +67,26 @@ def features(
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        table = build_features(data, snaps, horizon=horizon, population=population, chunk_size=chunk_size,
-                               progress=report)
+        if chunk_size is not None:
+            # bounded memory: read, validate and featurise chunk_size enterprises at a time
+            snaps = parse_snapshots(snapshots)
+            table, info = build_features_from_folder(raw, snaps, chunk_size=chunk_size, horizon=horizon,
+                                                     population=population, progress=report)
+            fingerprint, missing = f"chunks:{info['fingerprint']}", info["missing"]
+        else:
+            with console.status(f"loading and validating {raw}"):
+                data = load_raw(raw)
+            snaps = every_snapshots(data, every) if every is not None else parse_snapshots(snapshots)
+            table = build_features(data, snaps, horizon=horizon, population=population, progress=report)
+            fingerprint, missing = raw_fingerprint(data), sorted(data.missing)
     manifest = {
         "snapshots": [str(s.date()) for s in snaps],
         "horizon": horizon,
         "population": population,
         "rows": int(len(table)),
         "features": int(table.shape[1] - 4),
-        "raw_fingerprint": raw_fingerprint(data),
-        "missing_tables": sorted(data.missing),
+        "raw_fingerprint": fingerprint,
+        "missing_tables": missing,
         "smecredit_version": __version__,
     }
     write_feature_dir(table, out, manifest=manifest)
@@ -84,8 +94,8 @@ def features(
     for snap, row in per.iterrows():
         rate = f"{row['mean']:.2%}" if row["count"] else "not observable"
         console.print(f"{snap.date()}: {int(row['size'])} rows, default rate {rate}", highlight=False)
-    if data.missing:
-        console.print(f"optional tables absent (their features are NaN, *_missing = 1): {', '.join(data.missing)}",
+    if missing:
+        console.print(f"optional tables absent (their features are NaN, *_missing = 1): {', '.join(missing)}",
                       highlight=False)
     console.print(f"wrote {out / 'features.parquet'} ({len(table)} rows × {table.shape[1] - 4} features), "
                   f"catalog.csv, manifest.json", highlight=False)

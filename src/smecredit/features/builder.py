@@ -22,8 +22,8 @@ from smecredit.data.loaders import RawData, load_raw
 from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
 from smecredit.features import (consistency, credit, events, green, ip, registry, related, social, supply_chain,
                                 tax, utilities)
-from smecredit.features._panel import (MONTHLY_TABLES, FeatureConfig, PreparedRaw, anchor_month, month_label,
-                                       prepare)
+from smecredit.features._panel import (MONTHLY_TABLES, FeatureConfig, PreparedRaw, anchor_month, month_index,
+                                       month_label, prepare)
 from smecredit.features.catalog import feature_catalog, feature_specs
 from smecredit.features.labels import label_frame
 from smecredit.io import atomic_path, frame_fingerprint, write_table
@@ -219,6 +219,108 @@ def build_features(raw: RawData | PreparedRaw, snapshots, *, horizon: int = 12, 
     out = _finalise(pd.concat(frames, ignore_index=True))
     log.info("built %d feature rows x %d features at %d snapshot(s)", len(out), out.shape[1] - 4, len(snaps))
     return out
+
+
+def _read_rows(path: Path, ids: list[str] | None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows of one raw table file, optionally only those of the enterprises ``ids``."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            filters = [("enterprise_id", "in", ids)] if ids is not None else None
+            return pq.read_table(path, columns=columns, filters=filters).to_pandas()
+        df = pd.read_csv(path, dtype=str, usecols=columns)
+    except (OSError, ValueError) as exc:
+        raise DataContractError(f"cannot read table {path}: {exc}") from exc
+    return df if ids is None else df[df["enterprise_id"].isin(ids)].reset_index(drop=True)
+
+
+def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
+                               population="active_loan", config: FeatureConfig | None = None,
+                               validate: bool = True,
+                               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
+    """:func:`build_features` on a raw folder too large for memory, reading ``chunk_size`` enterprises at a time.
+
+    Each chunk's rows are read from every table (Parquet filter on ``enterprise_id``), validated with
+    :func:`smecredit.data.from_frames` and featurised with the month ranges of the whole data, so the
+    result is identical to the in-memory build. Rows of enterprises absent from ``enterprises`` are
+    detected by counting (``DataContractError``).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The feature table and ``{"tables": {name: rows}, "missing": [...], "fingerprint": sha256}``.
+    """
+    from smecredit.data import from_frames
+    from smecredit.data.schemas import TABLES
+    from smecredit.data.validate import find_table_file
+
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    folder = Path(raw_dir)
+    if not folder.is_dir():
+        raise DataContractError(f"raw folder not found: {folder}")
+    files = {name: find_table_file(folder, name) for name in TABLES}
+    for name in ("enterprises", "loans", "loan_monthly"):
+        if files[name] is None:
+            raise DataContractError(f"required table {name!r} missing in {folder} "
+                                    f"(expected {name}.parquet or {name}.csv)")
+    files = {k: v for k, v in files.items() if v is not None}
+    ids = np.sort(_read_rows(files["enterprises"], None, ["enterprise_id"])["enterprise_id"].to_numpy(dtype=object))
+    # month ranges of the whole data (snapshot checks, label observability, months inside the data)
+    ranges: dict[str, tuple[int, int] | None] = {}
+    for table in MONTHLY_TABLES:
+        if table in files:
+            m = pd.to_datetime(_read_rows(files[table], None, ["month_end"])["month_end"])
+            ranges[table] = None if m.empty else (int(month_index(m.min())[0]), int(month_index(m.max())[0]))
+    known = [r for r in ranges.values() if r is not None]
+    if not known:
+        raise DataContractError(f"no monthly records in {folder}: cannot place snapshots in time")
+    first, last = min(r[0] for r in known), max(r[1] for r in known)
+    snaps = parse_snapshots(snapshots)
+    bad = [s for s in snaps if not first <= anchor_month(s) <= last]
+    if bad:
+        raise ConfigError(
+            f"snapshot(s) {', '.join(str(s.date()) for s in bad)} outside the data range: the monthly tables cover "
+            f"{month_label(first)} to {month_label(last)}")
+    base = config or FeatureConfig()
+    cfg = FeatureConfig(horizon=horizon, default_dpd=base.default_dpd, no_event_days=base.no_event_days)
+    starts = list(range(0, len(ids), chunk_size))
+    total, done = len(starts) * len(snaps), 0
+    counts = dict.fromkeys(files, 0)
+    hashes = {name: hashlib.sha256() for name in files}
+    frames = []
+    for k, lo in enumerate(starts):
+        chunk_ids = list(ids[lo:lo + chunk_size])
+        tables = {name: _read_rows(path, chunk_ids) for name, path in files.items()}
+        for name, df in tables.items():
+            counts[name] += len(df)
+            hashes[name].update(frame_fingerprint(df).encode())
+        try:
+            raw = from_frames(tables, validate=validate)
+        except DataContractError as exc:
+            raise DataContractError(f"enterprise chunk {k + 1} of {len(starts)} (row positions within the chunk): "
+                                    f"{exc}") from exc
+        prep = prepare(raw)
+        for table, rng in ranges.items():
+            prep.cached(("range", table), lambda r=rng: r)
+        for snap in snaps:
+            frames.append(_one_snapshot(prep, snap, cfg, population))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    for name, path in files.items():
+        n_file = _read_rows(path, None, ["enterprise_id"]).shape[0]
+        if n_file != counts[name]:
+            raise DataContractError(f"{name}.enterprise_id: {n_file - counts[name]} row(s) refer to enterprises "
+                                    f"absent from the enterprises table")
+    fp = hashlib.sha256()
+    for name in sorted(hashes):
+        fp.update(name.encode())
+        fp.update(hashes[name].hexdigest().encode())
+    info = {"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
+            "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size)}
+    return _finalise(pd.concat(frames, ignore_index=True)), info
 
 
 def raw_fingerprint(raw: RawData | PreparedRaw) -> str:
