@@ -243,10 +243,12 @@ def test_portfolio_segments_add_up_exactly_to_the_total():
 
 
 def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
-    dec = tmp_path / "dec.parquet"
-    write_table(pd.concat([renew(), loans()], ignore_index=True), dec)
+    ren, new = tmp_path / "renewals.parquet", tmp_path / "loans.csv"
+    write_table(renew(), ren)
+    write_table(loans(), new)
     out = tmp_path / "pf.csv"
-    rc = main(["portfolio", "--decisions", str(dec), "--policy", "config/default_policy.yaml", "--out", str(out)])
+    rc = main(["portfolio", "--decisions", str(ren), "--decisions", str(new), "--policy", "config/default_policy.yaml",
+               "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     s = pd.read_csv(out)
     assert s.loc[0, "segment_type"] == "portfolio" and s.loc[0, "exposures"] == 2

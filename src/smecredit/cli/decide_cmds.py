@@ -58,7 +58,8 @@ def decide_renewal(model: str = _MODEL, raw: Path = _RAW, as_of: str = _ASOF, po
 
 
 @app.command("portfolio")
-def portfolio(decisions: Path = typer.Option(..., "--decisions", help="Output of `smecredit decide` (.parquet/.csv)."),
+def portfolio(decisions: list[Path] = typer.Option(..., "--decisions",
+                                                  help="Output of `smecredit decide` (.parquet/.csv); repeat to combine files."),
               policy: Path | None = _POLICY,
               out: Path | None = typer.Option(None, "--out", help="Write the segment summary here (.parquet/.csv)."),
               ) -> None:

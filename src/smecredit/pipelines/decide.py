@@ -85,10 +85,11 @@ def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, 
     return dec
 
 
-def run_portfolio(decisions_path, *, policy=None, out=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Expected loss of the booked exposures of a decisions file: (exposures, by segment, by party)."""
+def run_portfolio(decisions_paths, *, policy=None, out=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Expected loss of the booked exposures of one or more decisions files: (exposures, by segment, by party)."""
     pol = _policy(policy)
-    dec = read_table(decisions_path)
+    paths = [decisions_paths] if isinstance(decisions_paths, (str, os.PathLike)) else list(decisions_paths)
+    dec = pd.concat([read_table(p) for p in paths], ignore_index=True)
     exp = portfolio_exposures(dec, pol)
     summary = summarise(exp)
     if out is not None:
