@@ -62,9 +62,9 @@ def city(sim_city, tmp_path_factory):
         meta = {"target": "bad", "train_snapshots": TRAIN_SNAPSHOTS, "horizon_months": 12,
                 "data_fingerprint": frame_fingerprint(feats)}
         cat = feature_catalog()
-        gbm = fit_credit_model(train[FEATURES], y, kind="gbm", catalog=cat, params={"max_rounds": 300},
-                               metadata=dict(meta))
-        sc = fit_credit_model(train[FEATURES], y, kind="scorecard", catalog=cat, metadata=dict(meta))
+        gbm = fit_credit_model(train[FEATURES], y, kind="gbm", catalog=cat, cv=2, metadata=dict(meta),
+                               params={"max_rounds": 200, "early_stopping_rounds": 30})
+        sc = fit_credit_model(train[FEATURES], y, kind="scorecard", catalog=cat, cv=2, metadata=dict(meta))
         save_model(sc, root / "scorecard", example=input_example(sc, train))
         from smecredit import tracking
 
@@ -248,12 +248,12 @@ def test_promote_rejects_empty_reviewer_and_unknown_version(city_env):
 # ------------------------------------------------------------------------------------------- single table
 @pytest.fixture(scope="module")
 def german(tmp_path_factory):
-    """A GBM on German credit saved as a MODEL_DIR (no MLflow run) and the data path."""
+    """A scorecard on German credit saved as a MODEL_DIR (no MLflow run) and the data path."""
     root = tmp_path_factory.mktemp("german")
     data = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
     df = pd.read_csv(data)
     y = df.pop("bad").to_numpy()
-    model = fit_credit_model(df, y, kind="gbm", params={"max_rounds": 200})
+    model = fit_credit_model(df, y, kind="scorecard", cv=2)
     save_model(model, root / "model", example=input_example(model, df))
     return {"model": root / "model", "data": data, "root": root}
 
@@ -270,6 +270,7 @@ def test_report_on_single_table_data_says_which_sections_have_no_data(german, tm
     assert "The data have no segment columns" in text
     assert "No second model was given" in text
     assert "Grade migration not available" in text
+    assert "Scorecard characteristics and bins" in text and "exact scorecard points" in text.lower()
     assert "<strong>row " in text and not re.search(r"ent_[0-9a-f]{12}", text)  # no ids: shown by position
 
 
