@@ -52,10 +52,13 @@ def test_all_problems_are_reported_at_once_field_by_field():
     d["renewal"]["colour"] = "blue"                # unknown key
     d["lending"]["refer_pd_max"] = 0.01           # refer band below approve band
     d["expected_loss"]["lgd"]["unsecured"] = 1.2   # LGD outside (0, 1]
+    d["renewal"]["window_start_days"] = 120        # window starts after it ends (same section as a field error)
     with pytest.raises(PolicyError) as info:
         policy_from_dict(d, "bank.yaml")
     msg = str(info.value)
-    assert "4 problem(s)" in msg
+    assert "6 problem(s)" in msg
+    assert "renewal: window_start_days (120) must be before window_end_days (90)" in msg
+    assert "renewal: refer band below approve band: approve_pd_max (1.5) must be < refer_pd_max (0.08)" in msg
     assert "renewal.approve_pd_max: Input should be less than 1" in msg
     assert "renewal.colour: Extra inputs are not permitted" in msg
     assert "lending: refer band below approve band" in msg

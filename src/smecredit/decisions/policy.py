@@ -19,10 +19,11 @@ import logging
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from smecredit.data.reference import COLLATERAL_TYPES, LEGAL_FORMS, PRODUCTS, SIZE_CLASSES
 from smecredit.decisions import risk_sharing as rs
@@ -44,6 +45,50 @@ def _problems(pairs: list[tuple[bool, str]]) -> None:
         raise ValueError("; ".join(msgs))
 
 
+_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+def _pair_problems(pairs, values) -> list[str]:
+    """Messages of the ordering constraints ``(a, op, b, message)`` that ``values`` break.
+
+    Pairs whose values are absent or not numbers are skipped (their own field errors report them).
+    """
+    out = []
+    for a, op, b, msg in pairs:
+        va, vb = values.get(a), values.get(b)
+        if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and not isinstance(va, bool) \
+                and not isinstance(vb, bool) and not _OPS[op](va, vb):
+            out.append(msg.format(a=va, b=vb))
+    return out
+
+
+class _Ordered(BaseModel):
+    """Checks ordering constraints between fields (``_PAIRS``) even when other fields are invalid,
+    so that every problem of a section is reported at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _PAIRS: ClassVar[tuple] = ()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _all_at_once(cls, data, handler):
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            extra = _pair_problems(cls._PAIRS, data) if isinstance(data, dict) else []
+            if not extra:
+                raise
+            details = [{"type": e["type"], "loc": e["loc"], "input": e["input"], **({"ctx": e["ctx"]} if "ctx" in e else {})}
+                       for e in exc.errors()]
+            details += [{"type": PydanticCustomError("ordering", m), "loc": (), "input": data} for m in extra]
+            raise ValidationError.from_exception_data(exc.title, details) from None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        _problems([(True, m) for m in _pair_problems(self._PAIRS, self.__dict__)])
+        return self
+
+
 class RuleMeta(_Frozen):
     """Documentation of one renewal rule: is it regulation or bank policy, and where it comes from."""
 
@@ -56,8 +101,24 @@ class RuleMeta(_Frozen):
 
 
 
-class RenewalPolicy(_Frozen):
+class RenewalPolicy(_Ordered):
     """Thresholds of the renewal-without-repayment rules R01–R17 (see the default policy file)."""
+
+    _PAIRS: ClassVar[tuple] = (
+        ("window_start_days", "<", "window_end_days",
+         "window_start_days ({a}) must be before window_end_days ({b})"),
+        ("review_lead_days", "<=", "window_start_days",
+         "review_lead_days ({a}) must not exceed window_start_days ({b}): loans at the start of the window "
+         "could not be reviewed before maturity"),
+        ("approve_pd_max", "<", "refer_pd_max",
+         "refer band below approve band: approve_pd_max ({a}) must be < refer_pd_max ({b})"),
+        ("approve_grade_max", "<=", "refer_grade_max",
+         "refer band below approve band: approve_grade_max ({a}) must be <= refer_grade_max ({b})"),
+        ("max_sales_decline", "<", "hard_sales_decline",
+         "max_sales_decline ({a}) must be < hard_sales_decline ({b})"),
+        ("reduce_amount_above_decline", "<=", "max_sales_decline",
+         "reduce_amount_above_decline ({a}) must be <= max_sales_decline ({b})"),
+    )
 
     eligible_products: tuple[str, ...] = Field(min_length=1)
     eligible_size_classes: tuple[str, ...] = Field(min_length=1)
@@ -113,25 +174,6 @@ class RenewalPolicy(_Frozen):
             raise ValueError(f"unknown size class(es) {bad}; valid classes are {list(SIZE_CLASSES)}")
         return v
 
-    @model_validator(mode="after")
-    def _consistent(self):
-        _problems([
-            (self.window_start_days >= self.window_end_days,
-             f"window_start_days ({self.window_start_days}) must be before window_end_days ({self.window_end_days})"),
-            (self.review_lead_days > self.window_start_days,
-             f"review_lead_days ({self.review_lead_days}) must not exceed window_start_days ({self.window_start_days}): "
-             "loans at the start of the window could not be reviewed before maturity"),
-            (self.approve_pd_max >= self.refer_pd_max,
-             f"refer band below approve band: approve_pd_max ({self.approve_pd_max}) must be < refer_pd_max ({self.refer_pd_max})"),
-            (self.approve_grade_max > self.refer_grade_max,
-             f"refer band below approve band: approve_grade_max ({self.approve_grade_max}) must be <= refer_grade_max ({self.refer_grade_max})"),
-            (self.max_sales_decline >= self.hard_sales_decline,
-             f"max_sales_decline ({self.max_sales_decline}) must be < hard_sales_decline ({self.hard_sales_decline})"),
-            (self.reduce_amount_above_decline > self.max_sales_decline,
-             f"reduce_amount_above_decline ({self.reduce_amount_above_decline}) must be <= max_sales_decline ({self.max_sales_decline})"),
-        ])
-        return self
-
 
 class PriceTier(_Frozen):
     tier: str = Field(min_length=1)
@@ -139,8 +181,16 @@ class PriceTier(_Frozen):
     spread_bp: float = Field(ge=0, le=5000)
 
 
-class LendingPolicy(_Frozen):
+class LendingPolicy(_Ordered):
     """Thresholds of new-loan decisions: PD/grade bands, credit limit and price tiers."""
+
+    _PAIRS: ClassVar[tuple] = (
+        ("approve_pd_max", "<", "refer_pd_max",
+         "refer band below approve band: approve_pd_max ({a}) must be < refer_pd_max ({b})"),
+        ("approve_grade_max", "<=", "refer_grade_max",
+         "refer band below approve band: approve_grade_max ({a}) must be <= refer_grade_max ({b})"),
+        ("min_limit", "<", "max_limit", "min_limit ({a}) must be < max_limit ({b})"),
+    )
 
     approve_pd_max: float = Field(gt=0, lt=1)
     refer_pd_max: float = Field(gt=0, lt=1)
@@ -164,10 +214,6 @@ class LendingPolicy(_Frozen):
         grades = [int(g) for g in m if g in GRADES]
         tiers = [t.max_grade for t in self.price_tiers]
         _problems([
-            (self.approve_pd_max >= self.refer_pd_max,
-             f"refer band below approve band: approve_pd_max ({self.approve_pd_max}) must be < refer_pd_max ({self.refer_pd_max})"),
-            (self.approve_grade_max > self.refer_grade_max,
-             f"refer band below approve band: approve_grade_max ({self.approve_grade_max}) must be <= refer_grade_max ({self.refer_grade_max})"),
             (set(m) != set(GRADES), f"revenue_multiple_by_grade must have exactly the grades {list(GRADES)}, got {sorted(m)}"),
             (any(not 0 <= v <= 5 for v in m.values()), "revenue_multiple_by_grade values must be in [0, 5]"),
             (len(grades) == 10 and any(m[str(g)] < m[str(g + 1)] for g in range(1, 10)),
@@ -176,7 +222,6 @@ class LendingPolicy(_Frozen):
              f"advance_rate has unknown collateral type(s) {sorted(set(self.advance_rate) - set(COLLATERAL_TYPES))}; "
              f"valid types are {list(COLLATERAL_TYPES)}"),
             (any(not 0 <= v <= 1 for v in self.advance_rate.values()), "advance_rate values must be in [0, 1]"),
-            (self.min_limit >= self.max_limit, f"min_limit ({self.min_limit}) must be < max_limit ({self.max_limit})"),
             (tiers != sorted(tiers) or len(set(tiers)) != len(tiers), "price_tiers must have strictly increasing max_grade"),
             (bool(tiers) and tiers[-1] < self.refer_grade_max,
              f"price_tiers must cover grades up to refer_grade_max ({self.refer_grade_max}); last tier ends at {tiers[-1] if tiers else None}"),
