@@ -149,10 +149,10 @@ def run_public(peers: bool) -> dict:
     return results
 
 
-def run_sim(n: int, months: int, seed: int) -> dict:
+def run_sim(n: int, months: int, seed: int, every: str = "1M", min_history: int = 6) -> dict:
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
-    from smecredit.features import build_features
+    from smecredit.features import build_features, every_snapshots
     from smecredit.pipelines.train import TrainingData, split_data
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,8 +160,7 @@ def run_sim(n: int, months: int, seed: int) -> dict:
         out = simulate(n, months, seed, Path(tmp) / "city")
         t_sim = time.perf_counter() - t0
         raw = load_raw(out)
-        end = pd.Timestamp("2025-12-31")
-        snaps = pd.date_range(end - pd.DateOffset(months=months - 1), end, freq="QE")
+        snaps = every_snapshots(raw, every, min_history=min_history)
         t0 = time.perf_counter()
         feats = build_features(raw, snaps)
         t_feat = time.perf_counter() - t0
@@ -179,7 +178,7 @@ def run_sim(n: int, months: int, seed: int) -> dict:
     t = test[["enterprise_id", "snapshot_date"]].assign(snapshot_date=pd.to_datetime(test["snapshot_date"]))
     oracle = t.merge(truth, on=["enterprise_id", "snapshot_date"], how="left")["pd_12m"].to_numpy()
     y_te = test["bad"].astype(int).to_numpy()
-    res = {"n_enterprises": n, "months": months, "seed": seed, "simulate_s": t_sim, "features_s": t_feat,
+    res = {"n_enterprises": n, "every": every, "min_history": min_history, "months": months, "seed": seed, "simulate_s": t_sim, "features_s": t_feat,
            "n_train": len(train), "n_test": len(test), "oot": info["oot_snapshot"],
            "test_default_rate": float(y_te.mean()), "oracle_auc": float(roc_auc_score(y_te, oracle)),
            "oracle_missing": int(np.isnan(oracle).sum())}
@@ -210,6 +209,8 @@ def main() -> None:
     ap.add_argument("--sim-n", type=int, default=4000)
     ap.add_argument("--sim-months", type=int, default=36)
     ap.add_argument("--sim-seed", type=int, default=7)
+    ap.add_argument("--sim-every", default="1M", help="snapshot frequency of the simulated features")
+    ap.add_argument("--sim-min-history", type=int, default=6, help="months of data before the first snapshot")
     ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -218,7 +219,7 @@ def main() -> None:
     if not a.no_public:
         out["public"] = run_public(not a.no_peers)
     if a.sim:
-        out["sim"] = run_sim(a.sim_n, a.sim_months, a.sim_seed)
+        out["sim"] = run_sim(a.sim_n, a.sim_months, a.sim_seed, a.sim_every, a.sim_min_history)
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
 
