@@ -8,8 +8,12 @@ in a module-level MLflow sqlite store exactly as ``smecredit train`` does, and r
 from __future__ import annotations
 
 import html
+import json
 import logging
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import mlflow
@@ -25,10 +29,10 @@ from smecredit.features.catalog import feature_catalog
 from smecredit.io import file_sha256, frame_fingerprint, write_table
 from smecredit.models import fit_credit_model, load_model, save_model
 from smecredit.models.pyfunc import input_example, log_model
-from smecredit.pipelines.report import (REPORT_ARTIFACT, REPORT_SHA_TAG, load_report_data, promote, run_report)
+from smecredit.pipelines.report import (REPORT_ARTIFACT, REPORT_SHA_TAG, identity_of, load_report_data, promote,
+                                        run_report)
 from smecredit.privacy import pseudonymise
 from smecredit.report import ReportSettings, build_report
-from smecredit.pipelines.report import identity_of
 
 KEY = "report-test-key-0123456789"
 FEATURES = ["cr_max_dpd_12m", "cons_insured_share", "elec_yoy_3m", "tax_sales_yoy_6m", "si_arrears_months_3m",
@@ -111,6 +115,7 @@ def _new_version(city) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------------------- report content
+@pytest.mark.slow
 def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_comparison(city_env, city_report):
     text = city_report.path.read_text(encoding="utf-8")
     for title in SECTIONS:
@@ -124,10 +129,11 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
         assert label in text
     assert "Spearman rank correlation" in text and "DeLong test" in text
     assert "No reference data" not in text and "No second model" not in text
-    assert f"city_pd" in text and city_env["run_id"] in text
+    assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_without_external_urls(city_report):
     text = city_report.path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", text)
@@ -137,6 +143,7 @@ def test_report_is_self_contained_without_external_urls(city_report):
     assert "@media print" in text
 
 
+@pytest.mark.slow
 def test_report_is_logged_to_the_model_run_with_its_sha(city_env, city_report):
     client = MlflowClient()
     arts = [a.path for a in client.list_artifacts(city_env["run_id"], "reports")]
@@ -146,6 +153,7 @@ def test_report_is_logged_to_the_model_run_with_its_sha(city_env, city_report):
     assert client.get_run(city_env["run_id"]).data.tags[REPORT_SHA_TAG] == city_report.sha256
 
 
+@pytest.mark.slow
 def test_report_local_reasons_equal_score_command_and_pyfunc_output(city_env, tmp_path):
     model_uri = f"models:/city_pd/{city_env['version']}"
     model = load_model(model_uri)
@@ -178,6 +186,7 @@ def _scan(blob: bytes, ids, names) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_report_logs_and_run_artifacts_contain_no_enterprise_id_or_name(city_env, tmp_path, caplog):
     ents = city_env["raw"]["enterprises"]
     ids, names = ents["enterprise_id"].astype(str).tolist(), ents["name"].astype(str).tolist()
@@ -202,6 +211,7 @@ def test_report_logs_and_run_artifacts_contain_no_enterprise_id_or_name(city_env
 
 
 # ------------------------------------------------------------------------------------------- promotion
+@pytest.mark.slow
 def test_promote_records_review_tags_and_moves_the_champion_alias(city_env, city_report):
     code = main(["promote", "--name", "city_pd", "--version", city_env["version"], "--alias", "champion",
                  "--reviewer", "val-007", "--note", "OOT AUC and calibration acceptable"])
@@ -216,6 +226,7 @@ def test_promote_records_review_tags_and_moves_the_champion_alias(city_env, city
     assert load_model("models:/city_pd@champion").metadata_["run_id"] == city_env["run_id"]
 
 
+@pytest.mark.slow
 def test_promote_is_refused_for_a_version_without_report(city_env, capsys):
     version, _ = _new_version(city_env)
     code = main(["promote", "--name", "city_pd", "--version", version, "--alias", "champion",
@@ -228,6 +239,7 @@ def test_promote_is_refused_for_a_version_without_report(city_env, capsys):
         promote("city_pd", version, reviewer="val-007", note="again")
 
 
+@pytest.mark.slow
 def test_promote_is_refused_when_the_logged_report_was_changed(city_env, tmp_path):
     version, run_id = _new_version(city_env)
     fake = tmp_path / "governance_report.html"
@@ -239,6 +251,7 @@ def test_promote_is_refused_when_the_logged_report_was_changed(city_env, tmp_pat
                  "--note", "x"]) == 5
 
 
+@pytest.mark.slow
 def test_promote_rejects_empty_reviewer_and_unknown_version(city_env):
     assert main(["promote", "--name", "city_pd", "--version", city_env["version"], "--reviewer", " ",
                  "--note", "x"]) == 2
@@ -315,3 +328,72 @@ def test_report_errors_map_to_exit_codes_and_leave_no_file(german, tmp_path, cap
     assert main(base + ["--data", str(german["data"]), "--cutoff-pd", "1.5"]) == 2
     assert not out.exists()
     assert not list(tmp_path.glob(".r.html.*"))
+
+
+# ------------------------------------------------------------------------------------------- browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHECKER = """<script>
+window.__errors = [];
+window.addEventListener("error", function (e) {
+  window.__errors.push(String(e.message || (e.target && (e.target.alt || e.target.src)) || "error"));
+}, true);
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                   .map(function (i) { return i.alt; });
+  var pre = document.createElement("pre");
+  pre.id = "__check";
+  pre.textContent = JSON.stringify({images: imgs.length, broken: broken, errors: window.__errors});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def _browser_check(page: Path, tmp_path: Path) -> dict:
+    """Load ``page`` with the checker script in front; return images seen, broken images and script errors."""
+    checked = tmp_path / f"checked_{page.name}"
+    checked.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>\n" + CHECKER, 1), encoding="utf-8")
+    res = _chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", checked.as_uri())
+    m = re.search(r'<pre id="__check">(.*?)</pre>', res.stdout, re.S)
+    assert m, f"checker output missing; chromium rc={res.returncode} stderr={res.stderr[-500:]}"
+    return json.loads(html.unescape(m.group(1)))
+
+
+def _test_output_dir() -> Path:
+    out = Path(os.environ.get("SMECREDIT_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "build" / "test-output"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian package 'chromium'; "
+                                             "`make browser` installs it)")
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium_with_every_image_loaded(city_report, tmp_path):
+    # the checker itself must see a broken image and a script error
+    bad = tmp_path / "negative.html"
+    bad.write_text('<!DOCTYPE html><html><head></head><body><img src="data:image/png;base64,AAAA" alt="x">'
+                   "<script>notDefined();</script></body></html>", encoding="utf-8")
+    neg = _browser_check(bad, tmp_path)
+    assert neg["broken"] == ["x"] and any("notDefined" in e for e in neg["errors"])
+
+    result = _browser_check(city_report.path, tmp_path)
+    n_img = len(re.findall(r"<img ", city_report.path.read_text(encoding="utf-8")))
+    assert result["images"] == n_img >= 15
+    assert result["broken"] == []
+    assert result["errors"] == []
+
+    shot = _test_output_dir() / "governance_report_first_page.png"
+    shot.unlink(missing_ok=True)
+    res = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1240,1754", "--hide-scrollbars",
+                    city_report.path.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 10_000, res.stderr[-500:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
