@@ -372,7 +372,6 @@ def _test_output_dir() -> Path:
     return out
 
 
-@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian package 'chromium'; "
                                              "`make browser` installs it)")
