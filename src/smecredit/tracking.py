@@ -41,8 +41,6 @@ def _artifact_location(uri: str, name: str) -> str | None:
     if uri.startswith("sqlite:///"):
         db = Path(uri[len("sqlite:///"):])
         return (db.parent / DEFAULT_ARTIFACTS / name).resolve().as_uri()
-    if uri.startswith(("file:", "/")) or "://" not in uri:
-        return None
     return None
 
 
