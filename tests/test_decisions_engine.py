@@ -195,6 +195,8 @@ def test_bad_applications_are_rejected_naming_column_and_rows():
         loans(apps=apps)
     with pytest.raises(DataContractError, match=r"lack column\(s\) \['term_months'\]"):
         loans(apps=w.frames()["loan_applications"].drop(columns="term_months"))
+    with pytest.raises(DataContractError, match=r"applications dated after as_of 2025-12-31 at rows \[0\]"):
+        loans(apps=w.frames()["loan_applications"].assign(application_date=pd.Timestamp("2026-01-02")))
 
 
 # --- audit store and portfolio ----------------------------------------------------------------------------

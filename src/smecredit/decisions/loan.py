@@ -193,6 +193,11 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     """
     d = as_date(as_of)
     apps = check_applications(applications)
+    if "application_date" in apps.columns:
+        late = pd.to_datetime(apps["application_date"], errors="coerce") > d
+        if late.any():
+            raise DataContractError(f"applications dated after as_of {d.date()} at rows {list(late[late].index[:10])}: "
+                                    "decide an application as of its date or later")
     sc = check_scores(scores)
     lp = policy.lending
     ef = F.enterprise_facts(raw, d, apps["enterprise_id"], penalty_lookback_months=lp.penalty_lookback_months)
