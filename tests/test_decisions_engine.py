@@ -283,3 +283,19 @@ def test_no_loan_in_the_window_gives_an_empty_table_with_every_column():
 def test_bad_decision_date_is_a_data_contract_error():
     with pytest.raises(DataContractError, match="as_of must be a date like 2025-12-31, got 'soon'"):
         decide_renewals(w.raw(), w.scores(), POLICY, "soon")
+
+
+def test_a_rule_marked_soft_in_the_policy_refers_instead_of_failing():
+    from smecredit.decisions.policy import policy_from_dict
+
+    fr = w.frames()
+    fr["admin_events"] = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["A1"],
+                                       "event_date": pd.to_datetime(["2025-05-01"]), "event_type": ["market_penalty"],
+                                       "severity": ["major"], "amount": [1e5]})
+    assert one(fr)["decision"] == "require_repayment"
+    d = POLICY.model_dump(mode="json")
+    d["rules"]["R06"]["severity"] = "soft"
+    soft = policy_from_dict(d)
+    row = decide_renewals(w.raw(fr), w.scores(), soft, w.AS_OF).iloc[0]
+    assert row["decision"] == "refer" and row["R06_status"] == "refer"
+    assert "soft rule in this policy" in row["reasons"]

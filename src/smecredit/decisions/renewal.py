@@ -122,6 +122,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     ef = F.enterprise_facts(raw, d, cand["enterprise_id"], penalty_lookback_months=p.penalty_lookback_months,
                             restructuring_lookback_months=p.restructuring_lookback_months)
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
+    severities = {rid: meta.severity for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")
     rows = []
     for lid, eid in zip(cand["loan_id"], cand["enterprise_id"], strict=True):
@@ -129,7 +130,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
-        res = R.evaluate(f, p, d)
+        res = R.evaluate(f, p, d, severities)
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
         reasons_en = [f"{r.rule} {r.status}: {r.text_en}" for r in res.values()]

@@ -405,8 +405,25 @@ RULES: dict[str, Callable[[Mapping, RenewalPolicy, object], RuleResult]] = {
 }
 
 
-def evaluate(f: Mapping, p: RenewalPolicy, as_of) -> dict[str, RuleResult]:
-    """Run R01–R17 on one loan's facts; results keyed R01..R17 in order."""
+def apply_severity(res: Mapping[str, RuleResult], severities: Mapping[str, str]) -> dict[str, RuleResult]:
+    """Turn the failures of rules the policy marks ``soft`` into referrals (the bank's choice)."""
+    out = {}
+    for rid, r in res.items():
+        if r.status == "fail" and severities.get(rid) == "soft":
+            r = RuleResult(rid, r.value, "refer", r.text_en + " (soft rule in this policy: referred)",
+                           r.text_zh + "（本政策为软性规则：提交人工审查）")
+        out[rid] = r
+    return out
+
+
+def evaluate(f: Mapping, p: RenewalPolicy, as_of, severities: Mapping[str, str] | None = None) -> dict[str, RuleResult]:
+    """Run R01–R17 on one loan's facts; results keyed R01..R17 in order.
+
+    ``severities`` (rule id → hard/soft/…, from the policy's ``rules`` section) turns failures of
+    soft rules into referrals.
+    """
     res = {rid: fn(f, p, as_of) for rid, fn in RULES.items()}
+    if severities:
+        res = apply_severity(res, severities)
     res["R15"] = r15_classification(f, res)
     return {rid: res[rid] for rid in sorted(res)}
