@@ -21,7 +21,12 @@ def run_toad(train, test, target):
     import toad
 
     combiner = toad.transform.Combiner()
-    combiner.fit(train, y=target, method="chi", min_samples=0.05)
+    try:
+        combiner.fit(train, y=target, method="chi", min_samples=0.05)
+    except ValueError:  # toad 0.1.7 chi-merge fails on some columns ("bins must be monotonically ...")
+        print("toad: chi-merge failed, falling back to decision-tree binning", file=sys.stderr)
+        combiner = toad.transform.Combiner()
+        combiner.fit(train, y=target, method="dt", min_samples=0.05)
     tr_bins, te_bins = combiner.transform(train), combiner.transform(test)
     woe = toad.transform.WOETransformer()
     tr = woe.fit_transform(tr_bins, tr_bins[target], exclude=[target])
@@ -38,6 +43,7 @@ def run_scorecardpy(train, test, target):
     tr = sc.woebin_ply(train, bins, print_step=0)
     te = sc.woebin_ply(test, bins, print_step=0)
     cols = [c for c in tr.columns if c != target]
+    te[cols] = te[cols].fillna(0.0)  # values unseen in training get no WoE: use the neutral 0
     lr = LogisticRegression(max_iter=2000).fit(tr[cols], train[target])
     return roc_auc_score(test[target], lr.predict_proba(te[cols])[:, 1])
 
