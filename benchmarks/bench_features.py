@@ -121,7 +121,7 @@ def _lgb_auc(table, cols, seed: int) -> float:
             xte[c] = pd.Categorical(te.where(te.isin(cats)), categories=cats)
     model = lgb.LGBMClassifier(n_estimators=400, learning_rate=0.02, num_leaves=15, min_child_samples=50,
                                subsample=0.8, subsample_freq=1, colsample_bytree=0.5, reg_lambda=1.0,
-                               random_state=seed, verbose=-1)
+                               random_state=seed, n_jobs=1, verbose=-1)
     model.fit(xtr, train["bad"])
     return float(roc_auc_score(test["bad"], model.predict_proba(xte)[:, 1]))
 

@@ -17,7 +17,8 @@ def _print_catalog() -> None:
 
     cat = feature_catalog()
     table = Table(title=f"smecredit feature catalogue ({len(cat)} features) / 特征目录", show_lines=False)
-    for col in ("name", "family", "window", "risk ↑ when", "description", "说明"):
+    table.add_column("name", no_wrap=True)
+    for col in ("family", "window", "risk ↑ when", "description", "说明"):
         table.add_column(col, overflow="fold")
     arrows = {"up": "value ↑", "down": "value ↓", "none": "—"}
     for row in cat.itertuples(index=False):
