@@ -158,7 +158,8 @@ def run_peer(n: int) -> dict:
     auc_ours = [_lgb_auc(ours, our_cols, s) for s in seeds]
     auc_theirs = [_lgb_auc(theirs, their_cols, s) for s in seeds]
     res = {
-        "enterprises": n, "rows": len(ours), "train_bad_rate": float(ours.loc[ours.snapshot_date == TRAIN, "bad"].mean()),
+        "enterprises": n, "rows": len(ours),
+        "train_bad_rate": float(ours.loc[ours.snapshot_date == TRAIN, "bad"].mean()),
         "test_bad_rate": float(ours.loc[ours.snapshot_date == TEST, "bad"].mean()),
         "smecredit_build_s": ours_s, "smecredit_features": len(our_cols),
         "featuretools_dfs_s": timing["dfs_s"], "featuretools_features": timing["n_features"],
@@ -191,17 +192,19 @@ def main() -> None:
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": "2 cores, 24 GB"}
+    path = OUT / "bench_features.json"
+    results: dict = json.loads(path.read_text()) if path.exists() else {}  # runs of other sizes are kept
+    results.update({"date": time.strftime("%Y-%m-%d"), "machine": "2 cores, 24 GB"})
     if not args.skip_speed:
         print("speed and memory:")
-        results["speed"] = run_speed(args.enterprises, args.chunk_size)
-        ok = results["speed"]["load_validate_s"] + results["speed"]["build_s"] <= 60 and \
-            results["speed"]["peak_rss_gb"] <= 6
+        res = run_speed(args.enterprises, args.chunk_size)
+        results.setdefault("speed", {})[f"{args.enterprises}_chunk{args.chunk_size}"] = res
+        ok = res["load_validate_s"] + res["build_s"] <= 60 and res["peak_rss_gb"] <= 6
         print(f"  target 100k within 60 s and 6 GB: {'met' if ok else 'NOT met'} (for N = {args.enterprises:,})")
     if not args.skip_peer:
         print("peer comparison (featuretools DFS):")
         results["peer"] = run_peer(args.peer_enterprises)
-    (OUT / "bench_features.json").write_text(json.dumps(results, indent=2) + "\n")
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

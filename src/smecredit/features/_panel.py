@@ -242,7 +242,8 @@ def prepare(raw: RawData | PreparedRaw) -> PreparedRaw:
     dup = ent.duplicated(keep="first").to_numpy()
     if dup.any():
         rows = np.flatnonzero(dup)
-        raise DataContractError(f"enterprises.enterprise_id: {rows.size} duplicate id(s), first rows {rows[:5].tolist()}")
+        raise DataContractError(f"enterprises.enterprise_id: {rows.size} duplicate id(s), "
+                                f"first rows {rows[:5].tolist()}")
     ids = np.sort(ent.to_numpy(dtype=object))
     return PreparedRaw(raw, ids)
 

@@ -67,6 +67,7 @@ def _catalog_text(s: FeatureSpec, lang: str) -> str:
             "level": f"{en}, monthly average",
             "total": en,
             "change": f"{en}, change year on year",
+            "growth": f"{en}, change over the period",
             "trend": f"{en}, linear trend per month relative to the average",
             "cv": f"{en}, volatility (coefficient of variation)",
             "count": en,
@@ -77,6 +78,7 @@ def _catalog_text(s: FeatureSpec, lang: str) -> str:
     text = {
         "level": f"{zh}月均值",
         "change": f"{zh}同比变化",
+        "growth": f"{zh}变化率",
         "trend": f"{zh}月度趋势（相对均值）",
         "cv": f"{zh}波动系数",
         "days": f"距上次{zh}天数",
@@ -166,6 +168,12 @@ def describe(name: str, value, lang: str = "en") -> str:
         if lang == "en":
             return f"{en} {'up' if v > 0 else 'down'} {_pct(v)} year on year{last_en}"
         return f"{last_zh}{zh}同比{'增长' if v > 0 else '下降'}{_pct(v)}"
+    if k == "growth":
+        if abs(v) < 0.005:
+            return f"{en} unchanged{last_en}" if lang == "en" else f"{last_zh}{zh}持平"
+        if lang == "en":
+            return f"{en} {'up' if v > 0 else 'down'} {_pct(v)} over the last {w} months"
+        return f"{last_zh}{zh}{'增长' if v > 0 else '下降'}{_pct(v)}"
     if k == "trend":
         if lang == "en":
             return f"{en} trending {'up' if v > 0 else 'down'} {_pct(v)} a month{last_en}"
@@ -196,10 +204,10 @@ def describe(name: str, value, lang: str = "en") -> str:
             return f"{en}: {_num(v)}{last_en}"
         return f"{last_zh}{zh}{_num(v)}"
     if k == "flag":
-        yes = v >= 0.5
-        if lang == "en":
-            return en if yes else f"Not: {en[0].lower()}{en[1:]}"
-        return zh if yes else f"否：{zh}"
+        if v >= 0.5:
+            return en if lang == "en" else zh
+        no_en, no_zh = s.labels.get("0.0", (f"No — {en[0].lower()}{en[1:]}", f"否：{zh}"))
+        return no_en if lang == "en" else no_zh
     if k == "days":
         if v >= 3650:
             return f"No {en} in the last ten years" if lang == "en" else f"近十年无{zh}"

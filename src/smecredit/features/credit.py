@@ -39,7 +39,7 @@ SPECS: list[FeatureSpec] = [
     FeatureSpec("cr_balance", FAMILY, "loan_monthly", 1, "total", "Loan balance", "贷款余额", "CNY", "none"),
     FeatureSpec("cr_utilisation", FAMILY, "loans+loan_monthly", 1, "share", "Balance as a share of the original amount",
                 "贷款余额占原始金额比例", "ratio", "up"),
-    FeatureSpec("cr_balance_chg_12m", FAMILY, "loan_monthly", 12, "change", "Loan balance", "贷款余额", "ratio", "up"),
+    FeatureSpec("cr_balance_chg_12m", FAMILY, "loan_monthly", 12, "growth", "Loan balance", "贷款余额", "ratio", "up"),
     FeatureSpec("cr_dpd_now", FAMILY, "loan_monthly", 1, "count", "Days past due now", "当前逾期天数", "days", "up"),
     *windowed("cr_max_dpd_{w}m", (6, 12, 24), family=FAMILY, source="loan_monthly", kind="count",
               en="Maximum days past due", zh="最长逾期天数", unit="days", direction="up"),

@@ -31,7 +31,7 @@ SPECS: list[FeatureSpec] = [
                 "CNY", "up"),
     FeatureSpec("jud_days_since_last", "judicial", JUD, None, "days", "court event", "司法事件", "days", "down"),
     FeatureSpec("jud_dishonest_now", "judicial", JUD, None, "flag", "Listed as a dishonest debtor",
-                "被列入失信被执行人名单", "", "up"),
+                "被列入失信被执行人名单", "", "up", {"0.0": ("Not listed as a dishonest debtor", "未被列入失信被执行人名单")}),
     missing_spec("judicial", JUD, "court", "司法"),
     *windowed("adm_penalties_{w}m", (12, 24), family="admin", source=ADM, kind="count",
               en="Administrative penalties", zh="行政处罚", unit="cases", direction="up"),
@@ -43,7 +43,7 @@ SPECS: list[FeatureSpec] = [
     FeatureSpec("adm_days_since_last", "admin", ADM, None, "days", "administrative penalty or listing",
                 "行政处罚或列入经营异常", "days", "down"),
     FeatureSpec("adm_abnormal_now", "admin", ADM, None, "flag", "On the abnormal-operation list",
-                "被列入经营异常名录", "", "up"),
+                "被列入经营异常名录", "", "up", {"0.0": ("Not on the abnormal-operation list", "未被列入经营异常名录")}),
     missing_spec("admin", ADM, "administrative", "行政"),
 ]
 

@@ -24,7 +24,7 @@ SPECS: list[FeatureSpec] = [
     FeatureSpec("green_carbon_intensity", FAMILY, SRC, None, "ratio", "Carbon intensity (tCO2 per 10k CNY revenue)",
                 "碳排放强度（吨二氧化碳/万元营收）", "tCO2 per 10k CNY", "up"),
     FeatureSpec("green_credit_label", FAMILY, SRC, None, "flag", "Holds a green-credit label", "获得绿色信贷标识",
-                "", "down"),
+                "", "down", {"0.0": ("No green-credit label", "未获得绿色信贷标识")}),
     FeatureSpec("green_env_grade", FAMILY, SRC, None, "category", "Environmental credit grade", "企业环境信用等级",
                 "", "none", {k: (ENV_EN[k], v) for k, v in ENV_GRADES.items()}),
     FeatureSpec("green_env_grade_rank", FAMILY, SRC, None, "rank", "Environmental credit grade", "企业环境信用等级",

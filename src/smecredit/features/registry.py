@@ -43,11 +43,14 @@ SPECS: list[FeatureSpec] = [
     FeatureSpec("reg_county", FAMILY, SRC, None, "category", "County", "区县", "", "none",
                 {k: (k.capitalize(), v["zh"]) for k, v in ref.COUNTIES.items()}),
     FeatureSpec("reg_mountain_county", FAMILY, SRC, None, "flag", "Registered in a mountain county",
-                "注册在山区县", "", "none"),
-    FeatureSpec("reg_urban", FAMILY, SRC, None, "flag", "Urban district", "位于城区", "", "none"),
+                "注册在山区县", "", "none", {"0.0": ("Not in a mountain county", "非山区县")}),
+    FeatureSpec("reg_urban", FAMILY, SRC, None, "flag", "Urban district", "位于城区", "", "none",
+                {"0.0": ("Rural area", "位于农村")}),
     FeatureSpec("reg_tech_sme", FAMILY, SRC, None, "flag", "Recognised science-and-technology SME",
-                "科技型中小企业", "", "down"),
-    FeatureSpec("reg_green", FAMILY, SRC, None, "flag", "Recognised green enterprise", "绿色企业", "", "down"),
+                "科技型中小企业", "", "down",
+                {"0.0": ("Not a recognised science-and-technology SME", "非科技型中小企业")}),
+    FeatureSpec("reg_green", FAMILY, SRC, None, "flag", "Recognised green enterprise", "绿色企业", "", "down",
+                {"0.0": ("Not a recognised green enterprise", "非绿色企业")}),
 ]
 
 

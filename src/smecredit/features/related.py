@@ -28,7 +28,9 @@ SPECS: list[FeatureSpec] = [
                 "关联自然人有不良信用记录人数", "persons", "up"),
     FeatureSpec("rp_controller_flagged", FAMILY, SRC, None, "flag",
                 "Legal representative or actual controller is a dishonest debtor or has a bad credit record",
-                "法定代表人或实际控制人失信或有不良信用记录", "", "up"),
+                "法定代表人或实际控制人失信或有不良信用记录", "", "up",
+                {"0.0": ("Legal representative and actual controller have clean records",
+                         "法定代表人和实际控制人无失信或不良记录")}),
     missing_spec(FAMILY, SRC, "related-person", "关联自然人"),
 ]
 

@@ -18,12 +18,12 @@ SRC = "social_insurance_monthly"
 
 SPECS: list[FeatureSpec] = [
     FeatureSpec("si_headcount_3m", FAMILY, SRC, 3, "level", "Insured employees", "参保人数", "persons", "down"),
-    *windowed("si_headcount_chg_{w}m", (6, 12), family=FAMILY, source=SRC, kind="change",
+    *windowed("si_headcount_chg_{w}m", (6, 12), family=FAMILY, source=SRC, kind="growth",
               en="Insured employees", zh="参保人数", unit="ratio", direction="down"),
     *windowed("si_arrears_months_{w}m", (3, 12), family=FAMILY, source=SRC, kind="count",
               en="Months with social-insurance arrears", zh="社保欠缴月数", unit="months", direction="up"),
     FeatureSpec("si_arrears_now", FAMILY, SRC, 1, "flag", "Social-insurance contributions in arrears",
-                "当前欠缴社保费", "", "up"),
+                "当前欠缴社保费", "", "up", {"0.0": ("Social-insurance contributions paid up", "社保费无欠缴")}),
     missing_spec(FAMILY, SRC, "social-insurance", "社保"),
 ]
 

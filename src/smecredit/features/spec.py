@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KINDS = ("level", "total", "change", "trend", "cv", "count", "share", "ratio", "flag", "days", "years",
+KINDS = ("level", "total", "change", "growth", "trend", "cv", "count", "share", "ratio", "flag", "days", "years",
          "category", "rank", "missing")
 DIRECTIONS = ("up", "down", "none")
 
@@ -28,7 +28,8 @@ class FeatureSpec:
     zh: str
     unit: str = ""
     direction: str = "none"
-    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # value -> (en, zh) for category/rank
+    # value -> (en, zh): labels of category/rank values; for flags, "0.0" gives the text of a 0
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
