@@ -149,7 +149,7 @@ def run_public(peers: bool) -> dict:
     return results
 
 
-def run_sim(n: int, months: int, seed: int, every: str = "1M", min_history: int = 6) -> dict:
+def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int = 6) -> dict:
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
     from smecredit.features import build_features, every_snapshots
@@ -209,7 +209,7 @@ def main() -> None:
     ap.add_argument("--sim-n", type=int, default=4000)
     ap.add_argument("--sim-months", type=int, default=36)
     ap.add_argument("--sim-seed", type=int, default=7)
-    ap.add_argument("--sim-every", default="1M", help="snapshot frequency of the simulated features")
+    ap.add_argument("--sim-every", default="3M", help="snapshot frequency of the simulated features")
     ap.add_argument("--sim-min-history", type=int, default=6, help="months of data before the first snapshot")
     ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
     a = ap.parse_args()

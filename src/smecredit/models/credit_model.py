@@ -189,9 +189,10 @@ def fit_credit_model(
 ) -> CreditModel:
     """Fit a :class:`CreditModel` on features ``X`` and binary outcomes ``y``.
 
-    The calibrator is fitted on out-of-fold raw scores (``cv``-fold cross-fitting), so every
-    training row serves both the model and the calibration; the final estimator is then
-    refitted on all rows. Id, date and meta columns of ``X`` are ignored.
+    The estimator is fitted on all rows; the calibrator is fitted on out-of-fold raw scores
+    (``cv``-fold cross-fitting: GBM refitted per fold with the final number of trees; scorecard
+    regression refitted per fold on the shared binning), so every training row serves both the
+    model and the calibration. Id, date and meta columns of ``X`` are ignored.
     """
     if kind not in KINDS:
         raise ConfigError(f"model kind must be one of {KINDS}; got {kind!r}")
@@ -208,22 +209,21 @@ def fit_credit_model(
     if kind == "scorecard":
         p = {"pdo": scaling["pdo"], "base_points": scaling["base_points"], "base_odds": scaling["base_odds"], **p}
     est = make_estimator(kind, directions, p, random_state)
-    oof = np.zeros(len(y))
-    n_minor = int(min(y.sum(), len(y) - y.sum()))
-    folds = StratifiedKFold(min(cv, max(2, n_minor)), shuffle=True, random_state=random_state)
     tix = None if time_index is None else np.asarray(time_index)
-    for a, b in folds.split(Xf, y):
-        m = clone(est)
-        if kind == "scorecard":
-            m.fit(Xf.iloc[a], y[a], time_index=None if tix is None else tix[a])
-        else:
-            m.fit(Xf.iloc[a], y[a])
-        oof[b] = m.decision_function(Xf.iloc[b])
-    calibrator = PDCalibrator(calibration, pd_floor=pd_floor, random_state=random_state).fit(oof, y)
     if kind == "scorecard":
         est.fit(Xf, y, time_index=tix)
     else:
         est.fit(Xf, y)
+    n_minor = int(min(y.sum(), len(y) - y.sum()))
+    folds = list(StratifiedKFold(min(cv, max(2, n_minor)), shuffle=True, random_state=random_state).split(Xf, y))
+    if kind == "scorecard":
+        oof = est.cross_val_decision_function(Xf, y, folds)
+    else:
+        oof = np.zeros(len(y))
+        for a, b in folds:  # same number of trees as the final model, no inner CV
+            m = clone(est).set_params(n_rounds=est.n_rounds_).fit(Xf.iloc[a], y[a])
+            oof[b] = m.decision_function(Xf.iloc[b])
+    calibrator = PDCalibrator(calibration, pd_floor=pd_floor, random_state=random_state).fit(oof, y)
     meta = {
         "kind": kind,
         "n_train": int(len(y)),

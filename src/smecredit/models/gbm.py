@@ -149,6 +149,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
     class_weight : {"sqrt", "balanced", "none"}, default="sqrt"
     directions : dict or None
         ``{feature: "up" | "down" | "none"}``; up/down become monotone constraints.
+    n_rounds : int or None, default=None
+        Fixed number of trees (skips the early-stopping CV); ``None`` = chosen by early stopping.
     random_state : int, default=0
     n_jobs : int or None, default=None
         LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
@@ -156,8 +158,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def __init__(self, *, learning_rate=0.03, num_leaves=8, min_child_samples=None, max_rounds=3000,
                  early_stopping_rounds=100, cv_folds=3, feature_fraction=0.7, bagging_fraction=0.8,
-                 reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, random_state=0,
-                 n_jobs=None):
+                 reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, n_rounds=None,
+                 random_state=0, n_jobs=None):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
@@ -170,6 +172,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.linear_base = linear_base
         self.class_weight = class_weight
         self.directions = directions
+        self.n_rounds = n_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -187,6 +190,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             raise ConfigError(f"min_child_samples must be None or an integer >= 1; got {self.min_child_samples!r}")
         if not isinstance(self.reg_lambda, Real) or self.reg_lambda < 0:
             raise ConfigError(f"reg_lambda must be >= 0; got {self.reg_lambda!r}")
+        if self.n_rounds is not None and (not isinstance(self.n_rounds, Integral) or self.n_rounds < 0):
+            raise ConfigError(f"n_rounds must be None or an integer >= 0; got {self.n_rounds!r}")
         if self.class_weight not in ("sqrt", "balanced", "none"):
             raise ConfigError(f"class_weight must be 'sqrt', 'balanced' or 'none'; got {self.class_weight!r}")
 
@@ -239,13 +244,16 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             return lgb.Dataset(Xl, label=y, weight=w, init_score=init, categorical_feature=cats or "auto",
                                free_raw_data=False)
 
-        folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
-        cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds.split(Xl, y),
-                    callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)], metrics="auc",
-                    return_cvbooster=False)
-        key = next(k for k in cv if k.endswith("auc-mean"))
-        self.n_rounds_ = int(len(cv[key]))
-        self.cv_auc_ = float(cv[key][-1])
+        if self.n_rounds is None:
+            folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
+            cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds.split(Xl, y),
+                        callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)], metrics="auc",
+                        return_cvbooster=False)
+            key = next(k for k in cv if k.endswith("auc-mean"))
+            self.n_rounds_ = int(len(cv[key]))
+            self.cv_auc_ = float(cv[key][-1])
+        else:
+            self.n_rounds_, self.cv_auc_ = int(self.n_rounds), float("nan")
         self.booster_ = lgb.train(params, dataset(), num_boost_round=self.n_rounds_) if self.n_rounds_ > 0 else None
         self.init_base_ = float(init.mean()) if base is None else None
         self.classes_ = np.array([0, 1])

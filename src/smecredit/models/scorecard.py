@@ -275,6 +275,21 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
     def score(self, X, y=None, sample_weight=None):  # sklearn: score(X, y) is accuracy
         return super().score(X, y, sample_weight=sample_weight)
 
+    def cross_val_decision_function(self, X: pd.DataFrame, y, folds) -> np.ndarray:
+        """Out-of-fold log-odds: the fitted binning and selection, the regression refitted per fold.
+
+        Used to calibrate without refitting the (costly) binning ``k`` times; the binning is
+        shared by all folds, which is the only in-sample part.
+        """
+        self._check_fitted()
+        y = np.asarray(y, dtype="int64")
+        W = self._woe(self.binning_process_, X, self.selected_features_).to_numpy()
+        out = np.zeros(len(y))
+        for a, b in folds:
+            lr = LogisticRegression(C=self.C, max_iter=2000).fit(W[a], y[a])
+            out[b] = lr.decision_function(W[b])
+        return out
+
     def total_points(self, X: pd.DataFrame) -> np.ndarray:
         """Total points of each row (equals ``offset - factor * decision_function``)."""
         return self.points(X).sum(axis=1).to_numpy()
