@@ -201,3 +201,25 @@ def test_credit_model_pd_is_floored_calibrated_and_graded(german):
     assert abs(out["pd"].mean() - y[700:].mean()) < 0.06
     # grade follows the master scale of the PD
     assert (out["grade"].to_numpy() == m.master_scale_.assign(out["pd"])).all()
+
+
+def test_same_seed_and_data_give_identical_predictions(german):
+    X, y = german
+    a = fit_credit_model(X, y, kind="scorecard", random_state=4).predict(X)
+    b = fit_credit_model(X, y, kind="scorecard", random_state=4).predict(X)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_optuna_tuning_respects_its_budget_and_never_returns_worse_than_defaults(german):
+    import time
+
+    from smecredit.models.tuning import tune_gbm
+
+    X, y = german
+    t0 = time.perf_counter()
+    params = tune_gbm(X, y, time_budget=4, max_trials=3)
+    assert time.perf_counter() - t0 < 60
+    if params:  # tuned parameters beat the defaults in CV
+        assert GBMPD(**params).fit(X, y).cv_auc_ > GBMPD().fit(X, y).cv_auc_
+    with pytest.raises(ConfigError, match="time_budget must be a number of seconds > 0"):
+        tune_gbm(X, y, time_budget=0)
