@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -235,23 +236,61 @@ def _read_rows(path: Path, ids: list[str] | None, columns: list[str] | None = No
     return df if ids is None else df[df["enterprise_id"].isin(ids)].reset_index(drop=True)
 
 
+def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) -> tuple[list[Path], int]:
+    """Split one Parquet table into one file per enterprise chunk in a single streaming pass.
+
+    Returns the chunk files (one per chunk, possibly empty) and the number of rows whose
+    ``enterprise_id`` is not in ``ids``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    n_chunks = (len(ids) + chunk_size - 1) // chunk_size
+    value_set = pa.array(ids.tolist(), type=pa.string())
+    pf = pq.ParquetFile(path)
+    files = [out / f"{path.stem}.{k:05d}.parquet" for k in range(n_chunks)]
+    writers: dict[int, pq.ParquetWriter] = {}
+    unknown = 0
+    try:
+        for batch in pf.iter_batches(batch_size=1 << 20):
+            eid = batch.column(batch.schema.get_field_index("enterprise_id")).cast(pa.string())
+            pos = pc.index_in(eid, value_set=value_set)
+            unknown += pos.null_count
+            chunk = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False) // chunk_size
+            chunk[pc.is_null(pos).to_numpy(zero_copy_only=False)] = -1
+            for k in np.unique(chunk[chunk >= 0]):
+                part = batch.filter(pa.array(chunk == k))
+                if k not in writers:
+                    writers[k] = pq.ParquetWriter(files[k], part.schema)
+                writers[k].write_batch(part)
+    finally:
+        for w in writers.values():
+            w.close()
+    empty = pf.schema_arrow.empty_table()
+    for k in range(n_chunks):
+        if k not in writers:
+            pq.write_table(empty, files[k])
+    return files, unknown
+
+
 def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
                                population="active_loan", config: FeatureConfig | None = None,
                                validate: bool = True,
                                progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """:func:`build_features` on a raw folder too large for memory, reading ``chunk_size`` enterprises at a time.
 
-    Each chunk's rows are read from every table (Parquet filter on ``enterprise_id``), validated with
+    Every Parquet table is first split by enterprise chunk in one streaming pass into a temporary folder;
+    then each chunk's rows are read from those files (CSV tables: filtered in memory), validated with
     :func:`smecredit.data.from_frames` and featurised with the month ranges of the whole data, so the
-    result is identical to the in-memory build. Rows of enterprises absent from ``enterprises`` are
-    detected by counting (``DataContractError``).
+    result is identical to the in-memory build. Rows of enterprises absent from ``enterprises`` raise
+    ``DataContractError``.
 
     Returns
     -------
     (DataFrame, dict)
         The feature table and ``{"tables": {name: rows}, "missing": [...], "fingerprint": sha256}``.
     """
-    from smecredit.data import from_frames
     from smecredit.data.schemas import TABLES
     from smecredit.data.validate import find_table_file
 
@@ -290,26 +329,27 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     counts = dict.fromkeys(files, 0)
     hashes = {name: hashlib.sha256() for name in files}
     frames = []
-    for k, lo in enumerate(starts):
-        chunk_ids = list(ids[lo:lo + chunk_size])
-        tables = {name: _read_rows(path, chunk_ids) for name, path in files.items()}
-        for name, df in tables.items():
-            counts[name] += len(df)
-            hashes[name].update(frame_fingerprint(df).encode())
-        try:
-            raw = from_frames(tables, validate=validate)
-        except DataContractError as exc:
-            raise DataContractError(f"enterprise chunk {k + 1} of {len(starts)} (row positions within the chunk): "
-                                    f"{exc}") from exc
-        prep = prepare(raw)
-        for table, rng in ranges.items():
-            prep.cached(("range", table), lambda r=rng: r)
-        for snap in snaps:
-            frames.append(_one_snapshot(prep, snap, cfg, population))
-            done += 1
+    with tempfile.TemporaryDirectory(prefix="smecredit-chunks-") as tmp:
+        parts: dict[str, list[Path]] = {}
+        for name, path in files.items():
+            if path.suffix != ".parquet":
+                continue
+            parts[name], unknown = _partition_parquet(path, ids, chunk_size, Path(tmp))
+            if unknown:
+                raise DataContractError(f"{name}.enterprise_id: {unknown} row(s) refer to enterprises absent from "
+                                        f"the enterprises table")
+        for k, lo in enumerate(starts):
+            chunk_ids = list(ids[lo:lo + chunk_size])
+            tables = {name: (pd.read_parquet(parts[name][k]) if name in parts else _read_rows(path, chunk_ids))
+                      for name, path in files.items()}
+            frames.extend(_featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
+                                           counts, hashes))
+            done += len(snaps)
             if progress is not None:
                 progress(done, total)
     for name, path in files.items():
+        if name in parts:
+            continue  # unknown enterprises were counted while partitioning
         n_file = _read_rows(path, None, ["enterprise_id"]).shape[0]
         if n_file != counts[name]:
             raise DataContractError(f"{name}.enterprise_id: {n_file - counts[name]} row(s) refer to enterprises "
@@ -321,6 +361,25 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     info = {"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
             "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size)}
     return _finalise(pd.concat(frames, ignore_index=True)), info
+
+
+def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,
+                     snaps: list[pd.Timestamp], cfg: FeatureConfig, population, counts: dict,
+                     hashes: dict) -> list[pd.DataFrame]:
+    from smecredit.data import from_frames
+
+    for name, df in tables.items():
+        counts[name] += len(df)
+        hashes[name].update(frame_fingerprint(df).encode())
+    try:
+        raw = from_frames(tables, validate=validate)
+    except DataContractError as exc:
+        raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (row positions within the chunk): "
+                                f"{exc}") from exc
+    prep = prepare(raw)
+    for table, rng in ranges.items():
+        prep.cached(("range", table), lambda r=rng: r)
+    return [_one_snapshot(prep, snap, cfg, population) for snap in snaps]
 
 
 def raw_fingerprint(raw: RawData | PreparedRaw) -> str:
