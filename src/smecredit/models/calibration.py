@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, NotFittedError
 
@@ -107,6 +108,10 @@ class PDCalibrator(BaseEstimator):
     def fit(self, scores, y) -> PDCalibrator:
         """Fit on raw log-odds ``scores`` and binary outcomes ``y``."""
         self._check_params()
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(scores, y)
+
+    def _fit(self, scores, y) -> PDCalibrator:
         s = np.asarray(scores, dtype="float64")
         y = np.asarray(y, dtype="float64")
         self.brier_ = {}

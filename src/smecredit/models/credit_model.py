@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.special import logit
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.models.calibration import PDCalibrator
@@ -217,7 +218,8 @@ def fit_credit_model(
     n_minor = int(min(y.sum(), len(y) - y.sum()))
     folds = list(StratifiedKFold(min(cv, max(2, n_minor)), shuffle=True, random_state=random_state).split(Xf, y))
     if kind == "scorecard":
-        oof = est.cross_val_decision_function(Xf, y, folds)
+        with threadpool_limits(1, user_api="blas"):
+            oof = est.cross_val_decision_function(Xf, y, folds)
     else:
         oof = np.zeros(len(y))
         for a, b in folds:  # same number of trees as the final model, no inner CV

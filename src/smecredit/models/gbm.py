@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, NotFittedError
 
@@ -216,7 +217,9 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in cats}
         n, n_bad = len(y), int(y.sum())
         if self.linear_base:
-            base = _LinearBase(nums, cats, directions, 0.01, self.random_state).fit(X, y)
+            # small dense problems: multi-threaded BLAS only spins (10x slower on a busy 2-core machine)
+            with threadpool_limits(1, user_api="blas"):
+                base = _LinearBase(nums, cats, directions, 0.01, self.random_state).fit(X, y)
             init = base.decision_function(X)
         else:
             base = None

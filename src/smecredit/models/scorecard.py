@@ -27,6 +27,7 @@ import pandas as pd
 from optbinning import BinningProcess
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, NotFittedError
 
@@ -135,6 +136,10 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
             Row dates used by the stability (PSI) selection.
         """
         self._check_params()
+        with threadpool_limits(1, user_api="blas"):  # small dense problems: BLAS threads only spin
+            return self._fit(X, y, time_index)
+
+    def _fit(self, X: pd.DataFrame, y, time_index) -> ScorecardPD:
         y = np.asarray(y, dtype="int64")
         names = [str(c) for c in X.columns]
         cats = [c for c in names if not pd.api.types.is_numeric_dtype(X[c].dtype)]
