@@ -151,6 +151,8 @@ def test_report_is_logged_to_the_model_run_with_its_sha(city_env, city_report):
     local = client.download_artifacts(city_env["run_id"], REPORT_ARTIFACT, str(city_env["root"] / "dl"))
     assert file_sha256(local) == city_report.sha256
     assert client.get_run(city_env["run_id"]).data.tags[REPORT_SHA_TAG] == city_report.sha256
+    history = [a.path for a in client.list_artifacts(city_env["run_id"], "reports/history")]
+    assert f"reports/history/governance_report_{city_report.sha256}.html" in history
 
 
 @pytest.mark.slow
@@ -222,6 +224,9 @@ def test_promote_records_review_tags_and_moves_the_champion_alias(city_env, city
     assert mv.tags["review.note"] == "OOT AUC and calibration acceptable"
     assert mv.tags["review.report_sha256"] == client.get_run(city_env["run_id"]).data.tags[REPORT_SHA_TAG]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mv.tags["review.time"])
+    kept = mv.tags["review.report_artifact"]
+    local = mlflow.artifacts.download_artifacts(artifact_uri=kept, dst_path=str(city_env["root"] / "kept"))
+    assert file_sha256(local) == mv.tags["review.report_sha256"]
     assert str(client.get_model_version_by_alias("city_pd", "champion").version) == city_env["version"]
     assert load_model("models:/city_pd@champion").metadata_["run_id"] == city_env["run_id"]
 

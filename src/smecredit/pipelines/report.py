@@ -198,7 +198,12 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
 
 
 def log_report(run_id: str, path: Path, sha: str) -> None:
-    """Log ``path`` to run ``run_id`` as ``reports/governance_report.html`` and tag the run with its SHA-256."""
+    """Log ``path`` to run ``run_id`` as ``reports/governance_report.html`` and tag the run with its SHA-256.
+
+    Every report is also kept as ``reports/history/governance_report_<sha256>.html``, so the exact
+    report a reviewer signed (tag ``review.report_sha256``) stays retrievable after a newer report
+    replaces the current one.
+    """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -207,8 +212,11 @@ def log_report(run_id: str, path: Path, sha: str) -> None:
     with tempfile.TemporaryDirectory(prefix="smecredit-report-") as tmp:
         staged = Path(tmp) / REPORT_NAME
         shutil.copyfile(path, staged)
+        kept = Path(tmp) / f"governance_report_{sha}.html"
+        shutil.copyfile(path, kept)
         try:
             client.log_artifact(run_id, str(staged), artifact_path=REPORT_DIR)
+            client.log_artifact(run_id, str(kept), artifact_path=f"{REPORT_DIR}/history")
             client.set_tag(run_id, REPORT_SHA_TAG, sha)
         except MlflowException as exc:
             raise ModelNotFoundError(f"cannot log the report to MLflow run {run_id}: "
@@ -277,7 +285,7 @@ def promote(name: str, version: str | int, *, alias: str = "champion", reviewer:
         "review.note": note,
         "review.report_sha256": sha,
         "review.alias": alias,
-        "review.report_artifact": f"runs:/{mv.run_id}/{REPORT_ARTIFACT}",
+        "review.report_artifact": f"runs:/{mv.run_id}/{REPORT_DIR}/history/governance_report_{sha}.html",
     }
     try:
         for k, v in tags.items():
