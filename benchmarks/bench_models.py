@@ -164,6 +164,7 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
         t0 = time.perf_counter()
         feats = build_features(raw, snaps)
         t_feat = time.perf_counter() - t0
+        print(f"simulated {n} enterprises in {t_sim:.1f}s, features {feats.shape} in {t_feat:.1f}s", flush=True)
         truth = pd.read_parquet(Path(out) / "_truth/pd_true.parquet")
     try:
         from smecredit.features.catalog import feature_catalog
@@ -189,6 +190,7 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
         p = m.predict_pd(test)
         res[kind] = {"auc": float(roc_auc_score(y_te, p)), "mean_pd": float(p.mean()),
                      "fit_s": time.perf_counter() - t0}
+        print(kind, res[kind], "oracle", res["oracle_auc"], flush=True)
     o = res["oracle_auc"]
     print(f"sim n={n} months={months} seed={seed}: train {len(train)} rows, OOT {info['oot_snapshot']} "
           f"{len(test)} rows, default rate {res['test_default_rate']:.4f}, oracle AUC {o:.4f}")

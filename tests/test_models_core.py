@@ -223,3 +223,12 @@ def test_optuna_tuning_respects_its_budget_and_never_returns_worse_than_defaults
         assert GBMPD(**params).fit(X, y).cv_auc_ > GBMPD().fit(X, y).cv_auc_
     with pytest.raises(ConfigError, match="time_budget must be a number of seconds > 0"):
         tune_gbm(X, y, time_budget=0)
+
+
+def test_scorecard_drops_constant_and_empty_characteristics_instead_of_failing():
+    X, y = _synthetic(1500)
+    X = X.assign(always_zero=0.0, never_observed=np.nan)
+    m = fit_credit_model(X, y, kind="scorecard")
+    dropped = m.estimator_.dropped_features_
+    assert "constant" in dropped["always_zero"] and "missing" in dropped["never_observed"]
+    assert len(m.predict(X.head(5))) == 5

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from smecredit.exceptions import ConfigError, NotFittedError
+from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,12 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
 
     def _fit(self, X: pd.DataFrame, y, time_index) -> ScorecardPD:
         y = np.asarray(y, dtype="int64")
-        names = [str(c) for c in X.columns]
+        all_names = [str(c) for c in X.columns]
+        # a characteristic without two distinct observed values cannot be binned
+        names = [c for c in all_names if X[c].nunique(dropna=True) >= 2]
+        unusable = {c: "constant or entirely missing in the training data" for c in all_names if c not in names}
+        if not names:
+            raise DataContractError("no characteristic has two distinct values in the training data")
         cats = [c for c in names if not pd.api.types.is_numeric_dtype(X[c].dtype)]
         directions = self.directions or {}
         fit_params = {}
@@ -152,16 +157,17 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         bp = BinningProcess(names, categorical_variables=cats or None, min_bin_size=self.min_bin_size,
                             max_n_prebins=self.max_n_prebins, special_codes=self.special_codes,
                             binning_fit_params=fit_params)
-        bp.fit(X, y)
+        bp.fit(X[names], y)
         summary = bp.summary().set_index("name")
         iv = summary["iv"].astype(float).reindex(names).fillna(0.0)
         woe = self._woe(bp, X, names)
         selected, dropped = self._select(names, iv, woe, time_index)
+        dropped.update(unusable)
         lr, selected, sign_dropped = self._fit_lr(woe[selected], y, selected)
         dropped.update(sign_dropped)
         self.binning_process_ = bp
         self.estimator_ = lr
-        self.feature_names_in_ = np.array(names, dtype=object)
+        self.feature_names_in_ = np.array(all_names, dtype=object)
         self.selected_features_ = list(selected)
         self.dropped_features_ = dropped
         self.iv_ = iv.to_dict()
