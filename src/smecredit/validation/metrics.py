@@ -61,7 +61,16 @@ def ks(y, p) -> float:
     1.0
     """
     y, p = _arrays(y, p)
-    return float(stats.ks_2samp(p[y == 1], p[y == 0]).statistic)
+    n1 = y.sum()
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise DataContractError("KS needs both classes in y")
+    order = np.argsort(p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # evaluate the ECDFs after each distinct score
+    cdf1 = np.cumsum(ys)[last] / n1
+    cdf0 = np.cumsum(1 - ys)[last] / n0
+    return float(np.max(np.abs(cdf1 - cdf0)))
 
 
 def brier(y, p) -> float:
