@@ -153,3 +153,17 @@ def test_meta_columns_come_first_and_rows_are_registered_enterprises(snapshot):
     assert list(out.columns[:2]) == [c for c in META_COLUMNS if c not in ("bad", "observable")]
     registered = BASE["enterprises"].loc[BASE["enterprises"]["registration_date"] <= snapshot, "enterprise_id"]
     assert sorted(out["enterprise_id"]) == sorted(registered)
+
+
+def test_enterprise_registered_after_snapshot_changes_nothing():
+    frames = {k: v.copy() for k, v in BASE.items()}
+    ent = frames["enterprises"]
+    new = ent.iloc[[0]].copy()
+    new["enterprise_id"] = "91331002MA00000019"
+    new["registration_date"] = SNAPSHOT + pd.Timedelta(days=10)
+    frames["enterprises"] = pd.concat([ent, new], ignore_index=True)
+    tax = frames["tax_monthly"]
+    rows = tax[tax["month_end"] > SNAPSHOT].iloc[:3].copy()
+    rows["enterprise_id"] = "91331002MA00000019"
+    frames["tax_monthly"] = pd.concat([tax, rows], ignore_index=True)
+    pd.testing.assert_frame_equal(_features(frames, SNAPSHOT), BASELINE[SNAPSHOT])
