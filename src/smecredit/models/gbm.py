@@ -135,7 +135,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     Parameters
     ----------
-    learning_rate : float, default=0.03
+    learning_rate : float, default=0.05
     num_leaves : int, default=8
     min_child_samples : int or None, default=None
         Minimum rows per leaf; ``None`` = max(20, 0.5 % of the rows).
@@ -157,7 +157,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
     """
 
-    def __init__(self, *, learning_rate=0.03, num_leaves=8, min_child_samples=None, max_rounds=3000,
+    def __init__(self, *, learning_rate=0.05, num_leaves=8, min_child_samples=None, max_rounds=3000,
                  early_stopping_rounds=100, cv_folds=3, feature_fraction=0.7, bagging_fraction=0.8,
                  reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, n_rounds=None,
                  random_state=0, n_jobs=None):
@@ -236,7 +236,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
             "max_cat_to_onehot": 4, "cat_smooth": 10.0, "cat_l2": 10.0, "min_data_per_group": max(20, mcs),
             "monotone_constraints": [_SIGN.get(directions.get(c), 0) if c in nums else 0 for c in names],
-            "monotone_constraints_method": "advanced", "seed": self.random_state, "deterministic": True,
+            "monotone_constraints_method": "intermediate", "seed": self.random_state, "deterministic": True,
             "force_row_wise": True,
             "num_threads": self.n_jobs or (1 if n < 20_000 else 2), "verbosity": -1,
         }
