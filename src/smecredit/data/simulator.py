@@ -94,6 +94,11 @@ class SimConfig:
     fixed_asset_share: float = 0.15
     renewal_share: float = 0.45
     application_share: float = 0.04
+    # observability: dispersion of enterprise base levels and health loading of the tax ratio
+    productivity_sd: float = 0.4
+    energy_intensity_sd: float = 0.5
+    tax_ratio_health: float = 0.0
+    signal_loading: float = 1.0  # multiplies the health loading of sales, utilities and headcount
 
     def validate(self) -> None:
         if self.n_enterprises < 1:
@@ -243,7 +248,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     reg = (window_start - pd.to_timedelta(np.round(age * 365.25), unit="D")).to_numpy(dtype="datetime64[D]")
     emp = np.where(ind_bus, rng.lognormal(np.log(4), 0.6, n), rng.lognormal(np.log(18), 0.9, n))
     emp = np.maximum(1, np.round(emp)).astype(np.int64)
-    rev_per_emp = np.where(np.isin(industry, ["F", "G"]), 900_000, 450_000) * rng.lognormal(0, 0.4, n)
+    rev_per_emp = np.where(np.isin(industry, ["F", "G"]), 900_000, 450_000) * rng.lognormal(0, cfg.productivity_sd, n)
     revenue = emp * rev_per_emp
     size = classify_size(industry, emp, revenue)
     capital = np.round(np.maximum(10_000, revenue * rng.lognormal(np.log(0.15), 0.6, n)), -4)
@@ -353,13 +358,14 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     has_inv = rng.random(n) < np.where(ind_bus, 0.35, np.where(coop, 0.6, 0.97)) - thin
     h_lag1 = np.concatenate([h[:, :1], h[:, :-1]], axis=1)
     base_m = np.log(firms.revenue / 12)
-    log_sales = base_m[:, None] + 0.45 * h_lag1 + seas_sales[None, :] + rng.normal(0, 0.16, (n, T))
+    log_sales = base_m[:, None] + 0.45 * cfg.signal_loading * h_lag1 + seas_sales[None, :] + rng.normal(0, 0.16, (n, T))
     sales = np.exp(log_sales)
     err = rng.random((n, T))
     sales = np.where(err < 0.004, sales * 10, np.where(err < 0.012, 0.0, sales))  # reporting errors / zero filings
     present = has_inv[:, None] & ~closed & (rng.random((n, T)) > 0.03 + 0.05 * firms.mountain[:, None])
     general_taxpayer = firms.revenue > 5_000_000
-    rate = np.where(general_taxpayer, 0.13 * 0.25, 0.03)[:, None] * rng.lognormal(0, 0.15, (n, T))
+    rate = (np.where(general_taxpayer, 0.13 * 0.25, 0.03)[:, None]
+            * np.exp(cfg.tax_ratio_health * h_lag1 + rng.normal(0, 0.15, (n, T))))
     ii, tt = np.nonzero(present)
     out["tax_monthly"] = pd.DataFrame({
         "enterprise_id": firms.eid[ii], "month_end": months[tt],
@@ -388,14 +394,14 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
 
     # --- utilities -----------------------------------------------------------------------
     heavy = np.isin(firms.industry, ["C", "A", "E"])
-    kwh_base = firms.revenue / 12 * np.where(heavy, 0.08, 0.02) * rng.lognormal(0, 0.5, n)
-    log_e = np.log(kwh_base)[:, None] + 0.5 * h + seas_elec[None, :] + rng.normal(0, 0.12, (n, T))
+    kwh_base = firms.revenue / 12 * np.where(heavy, 0.08, 0.02) * rng.lognormal(0, cfg.energy_intensity_sd, n)
+    log_e = np.log(kwh_base)[:, None] + 0.5 * cfg.signal_loading * h + seas_elec[None, :] + rng.normal(0, 0.12, (n, T))
     elec = np.exp(log_e)
     e_err = rng.random((n, T))
     elec = np.where(e_err < 0.003, elec * 10, elec)
-    water = np.exp(np.log(kwh_base * 0.05)[:, None] + 0.3 * h + rng.normal(0, 0.25, (n, T)))
+    water = np.exp(np.log(kwh_base * 0.05)[:, None] + 0.3 * cfg.signal_loading * h + rng.normal(0, 0.25, (n, T)))
     gas_user = rng.random(n) < np.where(np.isin(firms.industry, ["C", "H"]), 0.5, 0.1)
-    gas = np.exp(np.log(kwh_base * 0.1)[:, None] + 0.4 * h + rng.normal(0, 0.2, (n, T)))
+    gas = np.exp(np.log(kwh_base * 0.1)[:, None] + 0.4 * cfg.signal_loading * h + rng.normal(0, 0.2, (n, T)))
     has_util = rng.random(n) < np.where(ind_bus, 0.85, 0.96) - thin
     present = has_util[:, None] & ~closed & (rng.random((n, T)) > 0.02 + 0.04 * firms.mountain[:, None])
     ii, tt = np.nonzero(present)
@@ -410,7 +416,7 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     # --- social insurance ----------------------------------------------------------------
     has_si = rng.random(n) < np.where(ind_bus, 0.3, np.where(coop, 0.5, 0.92)) - thin
     h_lag2 = np.concatenate([h[:, :2], h[:, :-2]], axis=1)
-    head = np.maximum(0, np.round(firms.employees[:, None] * np.exp(0.25 * h_lag2 + rng.normal(0, 0.05, (n, T)))))
+    head = np.maximum(0, np.round(firms.employees[:, None] * np.exp(0.25 * cfg.signal_loading * h_lag2 + rng.normal(0, 0.05, (n, T)))))
     arrears = rng.random((n, T)) < expit(-4.2 - 1.3 * h_lag1 + 0.8 * firms.u[:, None])
     present = has_si[:, None] & ~closed & (rng.random((n, T)) > 0.02)
     ii, tt = np.nonzero(present)
