@@ -35,11 +35,21 @@ def is_valid(code: object) -> bool:
 
 
 def valid_mask(codes: pd.Series) -> pd.Series:
-    """Vectorised :func:`is_valid` over a Series (missing values are invalid)."""
-    s = codes.astype("string")
-    ok = s.str.len().eq(18).fillna(False) & s.str.fullmatch(f"[{ALPHABET}]{{18}}").fillna(False)
-    out = pd.Series(False, index=codes.index)
-    good = s[ok].to_numpy(dtype=str)
+    """Vectorised :func:`is_valid` over a Series (missing values are invalid).
+
+    Each distinct code is checked once, so long monthly tables cost little more than the registry.
+    """
+    idx, uniques = pd.factorize(codes, use_na_sentinel=True)
+    ok_u = _valid_array(pd.Series(uniques, dtype=object)) if len(uniques) else np.zeros(0, bool)
+    ok = np.where(idx >= 0, ok_u[np.maximum(idx, 0)] if len(ok_u) else False, False)
+    return pd.Series(ok, index=codes.index, dtype=bool)
+
+
+def _valid_array(s: pd.Series) -> np.ndarray:
+    text = s.astype("string")
+    ok = (text.str.len().eq(18).fillna(False) & text.str.fullmatch(f"[{ALPHABET}]{{18}}").fillna(False)).to_numpy(bool)
+    out = np.zeros(len(s), dtype=bool)
+    good = text[ok].to_numpy(dtype=str)
     if len(good):
         arr = np.frombuffer("".join(good).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         lut = np.full(128, -1, dtype=np.int64)
@@ -47,8 +57,8 @@ def valid_mask(codes: pd.Series) -> pd.Series:
             lut[ord(c)] = v
         vals = lut[arr]
         expected = (31 - (vals[:, :17] @ WEIGHTS) % 31) % 31
-        out.loc[ok[ok].index] = expected == vals[:, 17]
-    return out.astype(bool)
+        out[np.flatnonzero(ok)] = expected == vals[:, 17]
+    return out
 
 
 def _org_check(body8: str) -> str:
