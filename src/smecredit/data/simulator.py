@@ -85,7 +85,7 @@ class SimConfig:
     theta_step: float = 0.25
     # systematic factors
     cycle_phi: float = 0.85
-    cycle_sd: float = 0.10
+    cycle_sd: float = 0.06
     macro_shock: float = -0.45
     macro_len: int = 6
     # borrowing
@@ -170,7 +170,7 @@ def systematic_path(cfg: SimConfig, n_total: int, rng: np.random.Generator) -> t
         state = cfg.cycle_phi * state + rng.normal(0, cfg.cycle_sd, n_ind)
         cyc[:, t] = state
     macro = np.zeros(n_total)
-    start = int(rng.integers(max(1, cfg.months // 3), max(2, cfg.months // 3 + 6)))
+    start = int(rng.integers(2, 6))  # early in the window: visible in the data, before most outcome windows
     for k in range(cfg.macro_len + 4):
         t = start + k
         if t < n_total:
