@@ -10,10 +10,13 @@ export DVC_NO_ANALYTICS := 1
 
 # demo parameters (override: make demo N=5000)
 N ?= 20000
-MONTHS ?= 36
+MONTHS ?= 48
 SEED ?= 11
+AS_OF ?= 2025-12-31
 RAW := data/raw/city
 FEAT := data/processed/features
+OUT := data/processed
+MODEL := sme_pd
 
 .PHONY: venv demo test test-fast browser clean-demo
 
@@ -36,12 +39,27 @@ browser:
 demo: $(STAMP)
 	$(BIN)/smecredit simulate --enterprises $(N) --months $(MONTHS) --seed $(SEED) --out $(RAW)
 	$(BIN)/smecredit validate --raw $(RAW)
+	$(BIN)/smecredit features --raw $(RAW) --out $(FEAT) --every 6M --horizon 12
+	$(BIN)/smecredit train --data $(FEAT) --target bad --kind scorecard --no-compare --out models/demo_scorecard --register $(MODEL)_scorecard
+	$(BIN)/smecredit train --data $(FEAT) --target bad --kind gbm --out models/demo_gbm --register $(MODEL)
+	$(BIN)/smecredit score --model models:/$(MODEL)@challenger --input $(FEAT)/features.parquet --output $(OUT)/scores.parquet
+	$(BIN)/smecredit report --model models:/$(MODEL)@challenger --data $(FEAT) --compare models/demo_scorecard --out reports/governance_report.html
+	$(BIN)/smecredit promote --name $(MODEL) --alias champion --reviewer demo-validator \
+	  --note "Demo review of the governance report" \
+	  --version $$($(BIN)/python -c "import mlflow; print(mlflow.MlflowClient().get_model_version_by_alias('$(MODEL)', 'challenger').version)")
+	$(BIN)/smecredit decide loan --model models:/$(MODEL)@champion --raw $(RAW) --applications $(RAW)/loan_applications.parquet --as-of $(AS_OF) --out $(OUT)/loan_decisions.parquet --audit $(OUT)/audit
+	$(BIN)/smecredit decide renewal --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/renewal_decisions.parquet --audit $(OUT)/audit
+	$(BIN)/smecredit portfolio --decisions $(OUT)/renewal_decisions.parquet --decisions $(OUT)/loan_decisions.parquet --policy config/default_policy.yaml --out $(OUT)/portfolio_el.csv
+	@echo
+	@echo "Done. Governance report of the champion model: reports/governance_report.html"
+	@echo "Decisions: $(OUT)/loan_decisions.parquet, $(OUT)/renewal_decisions.parquet; expected loss: $(OUT)/portfolio_el.csv"
+	@echo "MLflow runs and registry: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=600
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 clean-demo:
-	rm -rf $(RAW) $(FEAT) models/demo* reports/ mlflow.db mlruns/ mlartifacts/
+	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit models/demo_* reports/ mlflow.db mlruns/ mlartifacts/
