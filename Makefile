@@ -30,11 +30,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 # headless Chromium (Debian's package) for the report browser test
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qiE "wqy|noto.*cjk"; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) \
 	      || echo "warning: could not install chromium; the browser test will be skipped"; \
-	  else echo "note: install Debian's 'chromium' package to run the browser test"; fi; }
+	  else echo "note: install Debian's 'chromium' and 'fonts-wqy-zenhei' packages to run the browser test"; fi; fi
 
 demo: $(STAMP)
 	$(BIN)/smecredit simulate --enterprises $(N) --months $(MONTHS) --seed $(SEED) --out $(RAW)
