@@ -191,7 +191,7 @@ def fit_credit_model(
     """Fit a :class:`CreditModel` on features ``X`` and binary outcomes ``y``.
 
     The estimator is fitted on all rows; the calibrator is fitted on out-of-fold raw scores
-    (``cv``-fold cross-fitting: GBM refitted per fold with the final number of trees; scorecard
+    (GBM: the out-of-fold predictions of its early-stopping CV boosters; scorecard: the
     regression refitted per fold on the shared binning), so every training row serves both the
     model and the calibration. Id, date and meta columns of ``X`` are ignored.
     """
@@ -220,6 +220,8 @@ def fit_credit_model(
     if kind == "scorecard":
         with threadpool_limits(1, user_api="blas"):
             oof = est.cross_val_decision_function(Xf, y, folds)
+    elif getattr(est, "oof_decision_", None) is not None:
+        oof = est.oof_decision_  # out-of-fold scores of the early-stopping CV boosters
     else:
         oof = np.zeros(len(y))
         for a, b in folds:  # same number of trees as the final model, no inner CV

@@ -248,15 +248,21 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                                free_raw_data=False)
 
         if self.n_rounds is None:
-            folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state)
-            cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds.split(Xl, y),
+            folds = list(StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(Xl, y))
+            cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds,
                         callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)], metrics="auc",
-                        return_cvbooster=False)
+                        return_cvbooster=True)
             key = next(k for k in cv if k.endswith("auc-mean"))
             self.n_rounds_ = int(len(cv[key]))
             self.cv_auc_ = float(cv[key][-1])
+            # out-of-fold raw scores of the CV boosters: free cross-fitting for the calibrator
+            oof = init.astype("float64").copy()
+            for (_, b), booster in zip(folds, cv["cvbooster"].boosters):
+                oof[b] += booster.predict(Xl.iloc[b], raw_score=True, num_iteration=self.n_rounds_)
+            self.oof_decision_ = oof
         else:
             self.n_rounds_, self.cv_auc_ = int(self.n_rounds), float("nan")
+            self.oof_decision_ = None
         self.booster_ = lgb.train(params, dataset(), num_boost_round=self.n_rounds_) if self.n_rounds_ > 0 else None
         self.init_base_ = float(init.mean()) if base is None else None
         self.classes_ = np.array([0, 1])
