@@ -160,3 +160,22 @@ def test_from_frames_validates_hand_made_tables():
 def test_missing_folder_is_a_clear_error(tmp_path, capsys):
     code, err = _run(tmp_path / "nope", capsys)
     assert code == 3 and "raw folder not found" in err
+
+
+@pytest.mark.parametrize("argv", [["train", "--tagret", "bad"], ["scroe"], ["simulate", "--enterprises", "abc", "--out", "x"],
+                                  ["decide"], []])
+def test_usage_errors_exit_2_with_a_message_and_no_traceback(argv, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "Traceback" not in text
+    assert "Usage:" in text or "Commands" in text
+
+
+def test_error_text_with_brackets_is_printed_verbatim(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "bad": [0, 1, 2, 5]}).to_csv(table, index=False)
+    assert main(["train", "--data", str(table), "--target", "bad", "--out", str(tmp_path / "m")]) == 3
+    err = capsys.readouterr().err
+    assert "found values 2, 5" in err
+    assert not (tmp_path / "m").exists()

@@ -14,6 +14,12 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+try:  # typer >= 0.20 vendors its own click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer
+    from click.exceptions import ClickException
 
 from smecredit import __version__
 from smecredit.exceptions import SmeCreditError
@@ -65,20 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except SmeCreditError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         err_console.print("aborted")
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except ClickException as exc:  # usage errors: unknown option, missing argument, bad value
+        exc.show()
+        return exc.exit_code
     return 0
 
 

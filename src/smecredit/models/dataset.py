@@ -77,7 +77,7 @@ def check_target(df: pd.DataFrame, target: str, *, source: str = "input table") 
         )
     not_binary = ~values.isin([0, 1])
     if not_binary.any():
-        found = sorted(pd.unique(values[not_binary]))[:5]
+        found = ", ".join(f"{v:g}" for v in sorted(pd.unique(values[not_binary]))[:5])
         raise DataContractError(
             f"{source}: target column {target!r} must be binary 0/1; found values {found} in "
             f"{_rows(not_binary.to_numpy())}"

@@ -200,7 +200,10 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         cols = {}
         for c in self.feature_names_in_:
             if c in self.categories_:
-                cols[c] = pd.Categorical(X[c].astype(object), categories=self.categories_[c])
+                values = X[c].astype(object)
+                known = values.isin(self.categories_[c])
+                # values unseen in training are scored as missing (never mapped to another category)
+                cols[c] = pd.Categorical(values.where(known, None), categories=self.categories_[c])
             else:
                 cols[c] = X[c].to_numpy(dtype="float64")
         return pd.DataFrame(cols, index=X.index)
