@@ -79,3 +79,14 @@ def test_information_value_is_zero_for_noise_and_large_for_a_separating_variable
     assert information_value(rng.normal(size=5000), y) < 0.02
     assert information_value(y + rng.normal(scale=0.1, size=5000), y) > 2
     assert information_value(pd.Series(np.where(y == 1, "bad", "good")), y) > 2
+
+
+def test_mostly_zero_event_count_gets_its_own_bin_so_its_information_value_shows():
+    """An event count that is zero for 95% of rows must not collapse into one bin (IV 0)."""
+    from smecredit.validation.stability import information_value
+
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random(20_000) < 0.05, rng.integers(1, 60, 20_000), 0).astype(float)
+    y = (rng.random(20_000) < np.where(x > 0, 0.45, 0.02)).astype(int)
+    assert information_value(x, y) > 1.0
+    assert information_value(rng.permutation(x), y) < 0.05

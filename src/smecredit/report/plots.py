@@ -10,13 +10,38 @@ from __future__ import annotations
 import base64
 import io
 
+import functools
+
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 DPI = 110
+# Fonts with Chinese glyphs, tried after DejaVu Sans for labels such as 关注 / 正常 (first installed wins).
+CJK_FONTS = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "SimHei", "Microsoft YaHei",
+             "PingFang SC")
+
+
+@functools.cache
+def _font_rc() -> dict:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    # a list of families makes matplotlib fall back glyph by glyph (matplotlib >= 3.6)
+    return {"font.family": ["DejaVu Sans", *[f for f in CJK_FONTS if f in installed]]}
 BLUE, RED, GREY, GREEN = "#1f4e79", "#b22222", "#7f7f7f", "#2e7d32"
+
+
+def _with_fonts(plot):
+    """Draw a figure with the CJK-capable font list (labels may be Chinese category names)."""
+
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(_font_rc()):
+            return plot(*args, **kwargs)
+
+    return wrapper
 
 
 def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
@@ -48,6 +73,7 @@ def roc_curve_points(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.n
     return np.r_[0.0, fp / max(n, 1)], np.r_[0.0, tp / max(p, 1)]
 
 
+@_with_fonts
 def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> str:
     """ROC curves ``{label: (y, pd, auc)}``."""
     fig, ax = new_figure(4.6, 4.2)
@@ -63,6 +89,7 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> str:
     return to_data_uri(fig)
 
 
+@_with_fonts
 def ks_plot(y: np.ndarray, p: np.ndarray, ks_value: float) -> str:
     """Cumulative PD distributions of defaults and non-defaults; the KS gap marked."""
     fig, ax = new_figure(4.6, 4.2)
@@ -83,6 +110,7 @@ def ks_plot(y: np.ndarray, p: np.ndarray, ks_value: float) -> str:
     return to_data_uri(fig)
 
 
+@_with_fonts
 def default_rate_plot(table: pd.DataFrame) -> str:
     """Observed default rate and mean PD by snapshot (``snapshot, n, default_rate, mean_pd``)."""
     fig, ax = new_figure(6.4, 3.2)
@@ -96,6 +124,7 @@ def default_rate_plot(table: pd.DataFrame) -> str:
     return to_data_uri(fig)
 
 
+@_with_fonts
 def calibration_plot(grades: pd.DataFrame) -> str:
     """Mean PD vs observed default rate per grade (log scale), with Jeffreys 95 % intervals."""
     from scipy import stats
@@ -118,6 +147,7 @@ def calibration_plot(grades: pd.DataFrame) -> str:
     return to_data_uri(fig)
 
 
+@_with_fonts
 def bar_plot(labels, values, *, title: str, xlabel: str = "", ylabel: str = "", horizontal: bool = False,
              color: str = BLUE, width: float = 6.4, height: float = 3.2, lines: dict | None = None) -> str:
     """A simple bar chart (horizontal bars list the first label on top)."""
@@ -148,6 +178,7 @@ def _colour_values(v: pd.Series) -> np.ndarray:
     return v.rank(pct=True).to_numpy(dtype="float64")
 
 
+@_with_fonts
 def beeswarm_plot(values: pd.DataFrame, data: pd.DataFrame, features: list[str], *, unit: str,
                   seed: int = 0) -> str:
     """SHAP beeswarm: one row per feature, each dot a row's contribution, coloured by the feature value."""
@@ -172,6 +203,7 @@ def beeswarm_plot(values: pd.DataFrame, data: pd.DataFrame, features: list[str],
     return to_data_uri(fig)
 
 
+@_with_fonts
 def dependence_plot(x: pd.Series, contrib: pd.Series, *, feature: str, unit: str) -> str:
     """Contribution of one feature against its value (categorical: one box per level)."""
     fig, ax = new_figure(4.6, 3.2)
@@ -196,6 +228,7 @@ def dependence_plot(x: pd.Series, contrib: pd.Series, *, feature: str, unit: str
     return to_data_uri(fig)
 
 
+@_with_fonts
 def waterfall_plot(entries: list[dict], *, unit: str, title: str) -> str:
     """Horizontal bars of one row's largest contributions (red raises risk, green lowers it)."""
     fig, ax = new_figure(6.0, 0.35 * len(entries) + 1.0)
@@ -211,6 +244,7 @@ def waterfall_plot(entries: list[dict], *, unit: str, title: str) -> str:
     return to_data_uri(fig)
 
 
+@_with_fonts
 def heatmap_plot(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str) -> str:
     """Annotated heat map of a (migration or cross-tab) share matrix."""
     fig, ax = new_figure(5.2, 4.6)

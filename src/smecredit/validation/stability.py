@@ -86,16 +86,18 @@ def _numeric_labels(edges: np.ndarray) -> list[str]:
     if len(edges) == 0:
         return ["all values"]
     fmt = [f"{e:.4g}" for e in edges]
-    labels = [f"< {fmt[0]}"]
-    labels += [f"[{a}, {b})" for a, b in zip(fmt[:-1], fmt[1:], strict=True)]
-    labels.append(f">= {fmt[-1]}")
+    labels = [f"<= {fmt[0]}"]
+    labels += [f"({a}, {b}]" for a, b in zip(fmt[:-1], fmt[1:], strict=True)]
+    labels.append(f"> {fmt[-1]}")
     return labels
 
 
 def _numeric_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype="float64")
     miss = np.isnan(v)
-    idx = np.searchsorted(edges, v[~miss], side="right")
+    # bins (-inf, e0], (e0, e1], ...: a value equal to an edge stays below it, so a heavily tied
+    # value (e.g. the zeros of an event count) gets a bin of its own
+    idx = np.searchsorted(edges, v[~miss], side="left")
     counts = np.bincount(idx, minlength=len(edges) + 1).astype("float64")
     return np.r_[counts, miss.sum()]
 
@@ -289,7 +291,7 @@ def information_value(x, y, *, bins: int = 10, eps: float = 0.5) -> float:
     if _is_numeric(xs):
         v = xs.to_numpy(dtype="float64", na_value=np.nan)
         edges = numeric_edges(v, bins)
-        key = np.where(np.isnan(v), -1, np.searchsorted(edges, v, side="right"))
+        key = np.where(np.isnan(v), -1, np.searchsorted(edges, v, side="left"))
     else:
         key = xs.astype(object).where(xs.notna(), "__missing__").astype(str).to_numpy()
     tab = pd.crosstab(key, yv)
