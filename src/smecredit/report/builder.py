@@ -444,8 +444,13 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
 
 # --------------------------------------------------------------------------- section 9: comparison
 def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFrame, y: pd.Series | None,
-                       preds: pd.DataFrame) -> dict:
-    """Agreement of two models' grades, rank correlation of their PDs, DeLong test, disagreements."""
+                       preds: pd.DataFrame, test_mask: np.ndarray | None = None,
+                       test_label: str = "labelled rows") -> dict:
+    """Agreement of two models' grades, rank correlation of their PDs, DeLong test, disagreements.
+
+    The DeLong test uses the labelled rows of ``test_mask`` (the out-of-time rows when known), so
+    that neither model is judged on the rows it was trained on.
+    """
     missing = [c for c in other.feature_names_ if c not in frame.columns]
     if missing:
         raise DataContractError(f"the compared model needs column(s) the report data lack: {', '.join(missing)}")
@@ -467,9 +472,12 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
                                      ylabel=f"grade by the {model.kind} model")
     if y is not None:
         lab = y.notna().to_numpy()
+        if test_mask is not None:
+            lab = lab & test_mask
         yy = y.to_numpy()[lab]
         if _both_classes(yy) and min(yy.sum(), len(yy) - yy.sum()) >= 2:
             out["delong"] = delong_test(yy, preds["pd"].to_numpy()[lab], op["pd"].to_numpy()[lab])
+            out["delong_sample"] = f"{test_label}, n = {int(lab.sum()):,}"
     groups = []
     expl = explain(model, model_input).values
     for label, m in ((f"{model.kind} riskier by 3+ grades", ga - gb >= 3),
@@ -618,7 +626,10 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
 
     # 9 comparison
     if compare is not None:
-        comp = comparison_section(model, compare, frame, model_input, y, preds)
+        oot_known = oot is not None and y is not None and (lab & oot).any()
+        comp = comparison_section(model, compare, frame, model_input, y, preds,
+                                  test_mask=oot if oot_known else None,
+                                  test_label="out-of-time rows" if oot_known else "all labelled rows")
     else:
         comp = {"available": False, "note": "No second model was given (smecredit report --compare MODEL)."}
 
