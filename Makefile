@@ -51,7 +51,7 @@ demo: $(STAMP)
 	$(BIN)/smecredit decide renewal --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/renewal_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit portfolio --decisions $(OUT)/renewal_decisions.parquet --decisions $(OUT)/loan_decisions.parquet --policy config/default_policy.yaml --out $(OUT)/portfolio_el.csv
 	@echo
-	@echo "Done. Governance report of the champion model: reports/governance_report.html"
+	@echo "Done. Governance report reviewed for the promoted champion ($(MODEL)@champion): reports/governance_report.html"
 	@echo "Decisions: $(OUT)/loan_decisions.parquet, $(OUT)/renewal_decisions.parquet; expected loss: $(OUT)/portfolio_el.csv"
 	@echo "MLflow runs and registry: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
