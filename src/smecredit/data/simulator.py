@@ -577,8 +577,7 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, onset, chunk_index):
               np.zeros(len(fa), bool), np.ones(len(fa), bool))
 
     # roll the working-capital lines month by month: at maturity renew, or repay and refinance
-    active = loans[0]
-    cur = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in active.items()}
+    cur = loans[0]
     generations = [cur]
     while True:
         mat = cur["start"] + cur["term"]
@@ -602,12 +601,10 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, onset, chunk_index):
         ev.add(enterprise_id=eids[idx[ok]], loan_id=cur["loan_id"][rolls][ok],
                event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
                event_type=np.full(ok.sum(), "renewal_application", dtype=object))
-        ids = add_loans(idx, m, term, amount, cur["product"][rolls],
-                        np.where(rwr, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool))
+        add_loans(idx, m, term, amount, cur["product"][rolls],
+                  np.where(rwr, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool))
         cur = loans[-1]
         generations.append(cur)
-        cur["repaid_prev"] = ~rwr
-        del ids
     # renewal applications for loans maturing shortly after the window end (advance review)
     for g in generations:
         mat = g["start"] + g["term"]
@@ -620,7 +617,7 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, onset, chunk_index):
                event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
                event_type=np.full(ok.sum(), "renewal_application", dtype=object))
 
-    L = {k: np.concatenate([g[k] for g in loans]) for k in loans[0] if k != "repaid_prev"}
+    L = {k: np.concatenate([g[k] for g in loans]) for k in loans[0]}
     nL = len(L["loan_id"])
     mat = L["start"] + L["term"]
     eidx = L["idx"]
@@ -822,15 +819,13 @@ def _applications(cfg: SimConfig, firms: Firms, rng, months, onset, chunk_index)
 
 def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
     """Convert with a fixed Arrow schema per table so every chunk writes identical types."""
-    fields = []
     if name.startswith(TRUTH_DIR):
         types = {"enterprise_id": pa.string(), "month_end": pa.timestamp("ns"), "pd_12m": pa.float64(),
                  "default_month": pa.timestamp("ns")}
         return pa.Table.from_pandas(df, schema=pa.schema([(c, types[c]) for c in df.columns]), preserve_index=False)
     spec = TABLES[name]
     arrow = {"str": pa.string(), "date": pa.timestamp("ns"), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
-    for c in spec.columns:
-        fields.append((c.name, arrow[c.dtype]))
+    fields = [(c.name, arrow[c.dtype]) for c in spec.columns]
     cols = {}
     for c in spec.columns:
         s = df[c.name]
