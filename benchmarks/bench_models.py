@@ -186,7 +186,8 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
     for kind in ("gbm", "scorecard"):
         t0 = time.perf_counter()
         m = fit_credit_model(train[list(ftypes)], train["bad"].astype(int).to_numpy(), kind=kind, catalog=catalog,
-                             time_index=train["snapshot_date"].to_numpy(), random_state=SEED)
+                             time_index=train["snapshot_date"].to_numpy(), groups=train["enterprise_id"].to_numpy(),
+                             random_state=SEED)
         p = m.predict_pd(test)
         res[kind] = {"auc": float(roc_auc_score(y_te, p)), "mean_pd": float(p.mean()),
                      "fit_s": time.perf_counter() - t0}

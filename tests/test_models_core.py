@@ -232,3 +232,17 @@ def test_scorecard_drops_constant_and_empty_characteristics_instead_of_failing()
     dropped = m.estimator_.dropped_features_
     assert "constant" in dropped["always_zero"] and "missing" in dropped["never_observed"]
     assert len(m.predict(X.head(5))) == 5
+
+
+def test_cv_folds_never_split_one_enterprise_across_train_and_validation():
+    """A panel of snapshots repeats enterprises: grouped folds stop early stopping from memorising them."""
+    from smecredit.models.gbm import cv_folds
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(300), 4)
+    y = (rng.random(len(groups)) < 0.2).astype(int)
+    for train_idx, valid_idx in cv_folds(3, y, groups, 0):
+        assert not set(groups[train_idx]) & set(groups[valid_idx])
+        assert 0.1 < y[valid_idx].mean() < 0.3
+    plain = cv_folds(3, y, None, 0)
+    assert any(set(groups[a]) & set(groups[b]) for a, b in plain)

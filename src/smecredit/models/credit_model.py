@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.models.calibration import PDCalibrator
 from smecredit.models.dataset import ID_COLUMNS, META_COLUMNS, coerce_features, feature_columns, missing_columns
-from smecredit.models.gbm import GBMPD
+from smecredit.models.gbm import GBMPD, cv_folds
 from smecredit.models.rating import DEFAULT_GRADE, MasterScale
 from smecredit.models.reasons import top_reasons
 from smecredit.models.scorecard import ScorecardPD, logodds_to_points
@@ -185,6 +184,7 @@ def fit_credit_model(
     scaling: dict | None = None,
     params: dict | None = None,
     time_index=None,
+    groups=None,
     random_state: int = 0,
     metadata: dict | None = None,
 ) -> CreditModel:
@@ -214,9 +214,9 @@ def fit_credit_model(
     if kind == "scorecard":
         est.fit(Xf, y, time_index=tix)
     else:
-        est.fit(Xf, y)
+        est.fit(Xf, y, groups=groups)
     n_minor = int(min(y.sum(), len(y) - y.sum()))
-    folds = list(StratifiedKFold(min(cv, max(2, n_minor)), shuffle=True, random_state=random_state).split(Xf, y))
+    folds = cv_folds(min(cv, max(2, n_minor)), y, groups, random_state)
     if kind == "scorecard":
         with threadpool_limits(1, user_api="blas"):
             oof = est.cross_val_decision_function(Xf, y, folds)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, NotFittedError
@@ -38,6 +38,17 @@ from smecredit.exceptions import ConfigError, NotFittedError
 log = logging.getLogger(__name__)
 
 _SIGN = {"up": 1, "down": -1}
+
+
+def cv_folds(k: int, y: np.ndarray, groups, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k folds; grouped (no group on both sides) when ``groups`` is given."""
+    idx = np.zeros((len(y), 1))
+    if groups is None:
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, y))
+    groups = np.asarray(groups)
+    if len(groups) != len(y):
+        raise ValueError(f"groups must have one value per row; got {len(groups)} for {len(y)} rows")
+    return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups))
 
 
 def _lrcv(seed: int) -> LogisticRegressionCV:
@@ -208,8 +219,12 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                 cols[c] = X[c].to_numpy(dtype="float64")
         return pd.DataFrame(cols, index=X.index)
 
-    def fit(self, X: pd.DataFrame, y) -> GBMPD:
-        """Fit the linear base, choose the number of trees by CV early stopping, refit on all rows."""
+    def fit(self, X: pd.DataFrame, y, *, groups=None) -> GBMPD:
+        """Fit the linear base, choose the number of trees by CV early stopping, refit on all rows.
+
+        ``groups`` (e.g. enterprise ids of a panel of snapshots) keeps all rows of a group in one
+        CV fold, so early stopping is not fooled by the same enterprise on both sides of a fold.
+        """
         self._check_params()
         y = np.asarray(y, dtype="int64")
         names = [str(c) for c in X.columns]
@@ -251,7 +266,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                                free_raw_data=False)
 
         if self.n_rounds is None:
-            folds = list(StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(Xl, y))
+            folds = cv_folds(self.cv_folds, y, groups, self.random_state)
             cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds,
                         callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)], metrics="auc",
                         return_cvbooster=True)

@@ -231,6 +231,8 @@ def train(
     y_tr = train_df[target].astype("int64").to_numpy()
     y_te = test_df[target].astype("int64").to_numpy()
     time_index = train_df["snapshot_date"].to_numpy() if "snapshot_date" in train_df.columns else None
+    # a panel of snapshots holds the same enterprise several times: keep it in one CV fold
+    groups = train_df["enterprise_id"].to_numpy() if "enterprise_id" in train_df.columns else None
     fingerprint = frame_fingerprint(td.frame)
     params = {}
     if tune_seconds and kind == "gbm":
@@ -242,14 +244,14 @@ def train(
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
     meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, **info}
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
-                             pd_floor=pd_floor, time_index=time_index, random_state=random_state, params=params,
+                             pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
     pred = model.predict(test_df)
     bench = None
     if compare:
         other = "scorecard" if kind == "gbm" else "gbm"
         m2 = fit_credit_model(train_df[features], y_tr, kind=other, catalog=td.catalog, calibration=calibration,
-                              pd_floor=pd_floor, time_index=time_index, random_state=random_state)
+                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state)
         bench = {"name": other, "pd": m2.predict_pd(test_df)}
     val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),
                                grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
