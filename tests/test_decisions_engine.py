@@ -299,3 +299,17 @@ def test_a_rule_marked_soft_in_the_policy_refers_instead_of_failing():
     row = decide_renewals(w.raw(fr), w.scores(), soft, w.AS_OF).iloc[0]
     assert row["decision"] == "refer" and row["R06_status"] == "refer"
     assert "soft rule in this policy" in row["reasons"]
+
+
+def test_refused_renewal_carries_no_post_renewal_class_or_review_date_and_chinese_reasons_are_chinese():
+    fr = w.frames()
+    misuse = pd.DataFrame({"enterprise_id": [w.EID], "loan_id": ["L1"], "event_date": pd.to_datetime(["2025-12-30"]),
+                           "event_type": ["funds_misuse_detected"]})
+    fr["loan_events"] = pd.concat([fr["loan_events"], misuse], ignore_index=True)
+    row = one(fr)
+    assert row["decision"] == "require_repayment"
+    assert row["risk_class_after"] is None and pd.isna(row["next_review_date"])
+    assert "R09 不通过" in row["reasons_zh"]
+    assert not any(f" {word}：" in row["reasons_zh"] for word in ("pass", "fail", "refer", "condition", "info"))
+    renewed = one()
+    assert renewed["risk_class_after"] == "正常" and pd.notna(renewed["next_review_date"])

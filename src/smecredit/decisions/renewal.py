@@ -31,6 +31,8 @@ from smecredit.decisions.risk_sharing import round_down
 log = logging.getLogger(__name__)
 
 DECISIONS = ("renew_without_repayment", "renew_with_conditions", "refer", "require_repayment")
+RENEWED = ("renew_without_repayment", "renew_with_conditions")
+STATUS_ZH = {"pass": "通过", "fail": "不通过", "refer": "转人工审查", "condition": "附条件", "info": "说明"}
 DECISION_ZH = {"renew_without_repayment": "无还本续贷", "renew_with_conditions": "附条件续贷",
                "refer": "提交人工审查", "require_repayment": "到期还款（不予续贷）"}
 
@@ -134,7 +136,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
         reasons_en = [f"{r.rule} {r.status}: {r.text_en}" for r in res.values()]
-        reasons_zh = [f"{r.rule} {r.status}：{r.text_zh}" for r in res.values()]
+        reasons_zh = [f"{r.rule} {STATUS_ZH.get(r.status, r.status)}：{r.text_zh}" for r in res.values()]
         mr = [] if s is None else model_reasons(s)
         if mr:
             reasons_en.append("model: " + "; ".join(mr))
@@ -143,12 +145,14 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
             "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": "\n".join(reasons_en),
             "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": "\n".join(reasons_zh),
             "maturity_date": f["maturity_date"], "balance": f["balance"],
-            "renewal_amount": amount if dec in ("renew_without_repayment", "renew_with_conditions") else np.nan,
-            "renewal_term_months": term if dec in ("renew_without_repayment", "renew_with_conditions") else np.nan,
+            "renewal_amount": amount if dec in RENEWED else np.nan,
+            "renewal_term_months": term if dec in RENEWED else np.nan,
             "conditions": "; ".join(conditions) if dec == "renew_with_conditions" else "",
-            "risk_class_before": f.get("risk_class_now"), "risk_class_after": res["R15"].value,
+            # class after renewal and the post-renewal review date only exist when the loan is renewed
+            "risk_class_before": f.get("risk_class_now"),
+            "risk_class_after": res["R15"].value if dec in RENEWED else None,
             "next_review_date": (pd.Timestamp(f["maturity_date"]) + pd.DateOffset(months=p.monitoring_interval_months))
-            if pd.notna(f["maturity_date"]) else pd.NaT,
+            if dec in RENEWED and pd.notna(f["maturity_date"]) else pd.NaT,
             **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "collateral_type",
                                      "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance")},
         }
