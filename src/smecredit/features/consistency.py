@@ -34,6 +34,18 @@ SPECS: list[FeatureSpec] = [
                 "纳税额占开票销售额比例", "ratio", "down"),
     FeatureSpec("cons_insured_share", FAMILY, "social_insurance_monthly+enterprises", 3, "share",
                 "Insured employees as a share of registered staff", "参保人数占登记从业人数比例", "ratio", "down"),
+    FeatureSpec("cons_sales_per_staff_3m", FAMILY, "tax_monthly+enterprises", 3, "ratio",
+                "Invoiced sales per registered employee (monthly)", "登记从业人员人均月开票销售额", "CNY/person",
+                "down"),
+    FeatureSpec("cons_kwh_per_staff_3m", FAMILY, "utilities_monthly+enterprises", 3, "ratio",
+                "Electricity per registered employee (kWh per month)", "登记从业人员人均月用电量", "kWh/person",
+                "down"),
+    FeatureSpec("cons_sales_vs_own_24m", FAMILY, "tax_monthly", 3, "share",
+                "Invoiced sales against the enterprise's own 24-month average", "开票销售额相对本企业24个月均值",
+                "ratio", "down"),
+    FeatureSpec("cons_kwh_vs_own_24m", FAMILY, "utilities_monthly", 3, "share",
+                "Electricity use against the enterprise's own 24-month average", "用电量相对本企业24个月均值",
+                "ratio", "down"),
     missing_spec(FAMILY, SRC, "cross-source", "多源交叉核验"),
 ]
 
@@ -43,6 +55,7 @@ def consistency_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureC
     a = anchor_month(snapshot)
     nan = np.full(raw.n, np.nan)
     sales12 = sales_yoy = tax12 = elec12 = elec_yoy = head3 = head_yoy = nan
+    sales3 = sales24 = elec3 = elec24 = nan
     have = {}
     if raw.has("tax_monthly"):
         sales = raw.panel("tax_monthly", "invoiced_sales")
@@ -50,11 +63,13 @@ def consistency_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureC
         sales_yoy = yoy(sales, a, 12)
         tax12 = nan_sum(raw.panel("tax_monthly", "tax_paid").window(a, 12))
         have["tax"] = nan_count(sales.window(a, 12)) > 0
+        sales3, sales24 = nan_mean(sales.window(a, 3)), nan_mean(sales.window(a, 24))
     if raw.has("utilities_monthly"):
         elec = raw.panel("utilities_monthly", "electricity_kwh")
         elec12 = nan_sum(elec.window(a, 12))
         elec_yoy = yoy(elec, a, 12)
         have["elec"] = nan_count(elec.window(a, 12)) > 0
+        elec3, elec24 = nan_mean(elec.window(a, 3)), nan_mean(elec.window(a, 24))
     if raw.has("social_insurance_monthly"):
         head = raw.panel("social_insurance_monthly", "insured_headcount")
         head3 = nan_mean(head.window(a, 3))
@@ -70,6 +85,11 @@ def consistency_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureC
         "cons_head_elec_gap_12m": np.abs(head_yoy - elec_yoy),
         "cons_tax_to_sales_12m": safe_ratio(tax12, sales12),
         "cons_insured_share": safe_ratio(head3, employees),
+        # levels against the declared size and against the enterprise's own history
+        "cons_sales_per_staff_3m": safe_ratio(sales3, employees),
+        "cons_kwh_per_staff_3m": safe_ratio(elec3, employees),
+        "cons_sales_vs_own_24m": safe_ratio(sales3, sales24),
+        "cons_kwh_vs_own_24m": safe_ratio(elec3, elec24),
     }
     complete = np.ones(raw.n, dtype=bool)
     for key in ("tax", "elec", "si"):
