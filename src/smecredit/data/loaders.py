@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from smecredit.data.schemas import TABLES
-from smecredit.data.validate import ValidationReport, find_table_file, validate_table
+from smecredit.data.validate import ValidationReport, coerce_types, find_table_file, validate_table
 from smecredit.exceptions import DataContractError
 
 
@@ -86,11 +86,7 @@ def load_raw(folder: str | Path, tables: Iterable[str] | None = None, *, validat
             missing.append(name)
             continue
         df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
-        if validate:
-            typed = validate_table(df, spec, report)
-        else:
-            from smecredit.data.validate import _coerce
-            typed = _coerce(df, spec, report)
+        typed = validate_table(df, spec, report) if validate else coerce_types(df, spec, report)
         if typed is not None:
             out[name] = _finalise(typed, name)
     report.raise_if_invalid()

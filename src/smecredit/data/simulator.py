@@ -677,13 +677,9 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, onset, chunk_index):
         "risk_class_5": pd.Series(L["loan_id"]).map(last_class).fillna("正常").to_numpy(dtype=object),
     })[np.asarray(keep)]
     loans_df = loans_df.sort_values(["enterprise_id", "start_date", "loan_id"], kind="stable").reset_index(drop=True)
-    has_loan_at_default = np.zeros(n, bool)
-    dm = onset + 3
     # an enterprise defaults when in distress with a loan outstanding at its default month
-    dflt = (o >= 0) & (o + 3 < T) & (L["start"] <= o)
-    has_loan_at_default[eidx[dflt]] = True
-    di = np.nonzero(has_loan_at_default)[0]
-    defaults = pd.DataFrame({"enterprise_id": eids[di], "default_month": months[dm[di]].astype("datetime64[ns]")})
+    di = np.unique(eidx[(o >= 0) & (o + 3 < T) & (L["start"] <= o)])
+    defaults = pd.DataFrame({"enterprise_id": eids[di], "default_month": months[onset[di] + 3].astype("datetime64[ns]")})
     return loans_df, loan_monthly, events, defaults
 
 

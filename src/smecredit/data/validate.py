@@ -111,7 +111,7 @@ def _bad(report: ValidationReport, spec: TableSpec, column: Column | None, check
     report.violations.append(Violation(spec.name, column.name if column else None, check, pos.tolist(), shown, n))
 
 
-def _coerce(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) -> pd.DataFrame:
+def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) -> pd.DataFrame:
     """Convert columns to their model types; record values that cannot be converted."""
     out = {}
     for col in spec.columns:
@@ -124,10 +124,10 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) -> pd.D
                 conv = conv.dt.tz_localize(None)
             conv = conv.astype("datetime64[ns]")
         elif col.dtype in ("float", "int"):
-            conv = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) or s.dtype == bool else s
-            if s.dtype == bool:
+            if s.dtype == bool:  # True/False is not an amount
                 conv = pd.Series(np.nan, index=s.index)
-            conv = conv.astype("float64")
+            else:
+                conv = pd.to_numeric(s, errors="coerce").astype("float64")
             if col.dtype == "int":
                 frac = conv.notna() & (conv != np.floor(conv))
                 _bad(report, spec, col, "wrong type: expected whole numbers", frac, s)
@@ -176,7 +176,7 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
         report.violations.append(Violation(spec.name, ", ".join(missing), "missing required column(s)"))
         return None
     before = len(report.violations)
-    typed = _coerce(df, spec, report)
+    typed = coerce_types(df, spec, report)
     schema = pandera_schema(spec, today)
     try:
         schema.validate(typed, lazy=True)
@@ -189,7 +189,7 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
             name = str(check)
             if name == "not_nullable":
                 name = "missing values in a non-nullable column"
-            elif name.startswith("field_uniqueness") or name == "multiple_fields_uniqueness" or "unique" in name:
+            elif "unique" in name:  # pandera's field_uniqueness / multiple_fields_uniqueness
                 name = f"duplicate key ({', '.join(spec.key)})"
                 col = None
             elif name == "allowed values" and col is not None:

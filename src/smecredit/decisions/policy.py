@@ -35,6 +35,14 @@ RULE_IDS = tuple(f"R{i:02d}" for i in range(1, 18))
 GRADES = tuple(str(i) for i in range(1, 11))
 
 
+
+def _known(values, valid, what: str, plural: str):
+    """Reject codes outside ``valid``, naming them and the valid ones."""
+    bad = [v for v in values if v not in valid]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; valid {plural} are {list(valid)}")
+    return values
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -153,26 +161,17 @@ class RenewalPolicy(_Ordered):
     @field_validator("eligible_products")
     @classmethod
     def _products(cls, v):
-        bad = [p for p in v if p not in PRODUCTS]
-        if bad:
-            raise ValueError(f"unknown product(s) {bad}; valid products are {list(PRODUCTS)}")
-        return v
+        return _known(v, PRODUCTS, "product(s)", "products")
 
     @field_validator("headcount_required_for")
     @classmethod
     def _forms(cls, v):
-        bad = [p for p in v if p not in LEGAL_FORMS]
-        if bad:
-            raise ValueError(f"unknown legal form(s) {bad}; valid forms are {list(LEGAL_FORMS)}")
-        return v
+        return _known(v, LEGAL_FORMS, "legal form(s)", "forms")
 
     @field_validator("eligible_size_classes")
     @classmethod
     def _sizes(cls, v):
-        bad = [p for p in v if p not in SIZE_CLASSES]
-        if bad:
-            raise ValueError(f"unknown size class(es) {bad}; valid classes are {list(SIZE_CLASSES)}")
-        return v
+        return _known(v, SIZE_CLASSES, "size class(es)", "classes")
 
 
 class PriceTier(_Frozen):

@@ -374,3 +374,10 @@ def empty_frame(prep: PreparedRaw, names: list[str]) -> pd.DataFrame:
 def frame(prep: PreparedRaw, cols: dict[str, np.ndarray]) -> pd.DataFrame:
     """Feature frame indexed by enterprise id from a dict of column arrays."""
     return pd.DataFrame(cols, index=prep.index)
+
+
+def absent_source(prep: PreparedRaw, names: list[str], missing: str) -> pd.DataFrame:
+    """Features of a family whose source table is absent: every value NaN, the indicator ``missing`` 1."""
+    cols = {c: np.full(prep.n, np.nan) for c in names}
+    cols[missing] = np.ones(prep.n)
+    return frame(prep, cols)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, bincount, day_index, frame, group_max,
+from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, bincount, day_index, frame, group_max,
                                        last_per_group, snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
@@ -89,9 +89,7 @@ def judicial_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConf
     """Court-event features of every enterprise at ``snapshot`` (see module docstring)."""
     names = [s.name for s in SPECS if s.family == "judicial"]
     if not raw.has(JUD):
-        cols = {n: np.full(raw.n, np.nan) for n in names}
-        cols["judicial_missing"] = np.ones(raw.n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "judicial_missing")
     ev, s, n = _events(raw, JUD), snapshot_day(snapshot), raw.n
     cols: dict[str, np.ndarray] = {}
     for w in (12, 24):
@@ -112,9 +110,7 @@ def admin_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig)
     """Administrative-event features of every enterprise at ``snapshot`` (see module docstring)."""
     names = [s.name for s in SPECS if s.family == "admin"]
     if not raw.has(ADM):
-        cols = {n: np.full(raw.n, np.nan) for n in names}
-        cols["admin_missing"] = np.ones(raw.n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "admin_missing")
     ev, s, n = _events(raw, ADM), snapshot_day(snapshot), raw.n
     pen = np.isin(ev["type"], PENALTIES)
     cols: dict[str, np.ndarray] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, bincount, day_index, frame, safe_ratio,
+from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, bincount, day_index, frame, safe_ratio,
                                        snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec
 
@@ -38,9 +38,7 @@ def ip_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) ->
     names = [s.name for s in SPECS]
     n = raw.n
     if not raw.has(SRC):
-        cols = {c: np.full(n, np.nan) for c in names}
-        cols["ip_missing"] = np.ones(n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "ip_missing")
     df = raw.raw[SRC]
 
     def build():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import FeatureConfig, PreparedRaw, bincount, day_index, frame, snapshot_day
+from smecredit.features._panel import absent_source, FeatureConfig, PreparedRaw, bincount, day_index, frame, snapshot_day
 from smecredit.features.spec import FeatureSpec, missing_spec
 
 FAMILY = "rp"
@@ -40,9 +40,7 @@ def related_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
     names = [s.name for s in SPECS]
     n = raw.n
     if not raw.has(SRC):
-        cols = {c: np.full(n, np.nan) for c in names}
-        cols["rp_missing"] = np.ones(n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "rp_missing")
     df = raw.raw[SRC]
     a = raw.cached(("rp",), lambda: {
         "code": raw.codes(SRC), "dis": df["dishonest_debtor"].to_numpy(dtype=bool),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, frame, nan_count, nan_mean,
+from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, anchor_month, frame, nan_count, nan_mean,
                                        safe_ratio)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
@@ -32,9 +32,7 @@ def social_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig
     """Social-insurance features of every enterprise at ``snapshot`` (see module docstring)."""
     names = [s.name for s in SPECS]
     if not raw.has(SRC):
-        cols = {n: np.full(raw.n, np.nan) for n in names}
-        cols["si_missing"] = np.ones(raw.n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "si_missing")
     a = anchor_month(snapshot)
     head = raw.panel(SRC, "insured_headcount")
     arrears = raw.panel(SRC, "contribution_arrears")

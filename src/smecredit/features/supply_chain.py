@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.reference import RATINGS_CORE
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, bincount, day_index, frame,
+from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, anchor_month, bincount, day_index, frame,
                                        nan_sum, safe_ratio, snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec
 
@@ -47,9 +47,7 @@ def supply_chain_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: Feature
     names = [s.name for s in SPECS]
     n = raw.n
     if not raw.has(SRC):
-        cols = {c: np.full(n, np.nan) for c in names}
-        cols["sc_missing"] = np.ones(n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "sc_missing")
     df = raw.raw[SRC]
 
     def build():

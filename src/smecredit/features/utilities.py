@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, cv, frame, nan_count, nan_mean,
+from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, anchor_month, cv, frame, nan_count, nan_mean,
                                        yoy)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
@@ -43,9 +43,7 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     """Utilities features of every enterprise at ``snapshot`` (see module docstring)."""
     names = [s.name for s in SPECS]
     if not raw.has(SRC):
-        cols = {n: np.full(raw.n, np.nan) for n in names}
-        cols["utilities_missing"] = np.ones(raw.n)
-        return frame(raw, cols)
+        return absent_source(raw, names, "utilities_missing")
     a = anchor_month(snapshot)
     elec = raw.panel(SRC, "electricity_kwh")
     water = raw.panel(SRC, "water_m3")

@@ -28,6 +28,15 @@ def _midranks(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(x, method="average")
 
 
+def _class_counts(y: np.ndarray, metric: str) -> tuple[int, int]:
+    """Numbers of bads and goods; an error naming ``metric`` when one class is absent."""
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise DataContractError(f"{metric} needs both classes in y")
+    return n1, n0
+
+
 def auc(y, p) -> float:
     """Area under the ROC curve (Mann-Whitney; ties count 1/2).
 
@@ -37,10 +46,7 @@ def auc(y, p) -> float:
     0.75
     """
     y, p = _arrays(y, p)
-    n1 = y.sum()
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        raise DataContractError("AUC needs both classes in y")
+    n1, n0 = _class_counts(y, "AUC")
     r = _midranks(p)
     return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -61,10 +67,7 @@ def ks(y, p) -> float:
     1.0
     """
     y, p = _arrays(y, p)
-    n1 = y.sum()
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        raise DataContractError("KS needs both classes in y")
+    n1, n0 = _class_counts(y, "KS")
     order = np.argsort(p, kind="mergesort")
     ps, ys = p[order], y[order]
     last = np.r_[ps[1:] != ps[:-1], True]  # evaluate the ECDFs after each distinct score
