@@ -116,6 +116,46 @@ def test_gbm_monotone_constraints_hold_along_each_constrained_feature():
             assert (np.diff(p) * sign >= -1e-12).all(), (var, p)
 
 
+def test_gbm_cross_validation_is_honest_and_adds_trees_for_what_the_linear_base_misses():
+    def sample(n, seed, noise=80):
+        rng = np.random.default_rng(seed)
+        X = pd.DataFrame(rng.normal(0, 1, (n, 4 + noise)), columns=["a", "b", "c", "d"] + [f"n{i}" for i in range(noise)])
+        z = -3.5 + 0.8 * X.a + 1.6 * ((X.b > 0) & (X.c > 0)) - 0.8 * ((X.b < 0) & (X.c < 0))
+        return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+    X, y = sample(15000, 0)
+    m = GBMPD().fit(X, y)
+    Xt, yt = sample(20000, 1)
+    test_auc = roc_auc_score(yt, m.decision_function(Xt))
+    assert m.n_rounds_ >= 20
+    assert test_auc > roc_auc_score(yt, m.linear_.decision_function(Xt)) + 0.02  # the trees carry the interaction
+    # the held-out folds see a linear base fitted without them: the CV AUC is not optimistic
+    assert abs(m.cv_auc_ - test_auc) < 0.012
+    np.testing.assert_allclose(roc_auc_score(y, m.oof_decision_), m.cv_auc_, atol=0.01)
+
+
+def test_linear_base_holds_catalogue_signs_and_keeps_rare_tails():
+    from smecredit.models.gbm import _LinearBase
+
+    rng = np.random.default_rng(0)
+    n = 30000
+    x1 = rng.normal(0, 1, n)
+    x2 = x1 + rng.normal(0, 0.3, n)  # marginally risk-increasing, negative given x1
+    dpd = np.where(rng.random(n) < 0.015, rng.integers(1, 120, n), 0).astype(float)  # rare but decisive tail
+    z = -3.0 + 2.0 * x1 - 1.0 * x2 + 0.04 * dpd
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    X = pd.DataFrame({"x1": x1, "x2": x2, "dpd": dpd})
+    free = _LinearBase(["x1", "x2", "dpd"], [], {}, 0.01, 0).fit(X, y)
+    bound = _LinearBase(["x1", "x2", "dpd"], [], {"x1": "up", "x2": "up", "dpd": "up"}, 0.01, 0).fit(X, y)
+    j = {c: bound.owners_.index(c) for c in ("x1", "x2", "dpd")}
+    assert free.coef_[j["x2"]] < 0 <= bound.coef_[j["x2"]] and bound.zeroed_ == ["x2"]
+    assert bound.coef_[j["x1"]] > 0 and bound.coef_[j["dpd"]] > 0
+    # days past due of 60 and of 10 get different scores: the 1.5 % tail is not winsorised away
+    probe = pd.DataFrame({"x1": [0.0, 0.0], "x2": [0.0, 0.0], "dpd": [10.0, 60.0]})
+    d = bound.decision_function(probe)
+    assert d[1] > d[0] + 0.5
+
+
 def test_gbm_contributions_add_up_to_the_raw_score(german):
     X, y = german
     m = GBMPD().fit(X, y)

@@ -6,12 +6,13 @@ Small credit tables are where default LightGBM overfits and loses to a logistic 
 * starts boosting from a cross-validated, L2-regularised logistic regression on one-hot and
   winsorised, standardised features (``linear_base=True``), so the trees only model what the
   linear score misses (non-linearity, interactions);
-* picks the number of trees by early stopping in stratified k-fold cross-validation
-  (``lgb.cv``), then refits on all rows;
+* picks the number of trees by early stopping on the held-out log loss of stratified (grouped,
+  for panels) k-fold cross-validation, with the linear base refitted inside each fold, then
+  refits on all rows;
 * uses conservative trees (few leaves, a minimum leaf size growing with the data, L2,
   row and column subsampling) and native categorical splits;
 * applies monotone constraints to features whose catalogue ``direction`` is ``up``/``down``
-  (also for the linear base: a feature whose coefficient has the wrong sign is left out of it);
+  (also for the linear base: such a feature's coefficient has that sign or is zero);
 * handles class imbalance by weighting defaults by ``sqrt(n_good / n_bad)`` (``class_weight="sqrt"``);
   the PD is calibrated afterwards, so weighting only shapes the trees.
 
@@ -28,8 +29,11 @@ from numbers import Integral, Real
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
@@ -56,20 +60,60 @@ def _lrcv(seed: int) -> LogisticRegressionCV:
                                 scoring="neg_log_loss", max_iter=2000, use_legacy_attributes=False)
 
 
-class _LinearBase:
-    """One-hot + winsorised standardised numeric features → L2 logistic regression (CV over C)."""
+def _l2_logistic(M: np.ndarray, y: np.ndarray, C: float, bounds: list, start: np.ndarray) -> np.ndarray:
+    """L2-penalised logistic regression with box bounds on the coefficients (L-BFGS-B).
 
-    def __init__(self, numeric, categorical, directions, min_frequency, random_state):
+    Same objective as scikit-learn's ``LogisticRegression(C=C)``: ``C * sum(logloss) + ||w||^2 / 2``,
+    intercept unpenalised and unbounded. Returns ``[coef..., intercept]``.
+    """
+    Xb = np.column_stack([M, np.ones(len(M))])
+    yf = y.astype("float64")
+
+    def loss_grad(w):
+        z = Xb @ w
+        loss = C * float(np.sum(np.logaddexp(0.0, z) - yf * z)) + 0.5 * float(w[:-1] @ w[:-1])
+        grad = C * (Xb.T @ (expit(z) - yf))
+        grad[:-1] += w[:-1]
+        return loss, grad
+
+    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds] + [-np.inf])
+    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds] + [np.inf])
+    res = minimize(loss_grad, np.clip(start, lo, hi), jac=True, method="L-BFGS-B",
+                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 5000})
+    return res.x
+
+
+class _LinearBase:
+    """Logistic regression on one-hot and transformed, standardised numeric features (L2, CV over C).
+
+    Numeric transform, learned on the training rows: a non-negative, right-skewed feature (skewness
+    > 1: amounts, counts, ratios) enters as ``log(x + c)`` with ``c`` the 5 % quantile of its
+    positive values; then winsorised at the 0.1 % / 99.9 % quantiles (rare but informative tails,
+    such as days past due, survive), missing values at the median plus a missing indicator.
+    A feature with a catalogue direction gets a coefficient of that sign or zero: when the free fit
+    has a wrong sign, the fit is repeated with sign bounds at the same penalty.
+    """
+
+    def __init__(self, numeric, categorical, directions, min_frequency, random_state, C=None):
         self.numeric = list(numeric)
         self.categorical = list(categorical)
         self.directions = directions
         self.min_frequency = min_frequency
         self.random_state = random_state
+        self.C = C
+
+    def _values(self, X: pd.DataFrame, c: str) -> np.ndarray:
+        v = X[c].to_numpy(dtype="float64")
+        offset = self.log_offset_.get(c)
+        if offset is not None:
+            with np.errstate(invalid="ignore"):
+                v = np.log(np.maximum(v, 0.0) + offset)
+        return v
 
     def _design(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         cols, owners = [], []
         for c in self.numeric:
-            v = X[c].to_numpy(dtype="float64")
+            v = self._values(X, c)
             miss = np.isnan(v)
             z = (np.clip(np.where(miss, self.med_[c], v), self.lo_[c], self.hi_[c]) - self.mu_[c]) / self.sd_[c]
             cols.append(z)
@@ -85,48 +129,62 @@ class _LinearBase:
         M = np.column_stack(cols) if cols else np.zeros((len(X), 0))
         return M, owners
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _LinearBase:
+    def _learn_transform(self, X: pd.DataFrame) -> None:
         self.lo_, self.hi_, self.med_, self.mu_, self.sd_, self.has_missing_, self.levels_ = {}, {}, {}, {}, {}, {}, {}
-        n = len(X)
+        self.log_offset_ = {}
         for c in self.numeric:
-            v = X[c].to_numpy(dtype="float64")
+            raw = X[c].to_numpy(dtype="float64")
+            ok = raw[~np.isnan(raw)]
+            if len(ok) > 2 and ok.min() >= 0 and (ok > 0).any() and pd.Series(ok).skew() > 1:
+                self.log_offset_[c] = float(np.quantile(ok[ok > 0], 0.05))
+            v = self._values(X, c)
             ok = v[~np.isnan(v)]
             if len(ok) == 0:
                 ok = np.zeros(1)
-            lo, hi = np.quantile(ok, [0.01, 0.99])
+            lo, hi = np.quantile(ok, [0.001, 0.999])
             med = float(np.median(ok))
             z = np.clip(np.where(np.isnan(v), med, v), lo, hi)
             self.lo_[c], self.hi_[c], self.med_[c] = float(lo), float(hi), med
             self.mu_[c], self.sd_[c] = float(z.mean()), float(z.std()) or 1.0
             self.has_missing_[c] = bool(np.isnan(v).any())
-        min_count = max(1, int(math.ceil(self.min_frequency * n)))
+        min_count = max(1, int(math.ceil(self.min_frequency * len(X))))
         for c in self.categorical:
             counts = X[c].astype(object).dropna().value_counts()
             self.levels_[c] = sorted(counts[counts >= min_count].index.tolist())
-        self.active_ = list(self.numeric)
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _LinearBase:
+        self._learn_transform(X)
         M, owners = self._design(X)
         self.owners_ = owners
         self.design_mean_ = M.mean(axis=0) if len(M) else np.zeros(M.shape[1])
-        while True:
-            keep = np.array([(o not in self.numeric) or (o in self.active_) for o in owners], dtype=bool)
-            coef = np.zeros(len(owners))
-            if not keep.any():
-                self.coef_, self.intercept_ = coef, float(np.log(y.mean() / (1 - y.mean())))
-                return self
-            lr = _lrcv(self.random_state).fit(M[:, keep], y)
-            coef[keep] = lr.coef_[0]
-            self.coef_, self.intercept_ = coef, float(lr.intercept_[0])
-            wrong = []
-            for c in self.active_:
-                sign = _SIGN.get(self.directions.get(c))
-                j = owners.index(c)  # first column of c = its standardised value
-                if sign is not None and coef[j] * sign < 0:
-                    wrong.append(c)
-            if not wrong:
-                return self
-            for c in wrong:  # leave it to the monotone trees
-                log.debug("linear base: %s has a coefficient against its direction; left to the trees", c)
-                self.active_.remove(c)
+        self.zeroed_ = []
+        if M.shape[1] == 0:
+            self.coef_, self.intercept_, self.C_ = np.zeros(0), float(np.log(y.mean() / (1 - y.mean()))), self.C
+            return self
+        if self.C is None:
+            lr = _lrcv(self.random_state).fit(M, y)
+            self.C_ = float(np.ravel(lr.C_)[0])
+        else:
+            lr = LogisticRegression(C=self.C, max_iter=2000).fit(M, y)
+            self.C_ = float(self.C)
+        coef, intercept = lr.coef_[0].copy(), float(lr.intercept_[0])
+        # the first column of a numeric feature is its standardised value: that one carries the sign
+        first = {o: j for j, o in reversed(list(enumerate(owners)))}
+        bounds = [(None, None)] * len(owners)
+        for c in self.numeric:
+            sign = _SIGN.get(self.directions.get(c))
+            if sign is not None:
+                bounds[first[c]] = (0.0, None) if sign > 0 else (None, 0.0)
+        if any((lo is not None and coef[j] < lo) or (hi is not None and coef[j] > hi)
+               for j, (lo, hi) in enumerate(bounds)):
+            w = _l2_logistic(M, y, self.C_, bounds, np.r_[coef, intercept])
+            coef, intercept = w[:-1], float(w[-1])
+        self.coef_, self.intercept_ = coef, intercept
+        self.zeroed_ = [c for c in self.numeric if c in first and bounds[first[c]] != (None, None)
+                        and coef[first[c]] == 0.0]
+        if self.zeroed_:
+            log.debug("linear base: %d features held at zero by their catalogue direction", len(self.zeroed_))
+        return self
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         M, owners = self._design(X)
@@ -266,18 +324,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                                free_raw_data=False)
 
         if self.n_rounds is None:
-            folds = cv_folds(self.cv_folds, y, groups, self.random_state)
-            cv = lgb.cv(params, dataset(), num_boost_round=self.max_rounds, folds=folds,
-                        callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)], metrics="auc",
-                        return_cvbooster=True)
-            key = next(k for k in cv if k.endswith("auc-mean"))
-            self.n_rounds_ = int(len(cv[key]))
-            self.cv_auc_ = float(cv[key][-1])
-            # out-of-fold raw scores of the CV boosters: free cross-fitting for the calibrator
-            oof = init.astype("float64").copy()
-            for (_, b), booster in zip(folds, cv["cvbooster"].boosters):
-                oof[b] += booster.predict(Xl.iloc[b], raw_score=True, num_iteration=self.n_rounds_)
-            self.oof_decision_ = oof
+            self._cv_rounds(X, Xl, y, w, init, groups, params, nums, cats, directions)
         else:
             self.n_rounds_, self.cv_auc_ = int(self.n_rounds), float("nan")
             self.oof_decision_ = None
@@ -286,6 +333,40 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.classes_ = np.array([0, 1])
         log.info("GBM: %d trees (CV AUC %.4f), %d rows, %d features", self.n_rounds_, self.cv_auc_, n, len(names))
         return self
+
+    def _cv_rounds(self, X, Xl, y, w, init, groups, params, nums, cats, directions) -> None:
+        """Number of trees by early stopping on the log loss of k held-out folds.
+
+        The linear base is refitted on each fold's training rows (at the C chosen on all rows), so the
+        held-out rows see an out-of-sample linear score: a base fitted on all rows has already seen
+        the held-out labels, which makes every tree look useless. The chosen number of trees is the
+        mean of the folds' best iterations; the held-out raw scores are kept for the calibrator.
+        """
+        folds = cv_folds(self.cv_folds, y, groups, self.random_state)
+        fitted, best = [], []
+        for a, b in folds:
+            if self.linear_ is not None:
+                with threadpool_limits(1, user_api="blas"):
+                    fb = _LinearBase(nums, cats, directions, 0.01, self.random_state,
+                                     C=self.linear_.C_).fit(X.iloc[a], y[a])
+                ia, ib = fb.decision_function(X.iloc[a]), fb.decision_function(X.iloc[b])
+            else:
+                ia, ib = init[a], init[b]
+            dtr = lgb.Dataset(Xl.iloc[a], label=y[a], weight=w[a], init_score=ia, categorical_feature=cats or "auto")
+            dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib, reference=dtr)
+            bst = lgb.train({**params, "metric": "binary_logloss"}, dtr, num_boost_round=self.max_rounds,
+                            valid_sets=[dva], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+            best.append(max(1, bst.best_iteration))
+            fitted.append((b, ib, bst))
+        self.n_rounds_ = int(round(float(np.mean(best))))
+        oof = np.empty(len(y), dtype="float64")
+        aucs = []
+        for b, ib, bst in fitted:
+            oof[b] = ib + bst.predict(Xl.iloc[b], raw_score=True, num_iteration=self.n_rounds_)
+            if 0 < y[b].sum() < len(b):
+                aucs.append(roc_auc_score(y[b], oof[b]))
+        self.cv_auc_ = float(np.mean(aucs)) if aucs else float("nan")
+        self.oof_decision_ = oof
 
     def _check_fitted(self):
         if not hasattr(self, "n_rounds_"):
