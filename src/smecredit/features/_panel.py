@@ -290,6 +290,16 @@ def nan_std(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def mean_per_group(codes: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` per enterprise code (NaN values ignored; NaN when the enterprise has none)."""
+    ok = ~np.isnan(values)
+    cnt = np.bincount(codes[ok], minlength=n).astype(np.float64)
+    tot = np.bincount(codes[ok], weights=values[ok], minlength=n)
+    out = np.full(n, np.nan)
+    np.divide(tot, cnt, out=out, where=cnt > 0)
+    return out
+
+
 def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` with NaN where the denominator is zero or missing."""
     num = np.asarray(num, dtype=np.float64)

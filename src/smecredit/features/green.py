@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.reference import ENV_GRADES
-from smecredit.features._panel import FeatureConfig, PreparedRaw, day_index, frame, last_per_group, snapshot_day
+from smecredit.features._panel import (FeatureConfig, PreparedRaw, day_index, frame, last_per_group, mean_per_group,
+                                       snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec
 
 FAMILY = "green"
@@ -29,6 +30,9 @@ SPECS: list[FeatureSpec] = [
                 "", "none", {k: (ENV_EN[k], v) for k, v in ENV_GRADES.items()}),
     FeatureSpec("green_env_grade_rank", FAMILY, SRC, None, "rank", "Environmental credit grade", "企业环境信用等级",
                 "green=1 … black=5", "up", {str(v): (ENV_EN[k], ENV_GRADES[k]) for k, v in ENV_RANK.items()}),
+    FeatureSpec("green_env_grade_rank_mean_3y", FAMILY, SRC, 36, "rank",
+                "Environmental credit grade, average rank of the grades published in the last 3 years",
+                "近3年公布的企业环境信用等级平均档次", "green=1 … black=5", "up"),
     missing_spec(FAMILY, SRC, "green", "绿色"),
 ]
 
@@ -53,6 +57,7 @@ def green_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig)
         "label": df["green_credit_label"].to_numpy(dtype=np.float64),
         "rank": df["env_credit_grade"].map(ENV_RANK).to_numpy(dtype=np.float64)})
     known = a["day"] <= snapshot_day(snapshot)
+    recent = a["day"][known] > snapshot_day(snapshot) - 1096
     code, keys = a["code"][known], [a["year"][known], a["day"][known]]
     has = np.zeros(n, dtype=bool)
     has[code] = True
@@ -65,6 +70,7 @@ def green_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig)
         "green_credit_label": last_per_group(code, keys, n, a["label"][known]),
         "green_env_grade": grade,
         "green_env_grade_rank": rank,
+        "green_env_grade_rank_mean_3y": mean_per_group(code[recent], n, a["rank"][known][recent]),
         "green_missing": (~has).astype(np.float64),
     }
     out = frame(raw, cols)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, cv, day_index, frame,
-                                       last_per_group, month_index, nan_count, nan_mean, nan_sum, rel_slope,
-                                       snapshot_day, yoy)
+                                       last_per_group, mean_per_group, month_index, nan_count, nan_mean, nan_sum,
+                                       rel_slope, snapshot_day, yoy)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "tax"
@@ -37,6 +37,9 @@ SPECS: list[FeatureSpec] = [
                 "", "none", GRADE_LABELS),
     FeatureSpec("tax_grade_rank", FAMILY, "tax_credit_annual", None, "rank", "Tax credit grade", "纳税信用等级",
                 "A=1 … D=5", "up", {str(v): (k, k) for k, v in GRADE_RANK.items()}),
+    FeatureSpec("tax_grade_rank_mean_3y", FAMILY, "tax_credit_annual", 36, "rank",
+                "Tax credit grade, average rank of the grades published in the last 3 years",
+                "近3年公布的纳税信用等级平均档次", "A=1 … D=5", "up"),
     missing_spec(FAMILY, SRC, "tax", "纳税"),
 ]
 
@@ -76,22 +79,24 @@ def tax_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -
         if name.startswith("tax_zero_months"):
             continue
         cols[name] = np.where(missing, np.nan, cols[name])
-    grade, rank = _tax_grade(raw, snapshot)
+    grade, rank, mean3 = _tax_grade(raw, snapshot)
     cols["tax_grade"] = grade
     cols["tax_grade_rank"] = rank
+    cols["tax_grade_rank_mean_3y"] = mean3
     cols["tax_missing"] = missing.astype(np.float64)
     out = frame(raw, cols)
     out["tax_grade"] = out["tax_grade"].astype(object)
     return out[[s.name for s in SPECS]]
 
 
-def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-    """Latest tax grade published on or before the snapshot (None / NaN when none)."""
+def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latest tax grade published on or before the snapshot, its rank, and the mean rank of the grades
+    published in the 3 years (1,096 days) up to the snapshot (None / NaN when none)."""
     grade = np.full(raw.n, None, dtype=object)
     rank = np.full(raw.n, np.nan)
     df = raw.table("tax_credit_annual")
     if df is None or df.empty:
-        return grade, rank
+        return grade, rank, rank.copy()
     day = raw.cached(("days", "tax_credit_annual"), lambda: day_index(df["published_date"]))
     codes = raw.codes("tax_credit_annual")
     known = day <= snapshot_day(snapshot)
@@ -101,7 +106,8 @@ def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np
     ok = ~np.isnan(rank)
     letters = np.array(list(GRADE_RANK), dtype=object)
     grade[ok] = letters[rank[ok].astype(np.int64) - 1]
-    return grade, rank
+    recent = known & (day > snapshot_day(snapshot) - 1096)
+    return grade, rank, mean_per_group(codes[recent], raw.n, r[recent])
 
 
 __all__ = ["SPECS", "tax_features"]

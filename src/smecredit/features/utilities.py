@@ -1,7 +1,9 @@
 """Utilities family: electricity, water and gas use — level, growth, volatility, seasonal-adjusted drop.
 
 Source: ``utilities_monthly`` (as of ``month_end``). Growth is year on year over the same
-calendar months, which removes the enterprise's own seasonality. ``elec_drop_sa_3m`` is the seasonally adjusted recent
+calendar months, which removes the enterprise's own seasonality; ``elec_chg_1m`` (latest month vs
+the month before) and ``elec_chg_3m`` (last 3 months vs the 3 before) are the most recent
+momentum and keep the calendar's seasonality (the same for every enterprise at one snapshot). ``elec_drop_sa_3m`` is the seasonally adjusted recent
 drop: the 12-month year-on-year change minus the 3-month year-on-year change (positive = the last
 three months fell further, against the same months a year earlier, than the yearly trend). It
 depends on the enterprise's own records only, so chunked runs give identical values. ``utilities_missing`` = 1 when the
@@ -13,18 +15,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, anchor_month, cv, frame, nan_count, nan_mean,
-                                       yoy)
+from smecredit.features._panel import (FeatureConfig, PreparedRaw, absent_source, anchor_month, cv, frame, nan_count,
+                                       nan_mean, safe_ratio, yoy)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "utilities"
 SRC = "utilities_monthly"
 
 SPECS: list[FeatureSpec] = [
-    *windowed("elec_kwh_{w}m", (3, 6, 12), family=FAMILY, source=SRC, kind="level",
+    *windowed("elec_kwh_{w}m", (1, 3, 6, 12), family=FAMILY, source=SRC, kind="level",
               en="Electricity use", zh="用电量", unit="kWh", direction="down"),
     *windowed("elec_yoy_{w}m", (3, 6, 12), family=FAMILY, source=SRC, kind="change",
               en="Electricity use", zh="用电量", unit="ratio", direction="down"),
+    FeatureSpec("elec_chg_1m", FAMILY, SRC, 2, "change", "Electricity use, latest month vs the month before",
+                "用电量环比（最近一个月比上月）", "ratio", "down"),
+    FeatureSpec("elec_chg_3m", FAMILY, SRC, 6, "change", "Electricity use, last 3 months vs the 3 months before",
+                "用电量近3个月比前3个月", "ratio", "down"),
+    FeatureSpec("elec_vs_own_12m", FAMILY, SRC, 12, "share", "Electricity use, last 3 months vs own 12-month average",
+                "近3个月用电量与本企业12个月均值之比", "ratio", "down"),
     FeatureSpec("elec_cv_12m", FAMILY, SRC, 12, "cv", "Electricity use", "用电量", "ratio", "up"),
     FeatureSpec("elec_drop_sa_3m", FAMILY, SRC, 3, "share",
                 "Seasonally adjusted electricity drop beyond the 12-month trend",
@@ -49,8 +57,12 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     water = raw.panel(SRC, "water_m3")
     gas = raw.panel(SRC, "gas_m3")
     cols: dict[str, np.ndarray] = {}
-    for w in (3, 6, 12):
+    for w in (1, 3, 6, 12):
         cols[f"elec_kwh_{w}m"] = nan_mean(elec.window(a, w))
+    # short-term momentum: month on month (seasonal, but the most recent signal) and quarter on quarter
+    cols["elec_chg_1m"] = safe_ratio(cols["elec_kwh_1m"], nan_mean(elec.window(a, 1, lag=1))) - 1
+    cols["elec_chg_3m"] = safe_ratio(cols["elec_kwh_3m"], nan_mean(elec.window(a, 3, lag=3))) - 1
+    cols["elec_vs_own_12m"] = safe_ratio(cols["elec_kwh_3m"], cols["elec_kwh_12m"])
     for w in (3, 6, 12):
         cols[f"elec_yoy_{w}m"] = yoy(elec, a, w)
     cols["elec_cv_12m"] = cv(elec.window(a, 12))
