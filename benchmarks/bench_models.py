@@ -11,7 +11,12 @@ Part 2, simulated city (--sim): simulate, build features, time split (OOT = late
 snapshot); GBM and scorecard AUC vs the oracle AUC of the true PD (_truth/pd_true.parquet) on
 the same OOT rows; mean predicted PD vs observed default rate.
 
-Usage:  .venv/bin/python benchmarks/bench_models.py [--no-peers] [--sim] [--sim-n 4000]
+Part 2 also reports the information ceiling of the features: LightGBM (and a ridge regression)
+fitted to the *true* log-odds of the training snapshots, scored on the same OOT rows — the most any
+model fitted to these features could reach with a perfect teacher instead of 0/1 outcomes.
+
+Usage:  .venv/bin/python benchmarks/bench_models.py [--no-peers] [--no-public] [--sim] [--sim-n 100000]
+        [--sim-months 48] [--sim-seed 7] [--sim-every 3M] [--sim-min-history 12] [--no-ceiling]
 """
 
 from __future__ import annotations
@@ -149,7 +154,47 @@ def run_public(peers: bool) -> dict:
     return results
 
 
-def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int = 6) -> dict:
+def information_ceiling(train, test, truth, features, y_te) -> dict:
+    """What the features could give with a perfect teacher: LightGBM regressed on the true log-odds.
+
+    Trained on the training snapshots' true ``pd_12m`` (never available in practice) instead of
+    0/1 outcomes, scored on the out-of-time rows. Its AUC bounds what any model fitted to these
+    features can reach; a ridge regression on the same target shows the linear part of it.
+    """
+    from sklearn.linear_model import Ridge
+
+    def logit(p):
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def frame(d):
+        return d[features].apply(lambda s: s if pd.api.types.is_numeric_dtype(s) else s.astype("category"))
+
+    tr = train[["enterprise_id", "snapshot_date"]].assign(snapshot_date=pd.to_datetime(train["snapshot_date"]))
+    target = logit(tr.merge(truth, on=["enterprise_id", "snapshot_date"], how="left")["pd_12m"].to_numpy())
+    ok = ~np.isnan(target)
+    Xtr, Xte = frame(train), frame(test)
+    for c in Xtr.columns:
+        if isinstance(Xtr[c].dtype, pd.CategoricalDtype):
+            Xte[c] = pd.Categorical(Xte[c].astype(object), categories=Xtr[c].cat.categories)
+    t0 = time.perf_counter()
+    gbm = lgb.LGBMRegressor(n_estimators=1000, learning_rate=0.03, num_leaves=31, min_child_samples=50,
+                            colsample_bytree=0.5, subsample=0.8, subsample_freq=1, random_state=SEED, verbosity=-1)
+    gbm.fit(Xtr[ok], target[ok])
+    nums = [c for c in features if pd.api.types.is_numeric_dtype(train[c])]
+
+    def dense(d):
+        v = d[nums].to_numpy(dtype="float64")
+        return np.nan_to_num(np.sign(v) * np.log1p(np.abs(v)))
+
+    mu, sd = dense(train).mean(0), dense(train).std(0) + 1e-9
+    ridge = Ridge(1.0).fit((dense(train)[ok] - mu) / sd, target[ok])
+    return {"lightgbm_on_true_logit_auc": float(roc_auc_score(y_te, gbm.predict(Xte))),
+            "ridge_on_true_logit_auc": float(roc_auc_score(y_te, ridge.predict((dense(test) - mu) / sd))),
+            "fit_s": time.perf_counter() - t0}
+
+
+def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int = 12, ceiling: bool = True) -> dict:
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
     from smecredit.features import build_features, every_snapshots
@@ -183,6 +228,9 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
            "n_train": len(train), "n_test": len(test), "oot": info["oot_snapshot"],
            "test_default_rate": float(y_te.mean()), "oracle_auc": float(roc_auc_score(y_te, oracle)),
            "oracle_missing": int(np.isnan(oracle).sum())}
+    if ceiling:
+        res["ceiling"] = information_ceiling(train, test, truth, list(ftypes), y_te)
+        print("ceiling", res["ceiling"], flush=True)
     for kind in ("gbm", "scorecard"):
         t0 = time.perf_counter()
         m = fit_credit_model(train[list(ftypes)], train["bad"].astype(int).to_numpy(), kind=kind, catalog=catalog,
@@ -193,6 +241,10 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
                      "fit_s": time.perf_counter() - t0}
         print(kind, res[kind], "oracle", res["oracle_auc"], flush=True)
     o = res["oracle_auc"]
+    if ceiling:
+        c = res["ceiling"]
+        print(f"  information ceiling of the features (teacher = true PD): LightGBM {c['lightgbm_on_true_logit_auc'] / o:.3f}"
+              f" x oracle, ridge {c['ridge_on_true_logit_auc'] / o:.3f} x oracle")
     print(f"sim n={n} months={months} seed={seed}: train {len(train)} rows, OOT {info['oot_snapshot']} "
           f"{len(test)} rows, default rate {res['test_default_rate']:.4f}, oracle AUC {o:.4f}")
     for kind, need in (("gbm", 0.97), ("scorecard", 0.94)):
@@ -209,11 +261,12 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true", help="skip toad/scorecardpy (separate venv)")
     ap.add_argument("--no-public", action="store_true")
     ap.add_argument("--sim", action="store_true", help="also run the simulated-city benchmark")
-    ap.add_argument("--sim-n", type=int, default=4000)
-    ap.add_argument("--sim-months", type=int, default=36)
+    ap.add_argument("--sim-n", type=int, default=100_000)
+    ap.add_argument("--sim-months", type=int, default=48)
     ap.add_argument("--sim-seed", type=int, default=7)
     ap.add_argument("--sim-every", default="3M", help="snapshot frequency of the simulated features")
-    ap.add_argument("--sim-min-history", type=int, default=6, help="months of data before the first snapshot")
+    ap.add_argument("--sim-min-history", type=int, default=12, help="months of data before the first snapshot")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the information-ceiling diagnostic")
     ap.add_argument("--json", type=Path, help="write all figures to this JSON file")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -222,7 +275,7 @@ def main() -> None:
     if not a.no_public:
         out["public"] = run_public(not a.no_peers)
     if a.sim:
-        out["sim"] = run_sim(a.sim_n, a.sim_months, a.sim_seed, a.sim_every, a.sim_min_history)
+        out["sim"] = run_sim(a.sim_n, a.sim_months, a.sim_seed, a.sim_every, a.sim_min_history, not a.no_ceiling)
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
 
