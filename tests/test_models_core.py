@@ -84,6 +84,24 @@ def test_scorecard_follows_catalogue_direction_as_monotone_event_rate():
     assert (sc.table_[(sc.table_["Variable"] == "overdue_days") & (sc.table_["Bin"] == "Missing")]["Count"] > 0).all()
 
 
+def test_scorecard_auto_bin_size_gives_a_rare_decisive_tail_its_own_bin(german):
+    rng = np.random.default_rng(1)
+    n = 100000
+    dpd = np.where(rng.random(n) < 0.02, rng.integers(1, 90, n), 0).astype(float)
+    growth = rng.normal(0, 1, n)
+    z = -3.5 + 3.0 * (dpd > 0) - 0.6 * growth
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    X = pd.DataFrame({"dpd": dpd, "growth": growth})
+    sc = ScorecardPD(directions={"dpd": "up", "growth": "down"}).fit(X, y)
+    assert sc.min_bin_size_ < 0.02 and sc.max_n_prebins_ > 20
+    pts = sc.decision_function(pd.DataFrame({"dpd": [0.0, 45.0], "growth": [0.0, 0.0]}))
+    assert pts[1] > pts[0] + 1.0  # the delinquent 2 % are not merged into the bin of zeros
+    fixed = ScorecardPD(directions={"dpd": "up", "growth": "down"}, min_bin_size=0.05).fit(X, y)
+    assert fixed.decision_function(pd.DataFrame({"dpd": [0.0, 45.0], "growth": [0.0, 0.0]}))[1] < pts[1]
+    Xg, yg = german
+    assert ScorecardPD().fit(Xg, yg).min_bin_size_ == 0.05  # small tables keep 5 % bins
+
+
 def test_scorecard_drops_weak_characteristics_by_iv():
     X, y = _synthetic()
     rng = np.random.default_rng(5)
@@ -95,7 +113,7 @@ def test_scorecard_drops_weak_characteristics_by_iv():
 
 @pytest.mark.parametrize("param, value, match", [
     ("pdo", 0, "pdo must be a number > 0"),
-    ("min_bin_size", 0.9, r"min_bin_size must be in \(0, 0.5\]"),
+    ("min_bin_size", 0.9, r"min_bin_size must be 'auto' or in \(0, 0.5\]"),
     ("directions", {"x": "sideways"}, "directions must be"),
 ])
 def test_scorecard_rejects_bad_parameters(german, param, value, match):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -74,9 +74,13 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         ``{feature: "up" | "down" | "none"}`` from the feature catalogue (risk rises with the value: ``up``).
     default_trend : str, default="auto_asc_desc"
         optbinning ``monotonic_trend`` of numeric characteristics without a direction.
-    min_bin_size : float, default=0.05
-        Minimum share of rows per bin.
-    max_n_prebins : int, default=20
+    min_bin_size : float or "auto", default="auto"
+        Minimum share of rows per bin (and per pre-bin). ``"auto"``: enough rows for about 40
+        expected defaults per bin, between 1 % and 5 % (``clip(40 / n_defaults, 0.01, 0.05)``): 5 % on
+        small tables, finer on large ones, where a rare but decisive value range (days past due in
+        1–2 % of the rows) needs a bin of its own.
+    max_n_prebins : int or "auto", default="auto"
+        Pre-bins per characteristic; ``"auto"`` = ``max(20, round(0.5 / min_bin_size))``.
     special_codes : list or None
         Values binned apart (e.g. ``[-999]``).
     min_iv : float, default=0.02
@@ -91,7 +95,7 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
     """
 
     def __init__(self, *, pdo=20.0, base_points=600.0, base_odds=50.0, directions=None,
-                 default_trend="auto_asc_desc", min_bin_size=0.05, max_n_prebins=20, special_codes=None,
+                 default_trend="auto_asc_desc", min_bin_size="auto", max_n_prebins="auto", special_codes=None,
                  min_iv=0.02, max_correlation=0.8, max_psi=0.25, C=1.0):
         self.pdo = pdo
         self.base_points = base_points
@@ -114,8 +118,10 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
                 raise ConfigError(f"{name} must be a number > {lo}; got {v!r}")
         if not isinstance(self.base_points, Real):
             raise ConfigError(f"base_points must be a number; got {self.base_points!r}")
-        if not isinstance(self.min_bin_size, Real) or not 0 < self.min_bin_size <= 0.5:
-            raise ConfigError(f"min_bin_size must be in (0, 0.5]; got {self.min_bin_size!r}")
+        if self.min_bin_size != "auto" and (not isinstance(self.min_bin_size, Real) or not 0 < self.min_bin_size <= 0.5):
+            raise ConfigError(f"min_bin_size must be 'auto' or in (0, 0.5]; got {self.min_bin_size!r}")
+        if self.max_n_prebins != "auto" and (not isinstance(self.max_n_prebins, Integral) or self.max_n_prebins < 2):
+            raise ConfigError(f"max_n_prebins must be 'auto' or an integer >= 2; got {self.max_n_prebins!r}")
         if not isinstance(self.max_correlation, Real) or not 0 < self.max_correlation <= 1:
             raise ConfigError(f"max_correlation must be in (0, 1]; got {self.max_correlation!r}")
         if not isinstance(self.min_iv, Real) or self.min_iv < 0:
@@ -154,8 +160,14 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
             if c in cats:
                 continue
             fit_params[c] = {"monotonic_trend": _TRENDS.get(directions.get(c), self.default_trend)}
-        bp = BinningProcess(names, categorical_variables=cats or None, min_bin_size=self.min_bin_size,
-                            max_n_prebins=self.max_n_prebins, special_codes=self.special_codes,
+        n_bad = int(y.sum())
+        self.min_bin_size_ = (float(np.clip(40 / max(n_bad, 1), 0.01, 0.05)) if self.min_bin_size == "auto"
+                              else float(self.min_bin_size))
+        self.max_n_prebins_ = (max(20, round(0.5 / self.min_bin_size_)) if self.max_n_prebins == "auto"
+                               else int(self.max_n_prebins))
+        bp = BinningProcess(names, categorical_variables=cats or None, min_bin_size=self.min_bin_size_,
+                            min_prebin_size=self.min_bin_size_, max_n_prebins=self.max_n_prebins_,
+                            special_codes=self.special_codes,
                             binning_fit_params=fit_params)
         bp.fit(X[names], y)
         summary = bp.summary().set_index("name")
