@@ -318,17 +318,15 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         }
         self.params_ = params
         Xl = self._lgb_frame(X)
-
-        def dataset():
-            return lgb.Dataset(Xl, label=y, weight=w, init_score=init, categorical_feature=cats or "auto",
-                               free_raw_data=False)
-
         if self.n_rounds is None:
             self._cv_rounds(X, Xl, y, w, init, groups, params, nums, cats, directions)
         else:
             self.n_rounds_, self.cv_auc_ = int(self.n_rounds), float("nan")
             self.oof_decision_ = None
-        self.booster_ = lgb.train(params, dataset(), num_boost_round=self.n_rounds_) if self.n_rounds_ > 0 else None
+        self.booster_ = None
+        if self.n_rounds_ > 0:
+            data = lgb.Dataset(Xl, label=y, weight=w, init_score=init, categorical_feature=cats or "auto")
+            self.booster_ = lgb.train(params, data, num_boost_round=self.n_rounds_)
         self.init_base_ = float(init.mean()) if base is None else None
         self.classes_ = np.array([0, 1])
         log.info("GBM: %d trees (CV AUC %.4f), %d rows, %d features", self.n_rounds_, self.cv_auc_, n, len(names))
