@@ -7,6 +7,7 @@ import pandas as pd
 from features_world import SNAPSHOT, raw_of, world
 
 from smecredit.features import build_features
+from smecredit.features.green import ENV_RANK
 from smecredit.features.tax import GRADE_RANK
 
 
@@ -58,3 +59,16 @@ def test_grade_averages_use_grades_published_in_the_three_years_before_the_snaps
     latest = pub[pub.published_date <= SNAPSHOT].sort_values("published_date").groupby("enterprise_id").last()
     latest = latest[latest.index.isin(out.index)]
     assert (out.loc[latest.index, "tax_grade"] == latest.tax_grade).all()
+
+
+def test_environmental_grade_average_follows_the_same_three_year_window():
+    frames = world(seed=6)
+    out = _features(frames)
+    g = frames["green_annual"].assign(published_date=lambda d: pd.to_datetime(d.published_date))
+    window = g[(g.published_date <= SNAPSHOT) & (g.published_date > SNAPSHOT - pd.Timedelta(days=1096))]
+    expected = window.assign(r=window.env_credit_grade.map(ENV_RANK)).groupby("enterprise_id")["r"].mean().dropna()
+    expected = expected[expected.index.isin(out.index)]
+    assert len(expected) >= 1
+    assert np.allclose(out.loc[expected.index, "green_env_grade_rank_mean_3y"], expected)
+    others = sorted(set(out.index) - set(expected.index))
+    assert out.loc[others, "green_env_grade_rank_mean_3y"].isna().all()
