@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from features_world import SNAPSHOT, raw_of, world
 
-from smecredit.features import build_features
+from smecredit.features import build_features, describe
 from smecredit.features.green import ENV_RANK
 from smecredit.features.tax import GRADE_RANK
 
@@ -72,3 +72,10 @@ def test_environmental_grade_average_follows_the_same_three_year_window():
     assert np.allclose(out.loc[expected.index, "green_env_grade_rank_mean_3y"], expected)
     others = sorted(set(out.index) - set(expected.index))
     assert out.loc[others, "green_env_grade_rank_mean_3y"].isna().all()
+
+
+def test_momentum_reads_as_period_growth_not_year_on_year():
+    assert describe("elec_chg_1m", 0.12) == "Electricity use up 12% over the last month"
+    assert describe("elec_chg_1m", 0.12, lang="zh") == "较上月用电量增长12%"
+    assert describe("elec_chg_3m", -0.2) == "Electricity use down 20% over the last 3 months"
+    assert describe("si_headcount_chg_6m", -0.1) == "Insured employees down 10% over the last 6 months"

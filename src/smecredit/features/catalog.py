@@ -67,7 +67,7 @@ def _catalog_text(s: FeatureSpec, lang: str) -> str:
             "level": f"{en}, monthly average",
             "total": en,
             "change": f"{en}, change year on year",
-            "growth": f"{en}, change over the period",
+            "growth": f"{en}, change over the period" if w != 1 else f"{en}, change on the previous month",
             "trend": f"{en}, linear trend per month relative to the average",
             "cv": f"{en}, volatility (coefficient of variation)",
             "count": en,
@@ -78,7 +78,7 @@ def _catalog_text(s: FeatureSpec, lang: str) -> str:
     text = {
         "level": f"{zh}月均值",
         "change": f"{zh}同比变化",
-        "growth": f"{zh}变化率",
+        "growth": f"{zh}变化率" if w != 1 else f"{zh}环比变化率",
         "trend": f"{zh}月度趋势（相对均值）",
         "cv": f"{zh}波动系数",
         "days": f"距上次{zh}天数",
@@ -172,8 +172,8 @@ def describe(name: str, value, lang: str = "en") -> str:
         if abs(v) < 0.005:
             return f"{en} unchanged{last_en}" if lang == "en" else f"{last_zh}{zh}持平"
         if lang == "en":
-            return f"{en} {'up' if v > 0 else 'down'} {_pct(v)} over the last {w} months"
-        return f"{last_zh}{zh}{'增长' if v > 0 else '下降'}{_pct(v)}"
+            return f"{en} {'up' if v > 0 else 'down'} {_pct(v)} over the last {f'{w} months' if w > 1 else 'month'}"
+        return f"{last_zh or '较上月'}{zh}{'增长' if v > 0 else '下降'}{_pct(v)}"
     if k == "trend":
         if lang == "en":
             return f"{en} trending {'up' if v > 0 else 'down'} {_pct(v)} a month{last_en}"
