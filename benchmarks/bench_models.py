@@ -187,8 +187,9 @@ def information_ceiling(train, test, truth, features, y_te) -> dict:
         v = d[nums].to_numpy(dtype="float64")
         return np.nan_to_num(np.sign(v) * np.log1p(np.abs(v)))
 
-    mu, sd = dense(train).mean(0), dense(train).std(0) + 1e-9
-    ridge = Ridge(1.0).fit((dense(train)[ok] - mu) / sd, target[ok])
+    Dtr = dense(train)
+    mu, sd = Dtr.mean(0), Dtr.std(0) + 1e-9
+    ridge = Ridge(1.0).fit((Dtr[ok] - mu) / sd, target[ok])
     return {"lightgbm_on_true_logit_auc": float(roc_auc_score(y_te, gbm.predict(Xte))),
             "ridge_on_true_logit_auc": float(roc_auc_score(y_te, ridge.predict((dense(test) - mu) / sd))),
             "fit_s": time.perf_counter() - t0}

@@ -290,6 +290,9 @@ def nan_std(x: np.ndarray) -> np.ndarray:
     return out
 
 
+THREE_YEARS_DAYS = 1096  # look-back of the multi-year averages of annual grades
+
+
 def mean_per_group(codes: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
     """Mean of ``values`` per enterprise code (NaN values ignored; NaN when the enterprise has none)."""
     ok = ~np.isnan(values)

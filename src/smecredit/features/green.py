@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.reference import ENV_GRADES
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, day_index, frame, last_per_group, mean_per_group,
-                                       snapshot_day)
+from smecredit.features._panel import (THREE_YEARS_DAYS, FeatureConfig, PreparedRaw, day_index, frame,
+                                       last_per_group, mean_per_group, snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec
 
 FAMILY = "green"
@@ -57,7 +57,7 @@ def green_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig)
         "label": df["green_credit_label"].to_numpy(dtype=np.float64),
         "rank": df["env_credit_grade"].map(ENV_RANK).to_numpy(dtype=np.float64)})
     known = a["day"] <= snapshot_day(snapshot)
-    recent = a["day"][known] > snapshot_day(snapshot) - 1096
+    recent = a["day"][known] > snapshot_day(snapshot) - THREE_YEARS_DAYS
     code, keys = a["code"][known], [a["year"][known], a["day"][known]]
     has = np.zeros(n, dtype=bool)
     has[code] = True

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, cv, day_index, frame,
-                                       last_per_group, mean_per_group, month_index, nan_count, nan_mean, nan_sum,
-                                       rel_slope, snapshot_day, yoy)
+from smecredit.features._panel import (THREE_YEARS_DAYS, FeatureConfig, PreparedRaw, anchor_month, cv, day_index,
+                                       frame, last_per_group, mean_per_group, month_index, nan_count, nan_mean,
+                                       nan_sum, rel_slope, snapshot_day, yoy)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "tax"
@@ -106,7 +106,7 @@ def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np
     ok = ~np.isnan(rank)
     letters = np.array(list(GRADE_RANK), dtype=object)
     grade[ok] = letters[rank[ok].astype(np.int64) - 1]
-    recent = known & (day > snapshot_day(snapshot) - 1096)
+    recent = known & (day > snapshot_day(snapshot) - THREE_YEARS_DAYS)
     return grade, rank, mean_per_group(codes[recent], raw.n, r[recent])
 
 

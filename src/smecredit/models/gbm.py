@@ -169,7 +169,9 @@ class _LinearBase:
             self.C_ = float(self.C)
         coef, intercept = lr.coef_[0].copy(), float(lr.intercept_[0])
         # the first column of a numeric feature is its standardised value: that one carries the sign
-        first = {o: j for j, o in reversed(list(enumerate(owners)))}
+        first: dict[str, int] = {}
+        for j, o in enumerate(owners):
+            first.setdefault(o, j)
         bounds = [(None, None)] * len(owners)
         for c in self.numeric:
             sign = _SIGN.get(self.directions.get(c))
