@@ -85,6 +85,13 @@ def test_validation_json_has_metrics_with_cis_calibration_and_grade_tests(traine
     assert val["metrics"]["auc"]["value"] > 0.7
 
 
+def test_validation_json_records_the_settings_resolved_at_fit(trained):
+    gbm = json.loads((trained["gbm"] / "validation.json").read_text())
+    assert gbm["gbm"]["n_trees"] >= 1 and set(gbm["gbm"]["linear_base_zeroed"]) <= set(gbm["features"])
+    sc = json.loads((trained["sc"] / "validation.json").read_text())
+    assert 0.01 <= sc["scorecard"]["min_bin_size"] <= 0.05 and sc["scorecard"]["max_n_prebins"] >= 20
+
+
 def test_scorecard_table_is_exported_as_csv_and_html(trained):
     table = pd.read_csv(trained["sc"] / "scorecard_table.csv")
     assert {"Variable", "Bin", "WoE", "Points"} <= set(table.columns)

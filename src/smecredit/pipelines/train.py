@@ -260,8 +260,13 @@ def train(
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
                 "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+    est = model.estimator_
     if kind == "gbm":
-        val["gbm"] = {"n_trees": model.estimator_.n_rounds_, "cv_auc": model.estimator_.cv_auc_}
+        # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)
+        zeroed = est.linear_.zeroed_ if est.linear_ is not None else []
+        val["gbm"] = {"n_trees": est.n_rounds_, "cv_auc": est.cv_auc_, "linear_base_zeroed": zeroed}
+    else:  # the bin sizes actually used ("auto" is resolved from the number of defaults)
+        val["scorecard"] = {"min_bin_size": est.min_bin_size_, "max_n_prebins": est.max_n_prebins_}
 
     experiment_id = tracking.ensure_experiment(experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{kind}-{split}") as run:
