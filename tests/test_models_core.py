@@ -93,7 +93,7 @@ def test_scorecard_auto_bin_size_gives_a_rare_decisive_tail_its_own_bin(german):
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     X = pd.DataFrame({"dpd": dpd, "growth": growth})
     sc = ScorecardPD(directions={"dpd": "up", "growth": "down"}).fit(X, y)
-    assert sc.min_bin_size_ < 0.02 and sc.max_n_prebins_ > 20
+    assert 0.005 <= sc.min_bin_size_ < 0.02 and 20 < sc.max_n_prebins_ <= 50
     pts = sc.decision_function(pd.DataFrame({"dpd": [0.0, 45.0], "growth": [0.0, 0.0]}))
     assert pts[1] > pts[0] + 1.0  # the delinquent 2 % are not merged into the bin of zeros
     fixed = ScorecardPD(directions={"dpd": "up", "growth": "down"}, min_bin_size=0.05).fit(X, y)
@@ -150,6 +150,28 @@ def test_gbm_cross_validation_is_honest_and_adds_trees_for_what_the_linear_base_
     # the held-out folds see a linear base fitted without them: the CV AUC is not optimistic
     assert abs(m.cv_auc_ - test_auc) < 0.012
     np.testing.assert_allclose(roc_auc_score(y, m.oof_decision_), m.cv_auc_, atol=0.01)
+
+
+def test_gbm_monotone_trees_false_frees_only_the_trees():
+    def sample(n, seed):
+        rng = np.random.default_rng(seed)
+        X = pd.DataFrame({"u": rng.normal(0, 1, n), "v": rng.normal(0, 1, n)})
+        z = -3.5 + 0.9 * X.u ** 2 + 0.5 * X.v  # declared "up", but risk also rises for low u
+        return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+    X, y = sample(20000, 0)
+    Xt, yt = sample(20000, 1)
+    dirs = {"u": "up", "v": "up"}
+    grid = pd.DataFrame({"u": np.linspace(-2.5, 2.5, 41), "v": 0.0})
+    tied = GBMPD(directions=dirs).fit(X, y)
+    free = GBMPD(directions=dirs, monotone_trees=False).fit(X, y)
+    assert (np.diff(tied.decision_function(grid)) >= -1e-12).all()
+    zf = free.decision_function(grid)
+    assert zf[0] > zf[20] + 1.0  # the free trees learn the left branch the constraint forbids
+    assert roc_auc_score(yt, free.decision_function(Xt)) > roc_auc_score(yt, tied.decision_function(Xt)) + 0.02
+    assert free.linear_.coef_[0] >= 0  # the linear base still follows the direction
+    with pytest.raises(ConfigError, match="monotone_trees must be true or false"):
+        GBMPD(monotone_trees="no").fit(X, y)
 
 
 def test_linear_base_holds_catalogue_signs_and_keeps_rare_tails():

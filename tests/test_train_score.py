@@ -89,7 +89,7 @@ def test_validation_json_records_the_settings_resolved_at_fit(trained):
     gbm = json.loads((trained["gbm"] / "validation.json").read_text())
     assert gbm["gbm"]["n_trees"] >= 1 and set(gbm["gbm"]["linear_base_zeroed"]) <= set(gbm["features"])
     sc = json.loads((trained["sc"] / "validation.json").read_text())
-    assert 0.01 <= sc["scorecard"]["min_bin_size"] <= 0.05 and sc["scorecard"]["max_n_prebins"] >= 20
+    assert 0.005 <= sc["scorecard"]["min_bin_size"] <= 0.05 and 20 <= sc["scorecard"]["max_n_prebins"] <= 50
 
 
 def test_scorecard_table_is_exported_as_csv_and_html(trained):

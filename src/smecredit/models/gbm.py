@@ -221,6 +221,11 @@ class GBMPD(BaseEstimator, ClassifierMixin):
     class_weight : {"sqrt", "balanced", "none"}, default="sqrt"
     directions : dict or None
         ``{feature: "up" | "down" | "none"}``; up/down become monotone constraints.
+    monotone_trees : bool, default=True
+        Apply the directions to the trees as LightGBM monotone constraints. ``False`` keeps them
+        for the linear base only and lets the trees go against a direction in some region: a
+        challenger that shows what the constraints cost in AUC, not a model whose reasons a
+        credit committee can read as "more days past due never lowered the PD".
     n_rounds : int or None, default=None
         Fixed number of trees (skips the early-stopping CV); ``None`` = chosen by early stopping.
     random_state : int, default=0
@@ -230,8 +235,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def __init__(self, *, learning_rate=0.05, num_leaves=8, min_child_samples=None, max_rounds=3000,
                  early_stopping_rounds=100, cv_folds=3, feature_fraction=0.7, bagging_fraction=0.8,
-                 reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, n_rounds=None,
-                 random_state=0, n_jobs=None):
+                 reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, monotone_trees=True,
+                 n_rounds=None, random_state=0, n_jobs=None):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
@@ -244,6 +249,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.linear_base = linear_base
         self.class_weight = class_weight
         self.directions = directions
+        self.monotone_trees = monotone_trees
         self.n_rounds = n_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -264,6 +270,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             raise ConfigError(f"reg_lambda must be >= 0; got {self.reg_lambda!r}")
         if self.n_rounds is not None and (not isinstance(self.n_rounds, Integral) or self.n_rounds < 0):
             raise ConfigError(f"n_rounds must be None or an integer >= 0; got {self.n_rounds!r}")
+        if not isinstance(self.monotone_trees, bool):
+            raise ConfigError(f"monotone_trees must be true or false; got {self.monotone_trees!r}")
         if self.class_weight not in ("sqrt", "balanced", "none"):
             raise ConfigError(f"class_weight must be 'sqrt', 'balanced' or 'none'; got {self.class_weight!r}")
 
@@ -313,7 +321,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             "min_child_samples": mcs, "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
             "max_cat_to_onehot": 4, "cat_smooth": 10.0, "cat_l2": 10.0, "min_data_per_group": max(20, mcs),
-            "monotone_constraints": [_SIGN.get(directions.get(c), 0) if c in nums else 0 for c in names],
+            "monotone_constraints": [_SIGN.get(directions.get(c), 0) if c in nums and self.monotone_trees else 0
+                                     for c in names],
             "monotone_constraints_method": "intermediate", "seed": self.random_state, "deterministic": True,
             "force_row_wise": True,
             "num_threads": self.n_jobs or (1 if n < 20_000 else 2), "verbosity": -1,
