@@ -88,6 +88,7 @@ def test_validation_json_has_metrics_with_cis_calibration_and_grade_tests(traine
 def test_validation_json_records_the_settings_resolved_at_fit(trained):
     gbm = json.loads((trained["gbm"] / "validation.json").read_text())
     assert gbm["gbm"]["n_trees"] >= 1 and set(gbm["gbm"]["linear_base_zeroed"]) <= set(gbm["features"])
+    assert gbm["gbm"]["monotone_trees"] is True  # smecredit train always constrains the trees
     sc = json.loads((trained["sc"] / "validation.json").read_text())
     assert 0.005 <= sc["scorecard"]["min_bin_size"] <= 0.05 and 20 <= sc["scorecard"]["max_n_prebins"] <= 50
 
