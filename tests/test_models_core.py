@@ -155,14 +155,14 @@ def test_gbm_cross_validation_is_honest_and_adds_trees_for_what_the_linear_base_
 def test_gbm_monotone_trees_false_frees_only_the_trees():
     def sample(n, seed):
         rng = np.random.default_rng(seed)
-        X = pd.DataFrame({"u": rng.normal(0, 1, n), "v": rng.normal(0, 1, n)})
-        z = -3.5 + 0.9 * X.u ** 2 + 0.5 * X.v  # declared "up", but risk also rises for low u
+        X = pd.DataFrame({"u": rng.normal(0, 1, n), "v": rng.normal(0, 1, n), "w": rng.normal(0, 1, n)})
+        z = -3.5 + 0.9 * X.u ** 2 + 0.5 * X.v - 0.6 * X.w  # u declared "up", but risk also rises for low u
         return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
 
     X, y = sample(20000, 0)
     Xt, yt = sample(20000, 1)
-    dirs = {"u": "up", "v": "up"}
-    grid = pd.DataFrame({"u": np.linspace(-2.5, 2.5, 41), "v": 0.0})
+    dirs = {"u": "up", "v": "up", "w": "up"}  # w is declared against its true effect
+    grid = pd.DataFrame({"u": np.linspace(-2.5, 2.5, 41), "v": 0.0, "w": 0.0})
     tied = GBMPD(directions=dirs).fit(X, y)
     free = GBMPD(directions=dirs, monotone_trees=False).fit(X, y)
     assert (np.diff(tied.decision_function(grid)) >= -1e-12).all()
@@ -170,6 +170,7 @@ def test_gbm_monotone_trees_false_frees_only_the_trees():
     assert zf[0] > zf[20] + 1.0  # the free trees learn the left branch the constraint forbids
     assert roc_auc_score(yt, free.decision_function(Xt)) > roc_auc_score(yt, tied.decision_function(Xt)) + 0.02
     assert free.linear_.coef_[0] >= 0  # the linear base still follows the direction
+    assert "w" in free.linear_.zeroed_ and "w" in tied.linear_.zeroed_
     with pytest.raises(ConfigError, match="monotone_trees must be true or false"):
         GBMPD(monotone_trees="no").fit(X, y)
 

@@ -316,13 +316,13 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         weight = {"sqrt": math.sqrt(ratio), "balanced": ratio, "none": 1.0}[self.class_weight]
         w = np.where(y == 1, weight, 1.0)
         mcs = self.min_child_samples or max(20, int(0.005 * n))
+        tree_directions = directions if self.monotone_trees else {}
         params = {
             "objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
             "min_child_samples": mcs, "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
             "max_cat_to_onehot": 4, "cat_smooth": 10.0, "cat_l2": 10.0, "min_data_per_group": max(20, mcs),
-            "monotone_constraints": [_SIGN.get(directions.get(c), 0) if c in nums and self.monotone_trees else 0
-                                     for c in names],
+            "monotone_constraints": [_SIGN.get(tree_directions.get(c), 0) if c in nums else 0 for c in names],
             "monotone_constraints_method": "intermediate", "seed": self.random_state, "deterministic": True,
             "force_row_wise": True,
             "num_threads": self.n_jobs or (1 if n < 20_000 else 2), "verbosity": -1,
