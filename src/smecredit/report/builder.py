@@ -454,7 +454,8 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
     missing = [c for c in other.feature_names_ if c not in frame.columns]
     if missing:
         raise DataContractError(f"the compared model needs column(s) the report data lack: {', '.join(missing)}")
-    op = other.predict(frame[[c for c in frame.columns if c in set(other.feature_names_) | {ID_COL, TIME_COL}]])
+    op = other.predict(frame[[c for c in frame.columns if c in set(other.feature_names_) | {ID_COL, TIME_COL}]],
+                       flag_missing=False)
     order = model.master_scale_.grades
     idx = {g: i for i, g in enumerate(order)}
     ga = preds["grade"].astype(str).map(idx).to_numpy(dtype=float)
@@ -531,7 +532,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                                 f"missing: {', '.join(missing)}")
     keep = [c for c in frame.columns if c in set(model.feature_names_) | {ID_COL, TIME_COL, "in_default"}]
     model_input = frame[keep]
-    preds = model.predict(model_input)
+    preds = model.predict(model_input, flag_missing=False)
     y = None
     if target in frame.columns:
         y = pd.to_numeric(frame[target], errors="coerce").astype("float64")
@@ -602,7 +603,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         absent = [c for c in model.feature_names_ if c not in reference.columns]
         if absent:
             raise DataContractError(f"reference data lack feature column(s) {', '.join(absent)}")
-        ref_preds = model.predict(reference[[c for c in reference.columns if c in set(model.feature_names_)]])
+        ref_preds = model.predict(reference[[c for c in reference.columns if c in set(model.feature_names_)]],
+                                  flag_missing=False)
         stab = stability_section(reference, ref_preds, frame, preds, top_features,
                                  reference_label or "training data", "report data", model.master_scale_.grades)
     elif in_time is not None and in_time.any() and oot.any():

@@ -1,7 +1,8 @@
 """Score a table with a trained credit model (correct first; a scalable job comes later).
 
 Every input row is returned, in order, with the id columns (``enterprise_id``, ``snapshot_date``
-when present) and ``pd``, ``score``, ``grade``, ``reason_1``..``reason_3``. Missing feature columns
+when present) and ``pd``, ``score``, ``grade``, ``reason_1``..``reason_3`` and ``data_quality`` (``ok``, or
+``all_features_missing``: no PD, score or grade for a row the model knows nothing about). Missing feature columns
 raise :class:`~smecredit.exceptions.DataContractError` listing them; extra columns are ignored with
 a warning; categories unseen in training are scored as missing (with a warning).
 """
@@ -15,6 +16,7 @@ import pandas as pd
 
 from smecredit.io import read_table, write_table
 from smecredit.models import CreditModel, load_model
+from smecredit.models.credit_model import OUTPUT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +46,12 @@ def score(model, input_path, output_path) -> pd.DataFrame:
 
 
 def _empty(model: CreditModel, frame: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in ("enterprise_id", "snapshot_date") if c in frame.columns]
-    return pd.DataFrame(columns=cols + ["pd", "score", "grade", "reason_1", "reason_2", "reason_3"])
+    """A 0-row result with the dtypes of a non-empty one (floats for ``pd``/``score``, text elsewhere)."""
+    cols: dict[str, pd.Series] = {}
+    if "enterprise_id" in frame.columns:
+        cols["enterprise_id"] = pd.Series([], dtype=object)
+    if "snapshot_date" in frame.columns:
+        cols["snapshot_date"] = pd.Series([], dtype="datetime64[ns]")
+    for c in OUTPUT_COLUMNS:
+        cols[c] = pd.Series([], dtype="float64" if c in ("pd", "score") else object)
+    return pd.DataFrame(cols)
