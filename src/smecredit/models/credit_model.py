@@ -176,7 +176,13 @@ class CreditModel:
 
     def scorecard_table(self) -> pd.DataFrame | None:
         """The points table (scorecard models), else ``None``."""
-        return self.estimator_.table_.copy() if self.kind == "scorecard" else None
+        if self.kind != "scorecard":
+            return None
+        from smecredit.models.scorecard import bin_label
+
+        table = self.estimator_.table_.copy()
+        table["Bin"] = table["Bin"].map(bin_label)  # plain text, also for tables saved by older versions
+        return table
 
     def __repr__(self) -> str:
         return f"CreditModel(kind={self.kind!r}, n_features={len(self.feature_names_)})"

@@ -109,6 +109,22 @@ def duplicate_report(df: pd.DataFrame, source: str) -> dict:
     return out
 
 
+def held_out_mask(frame: pd.DataFrame, meta: dict, *, manifest: dict | None = None) -> np.ndarray | None:
+    """The rows of ``frame`` a model trained with a random split held out for its test, or ``None``.
+
+    Known only when ``frame`` is the very table the model was trained on (same fingerprint, as
+    recorded in the model's metadata): the split is then recomputed exactly as at training.
+    """
+    target = meta.get("target")
+    if meta.get("split") != "random" or not target or target not in frame.columns:
+        return None
+    if meta.get("data_fingerprint") != frame_fingerprint(frame):
+        return None
+    td = TrainingData(frame, "report data", None, dict(manifest or {}))
+    _, test, _ = split_data(td, target, "random", random_state=int(meta.get("random_state", 0)))
+    return frame.index.isin(test.index)
+
+
 def _add_months(ts: pd.Series | pd.Timestamp, months: int):
     return ts + pd.DateOffset(months=months)
 
@@ -296,7 +312,8 @@ def train(
 
         params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
-    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, **info}
+    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint,
+            "random_state": random_state, **info}
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
