@@ -74,6 +74,7 @@ def test_report_on_other_data_labels_labelled_rows_as_possibly_in_sample(trained
     p = tmp_path / "other.csv"
     other.to_csv(p, index=False)
     out = tmp_path / "r.html"
-    assert main(["report", "--model", str(trained["model"]), "--data", str(p), "--out", str(out), "--n-boot", "20"]) == 0
+    rc = main(["report", "--model", str(trained["model"]), "--data", str(p), "--out", str(out), "--n-boot", "20"])
+    assert rc == 0
     text = html.unescape(out.read_text(encoding="utf-8"))
     assert "all labelled rows (may include training rows)" in text and "held-out test rows" not in text

@@ -76,9 +76,9 @@ def test_copies_of_rows_never_straddle_train_and_test(copies):
 
 def test_a_panel_split_at_random_is_grouped_by_enterprise():
     g = _german()
-    panel = pd.concat([g.assign(enterprise_id=[f"E{i}" for i in range(len(g))]),
-                       g.assign(enterprise_id=[f"E{i}" for i in range(len(g))], duration_in_month=g["duration_in_month"] + 1)],
-                      ignore_index=True)
+    ids = [f"E{i}" for i in range(len(g))]
+    panel = pd.concat([g.assign(enterprise_id=ids),
+                       g.assign(enterprise_id=ids, duration_in_month=g["duration_in_month"] + 1)], ignore_index=True)
     train, test, info = split_data(TrainingData(panel, "panel.csv"), "bad", "random")
     assert not set(train["enterprise_id"]) & set(test["enterprise_id"])
     assert info["grouped_by"] == "enterprise_id"

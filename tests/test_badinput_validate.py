@@ -63,8 +63,8 @@ def test_text_in_a_number_column_is_reported_once_not_again_as_missing(city, cap
     rc, err = _validate(city, capsys)
     assert rc == 3
     lines = _lines(err, "tax_monthly")
-    assert lines == ["- tax_monthly.invoiced_sales: wrong type: expected float — 1 row(s), first spreadsheet rows [5] "
-                     "values ['abc']"]
+    assert lines == ["- tax_monthly.invoiced_sales: wrong type: expected float — 1 row(s), first spreadsheet "
+                     "rows [5] values ['abc']"]
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf])

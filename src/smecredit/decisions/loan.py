@@ -86,7 +86,8 @@ def check_applications(apps: pd.DataFrame, policy: Policy | None = None) -> pd.D
         out[col] = v
     lo, hi = (policy.lending.min_term_months, policy.lending.max_term_months) if policy is not None else (1, 360)
     raw = out["term_months"]
-    t = pd.to_numeric(raw, errors="coerce").astype("float64") if raw.dtype != bool else pd.Series(np.nan, index=raw.index)
+    t = (pd.to_numeric(raw, errors="coerce").astype("float64") if raw.dtype != bool
+         else pd.Series(np.nan, index=raw.index))
     ta = t.to_numpy()
     bad = ~np.isfinite(ta) | (ta != np.floor(np.where(np.isfinite(ta), ta, 0))) | (ta < lo) | (ta > hi)
     if bad.any():
@@ -280,8 +281,8 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     out["as_of"] = d
     out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
     out["ead"] = out["approved_amount"].where(out["approved_amount"].notna(), out["requested_amount"])
-    for c in ("pd", "requested_amount", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
-              "collateral_value", "guaranteed_share"):
+    for c in ("pd", "requested_amount", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead",
+              "term_months", "collateral_value", "guaranteed_share"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["tech_sme"] = out["tech_sme"].astype("boolean")
     out["guarantee_insurance"] = out["guarantee_insurance"].astype("boolean")

@@ -82,8 +82,9 @@ def portfolio_exposures(decisions: pd.DataFrame, policy: Policy, *, booked_only:
     """
     decisions = check_decisions(decisions)
     rows = decisions[decisions["decision"].isin(BOOKED)] if booked_only else decisions
-    keep = [c for c in rows.columns if c not in {SOURCE_COLUMN, ROW_COLUMN, "lgd", "el", "scheme", *EL_PARTY_COLUMNS, "guarantor_compensatory_payment",
-                                                 "guarantor_loss_on_default", "guarantor_net_loss", "break_even_fee"}]
+    drop = {SOURCE_COLUMN, ROW_COLUMN, "lgd", "el", "scheme", *EL_PARTY_COLUMNS, "guarantor_compensatory_payment",
+            "guarantor_loss_on_default", "guarantor_net_loss", "break_even_fee"}
+    keep = [c for c in rows.columns if c not in drop]
     return add_expected_loss(rows[keep].reset_index(drop=True), policy.expected_loss)
 
 

@@ -95,8 +95,9 @@ def _check_scoring_dtype(name: str, s: pd.Series, source: str, trained_bool: boo
         kinds = s.dropna().map(type)
         odd = kinds.map(lambda t: issubclass(t, (pd.Timestamp, np.datetime64)) or t.__name__ in ("datetime", "date"))
         if odd.any():
+            mask = s.notna().to_numpy() & odd.reindex(s.index, fill_value=False).to_numpy()
             raise DataContractError(f"{source}: column {name!r} is a numeric feature of the model but holds dates in "
-                                    f"{_rows(s.notna().to_numpy() & odd.reindex(s.index, fill_value=False).to_numpy())}")
+                                    f"{_rows(mask)}")
     if trained_bool is False and (pd.api.types.is_bool_dtype(dtype) or (
             dtype == object and len(s) and s.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).any())):
         raise DataContractError(f"{source}: column {name!r} is a numeric feature of the model (a number in "

@@ -100,7 +100,8 @@ def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, 
     if unknown.any():
         log.warning("applications: %d enterprise_id(s) not in the enterprises table at %s (application_id %s); "
                     "these applications are referred (L01 missing registry record), the others decided",
-                    int(unknown.sum()), sheet_rows(unknown), ", ".join(map(str, apps.loc[unknown, "application_id"][:10])))
+                    int(unknown.sum()), sheet_rows(unknown),
+                    ", ".join(map(str, apps.loc[unknown, "application_id"][:10])))
     scores, name, version = score_enterprises(raw, model_uri, as_of, apps["enterprise_id"])
     dec = decide_loans(raw, apps, scores, pol, as_of, model_name=name, model_version=version)
     _write(dec, out, audit)

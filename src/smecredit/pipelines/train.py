@@ -334,7 +334,8 @@ def train(
     val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
-                "data_quality": quality, "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+                "data_quality": quality, "features": features,
+                "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
     est = model.estimator_
     if kind == "gbm":
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)
