@@ -110,3 +110,11 @@ def test_an_unknown_decision_value_is_refused_not_dropped(tmp_path, capsys):
     rc, io, out = _run(tmp_path, capsys, dec)
     assert rc == 3 and "['approved']" in io.err and "spreadsheet row 3" in io.err
     assert not out.exists()
+
+
+def test_a_referred_then_booked_loan_is_counted_once(tmp_path, capsys):
+    dec = _decisions()
+    earlier = dec.iloc[[0]].assign(decision="refer")  # the same loan referred at an earlier review
+    rc, io, out = _run(tmp_path, capsys, pd.concat([earlier, dec], ignore_index=True))
+    assert rc == 0, io.err
+    assert _total(out)["exposures"] == 2

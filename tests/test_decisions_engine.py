@@ -125,9 +125,9 @@ def test_engine_does_not_mutate_its_inputs():
 
 def test_bad_scores_are_rejected_naming_the_column_and_rows():
     bad = w.scores().assign(pd=[0.1, 1.7])
-    with pytest.raises(DataContractError, match=r"'pd' must be in \[0, 1\]; offending rows \[1\]"):
+    with pytest.raises(DataContractError, match=r"'pd' must be in \[0, 1\]; offending spreadsheet row 3"):
         renew(scores=bad)
-    with pytest.raises(DataContractError, match="duplicates at rows"):
+    with pytest.raises(DataContractError, match="duplicates at spreadsheet rows 4, 5"):
         renew(scores=pd.concat([w.scores(), w.scores()], ignore_index=True))
     with pytest.raises(DataContractError, match=r"lacks column\(s\) \['grade'\]"):
         renew(scores=w.scores().drop(columns="grade"))

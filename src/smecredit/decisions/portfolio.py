@@ -66,7 +66,8 @@ def check_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     for c in ("application_id", "loan_id"):
         if c in out.columns:
             key = out[c].astype(object).where(out[c].notna(), key)
-    dup = (key.notna() & key.duplicated(keep=False)).to_numpy() & booked
+    bk = key.where(pd.Series(booked, index=key.index))  # only booked rows can count an exposure twice
+    dup = (bk.notna() & bk.duplicated(keep=False)).to_numpy()
     if dup.any():
         raise DataContractError(
             f"the same exposure (loan_id, or application_id of a new loan) appears more than once among booked rows "

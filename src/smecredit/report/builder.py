@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
@@ -544,8 +544,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
             y = y.where(frame["observable"].fillna(False).astype(bool), np.nan)
         bad = y.notna() & ~y.isin([0.0, 1.0])
         if bad.any():
-            rows = ", ".join(map(str, np.flatnonzero(bad.to_numpy())[:5]))
-            raise DataContractError(f"report data {data.source}: target column {target!r} must be 0/1; see rows {rows}")
+            raise DataContractError(f"report data {data.source}: target column {target!r} must be 0/1; see "
+                                    f"{sheet_rows(bad.to_numpy(), 5)}")
     features = list(model.feature_names_)
     limitations: list[str] = []
     notes: dict[str, str] = {}
