@@ -3,6 +3,7 @@ without any data flagged and never graded, and a 0-row output typed like a full 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -70,13 +71,15 @@ def test_text_in_a_numeric_feature_is_refused_with_rows(model_dir, tmp_path, cap
     assert not out.exists()
 
 
-def test_rows_without_any_feature_are_flagged_and_not_graded(model_dir, tmp_path, capsys):
+def test_rows_without_any_feature_are_flagged_and_not_graded(model_dir, tmp_path, capsys, caplog):
     f = _input()
     features = [c for c in f.columns if c != "enterprise_id"]
     f = f.astype({c: object for c in features})
     f.loc[[3, 11], features] = None
-    rc, io, out = _score(model_dir, tmp_path, capsys, f)
+    with caplog.at_level(logging.WARNING, logger="smecredit"):
+        rc, io, out = _score(model_dir, tmp_path, capsys, f)
     assert rc == 0, io.err
+    assert "2 row(s) have every model feature missing (spreadsheet rows 5, 13)" in caplog.text
     res = pd.read_parquet(out)
     empty = res["enterprise_id"].isin(["E003", "E011"])
     assert (res.loc[empty, "data_quality"] == "all_features_missing").all()

@@ -16,7 +16,8 @@ import pandas as pd
 
 from smecredit.io import read_table, write_table
 from smecredit.models import CreditModel, load_model
-from smecredit.models.credit_model import OUTPUT_COLUMNS
+from smecredit.exceptions import sheet_rows
+from smecredit.models.credit_model import ALL_MISSING, OUTPUT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ def score(model, input_path, output_path) -> pd.DataFrame:
         result = _empty(model, frame)
     if "snapshot_date" in result.columns and Path(output_path).suffix == ".csv":
         result["snapshot_date"] = pd.to_datetime(result["snapshot_date"]).dt.strftime("%Y-%m-%d")
+    empty = (result["data_quality"] == ALL_MISSING).to_numpy() if "data_quality" in result.columns else None
+    if empty is not None and empty.any():
+        log.warning("%s: %d row(s) have every model feature missing (%s): no PD, score or grade, data_quality=%s",
+                    input_path, int(empty.sum()), sheet_rows(empty), ALL_MISSING)
     write_table(result, output_path)
     log.info("scored %d rows from %s into %s", len(result), input_path, output_path)
     return result
