@@ -7,6 +7,8 @@ refuses with exit 3 naming the column, the file and the spreadsheet rows, writin
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,12 +23,17 @@ from smecredit.io import write_table
 POLICY = load_policy()
 
 
-def _decisions() -> pd.DataFrame:
-    """Two booked exposures: the renewal of L1 and a new loan for the same firm (application A1)."""
+@functools.lru_cache(maxsize=1)
+def _decided() -> pd.DataFrame:
     ren = decide_renewals(w.raw(), w.scores(), POLICY, w.AS_OF, model_name="m", model_version="1")
     new = decide_loans(w.raw(), w.frames()["loan_applications"], w.scores(), POLICY, w.AS_OF,
                        model_name="m", model_version="1")
-    dec = pd.concat([ren, new], ignore_index=True)
+    return pd.concat([ren, new], ignore_index=True)
+
+
+def _decisions() -> pd.DataFrame:
+    """Two booked exposures: the renewal of L1 and a new loan for the same firm (application A1); a new copy."""
+    dec = _decided().copy()
     assert set(dec["decision"]) == {"renew_without_repayment", "approve"}
     return dec
 
