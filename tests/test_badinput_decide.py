@@ -158,3 +158,10 @@ def test_a_zero_row_loan_output_has_every_column(world, raw, tmp_path, capsys):
     assert len(empty) == 0 and list(empty.columns) == list(full.columns) and len(full.columns) > 50
     for c in ("pd", "requested_amount", "approved_amount", "el", "ead"):
         assert empty[c].dtype == full[c].dtype == "float64"
+
+
+def test_an_unreadable_application_date_is_refused_not_ignored():
+    apps = w.frames()["loan_applications"].astype({"application_date": object})
+    apps.loc[0, "application_date"] = "next week"
+    with pytest.raises(DataContractError, match=r"'application_date' must be a date.*\['next week'\] at spreadsheet row 2"):
+        check_applications(apps, POLICY)

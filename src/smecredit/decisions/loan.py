@@ -45,8 +45,8 @@ def check_applications(apps: pd.DataFrame, policy: Policy | None = None) -> pd.D
     Checked: the required columns; ``enterprise_id`` filled; ``application_id`` (when given) filled
     and unique; ``requested_amount`` a finite number > 0; ``collateral_value`` empty or a finite
     number >= 0; ``term_months`` a whole number within the policy's ``lending.min_term_months`` …
-    ``max_term_months``; ``product`` and ``collateral_type`` from their code lists. Every problem is
-    reported at once.
+    ``max_term_months``; ``application_date`` (when given) a date; ``product`` and ``collateral_type``
+    from their code lists. Every problem is reported at once.
     """
     miss = [c for c in APPLICATION_COLUMNS if c not in apps.columns]
     if miss:
@@ -95,6 +95,13 @@ def check_applications(apps: pd.DataFrame, policy: Policy | None = None) -> pd.D
         problems.append(f"column 'term_months' must be a whole number of months from {lo} to {hi} (policy "
                         f"lending.min_term_months/max_term_months); got {shown} at {sheet_rows(bad)}")
     out["term_months"] = t
+    if "application_date" in out.columns:
+        raw = out["application_date"]
+        when = pd.to_datetime(raw, errors="coerce")
+        bad = (raw.notna() & when.isna()).to_numpy(dtype=bool)
+        if bad.any():
+            shown = sorted({str(v) for v in raw[bad].tolist()})[:5]
+            problems.append(f"column 'application_date' must be a date like 2025-12-31; got {shown} at {sheet_rows(bad)}")
     for col, allowed in (("product", PRODUCTS), ("collateral_type", COLLATERAL_TYPES)):
         bad = np.flatnonzero(~out[col].isin(list(allowed)).to_numpy())
         if len(bad):
