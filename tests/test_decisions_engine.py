@@ -125,9 +125,9 @@ def test_engine_does_not_mutate_its_inputs():
 
 def test_bad_scores_are_rejected_naming_the_column_and_rows():
     bad = w.scores().assign(pd=[0.1, 1.7])
-    with pytest.raises(DataContractError, match=r"'pd' must be in \[0, 1\]; offending rows \[1\]"):
+    with pytest.raises(DataContractError, match=r"'pd' must be in \[0, 1\]; offending spreadsheet row 3"):
         renew(scores=bad)
-    with pytest.raises(DataContractError, match="duplicates at rows"):
+    with pytest.raises(DataContractError, match="duplicates at spreadsheet rows 4, 5"):
         renew(scores=pd.concat([w.scores(), w.scores()], ignore_index=True))
     with pytest.raises(DataContractError, match=r"lacks column\(s\) \['grade'\]"):
         renew(scores=w.scores().drop(columns="grade"))
@@ -191,11 +191,11 @@ def test_pd_and_grade_bands_of_new_loans(pd_, grade, decision):
 
 def test_bad_applications_are_rejected_naming_column_and_rows():
     apps = w.frames()["loan_applications"].assign(product=["yacht"])
-    with pytest.raises(DataContractError, match=r"column 'product' must be one of .* \(rows \[0\]\)"):
+    with pytest.raises(DataContractError, match=r"column 'product' must be one of .* \(spreadsheet row 2\)"):
         loans(apps=apps)
     with pytest.raises(DataContractError, match=r"lack column\(s\) \['term_months'\]"):
         loans(apps=w.frames()["loan_applications"].drop(columns="term_months"))
-    with pytest.raises(DataContractError, match=r"applications dated after as_of 2025-12-31 at rows \[0\]"):
+    with pytest.raises(DataContractError, match=r"applications dated after as_of 2025-12-31 at spreadsheet row 2"):
         loans(apps=w.frames()["loan_applications"].assign(application_date=pd.Timestamp("2026-01-02")))
 
 
@@ -277,7 +277,8 @@ def test_no_loan_in_the_window_gives_an_empty_table_with_every_column():
     out = decide_renewals(w.raw(), w.scores(), POLICY, "2024-06-30")
     assert out.empty and list(out.columns[: len(AUDIT_COLUMNS)]) == AUDIT_COLUMNS and "R17_status" in out.columns
     none = decide_loans(w.raw(), w.frames()["loan_applications"].iloc[:0], w.scores(), POLICY, w.AS_OF)
-    assert none.empty and list(none.columns) == AUDIT_COLUMNS
+    full = decide_loans(w.raw(), w.frames()["loan_applications"], w.scores(), POLICY, w.AS_OF)
+    assert none.empty and list(none.columns) == list(full.columns)  # a 0-row output keeps every column
 
 
 def test_bad_decision_date_is_a_data_contract_error():

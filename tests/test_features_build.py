@@ -158,11 +158,11 @@ def test_rows_of_unknown_enterprises_or_loans_are_named():
     frames = dict(FRAMES)
     lm = frames["loan_monthly"].copy()
     lm.loc[3, "loan_id"] = "NO-SUCH-LOAN"
-    with pytest.raises(DataContractError, match=r"loan_monthly.loan_id: 1 row\(s\).*first rows \[3\]"):
+    with pytest.raises(DataContractError, match=r"loan_monthly.loan_id: 1 row\(s\).*first spreadsheet rows \[5\]"):
         build_features(raw_of({**frames, "loan_monthly": lm}), SNAPSHOT)
     tax = frames["tax_monthly"].copy()
     tax.loc[[5, 7], "enterprise_id"] = "91331002MA0000000X"
-    with pytest.raises(DataContractError, match=r"tax_monthly.enterprise_id: 2 row\(s\).*\[5, 7\]"):
+    with pytest.raises(DataContractError, match=r"tax_monthly.enterprise_id: 2 row\(s\).*\[7, 9\]"):
         build_features(raw_of({**frames, "tax_monthly": tax}), SNAPSHOT)
 
 

@@ -276,7 +276,7 @@ def test_credit_model_pd_is_floored_calibrated_and_graded(german):
     X, y = german
     m = fit_credit_model(X.iloc[:700], y[:700], kind="scorecard", pd_floor=0.01)
     out = m.predict(X.iloc[700:])
-    assert list(out.columns) == ["pd", "score", "grade", "reason_1", "reason_2", "reason_3"]
+    assert list(out.columns) == ["pd", "score", "grade", "reason_1", "reason_2", "reason_3", "data_quality"]
     assert out["pd"].min() >= 0.01
     assert roc_auc_score(y[700:], out["pd"]) > 0.7
     assert abs(out["pd"].mean() - y[700:].mean()) < 0.06

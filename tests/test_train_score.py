@@ -49,7 +49,8 @@ def test_score_returns_every_row_in_order_with_ids_and_contract_columns(trained,
     assert main(["score", "--model", str(trained["gbm"]), "--input", str(inp), "--output",
                  str(tmp_path / "out.parquet")]) == 0
     out = pd.read_parquet(tmp_path / "out.parquet")
-    assert list(out.columns) == ["enterprise_id", "pd", "score", "grade", "reason_1", "reason_2", "reason_3"]
+    assert list(out.columns) == ["enterprise_id", "pd", "score", "grade", "reason_1", "reason_2", "reason_3",
+                                 "data_quality"]
     assert out["enterprise_id"].tolist() == src["enterprise_id"].tolist()
     assert out["pd"].between(0.0005, 1).all()
     assert set(out["grade"]) <= {str(k) for k in range(1, 11)}
@@ -153,7 +154,7 @@ def test_score_ignores_extra_columns_with_a_warning_and_handles_unseen_categorie
     (lambda d: d.drop(columns="bad"), "target column 'bad' not found"),
     (lambda d: d.assign(bad=d["bad"] * 2), "must be binary 0/1"),
     (lambda d: d.assign(bad=0), "single class"),
-    (lambda d: d.assign(bad=d["bad"].astype(str).replace("1", "yes")), "non-numeric values in rows"),
+    (lambda d: d.assign(bad=d["bad"].astype(str).replace("1", "yes")), "non-numeric values in spreadsheet rows"),
 ])
 def test_train_rejects_bad_targets_with_exit_3(tmp_path, capsys, mutate, match):
     inp = tmp_path / "bad.csv"

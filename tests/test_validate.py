@@ -67,7 +67,7 @@ def test_wrong_type_names_rows_and_values(city, capsys):
     code, err = _run(city, capsys)
     assert code == 3
     assert "utilities_monthly.electricity_kwh: wrong type: expected float" in err
-    assert "first rows [3]" in err and "lots" in err
+    assert "first spreadsheet rows [5]" in err and "lots" in err
 
 
 def test_invalid_check_digit_is_reported_without_showing_the_code(city, capsys):
@@ -82,7 +82,7 @@ def test_invalid_check_digit_is_reported_without_showing_the_code(city, capsys):
     code, err = _run(city, capsys)
     assert code == 3
     assert "enterprises.enterprise_id: invalid unified social credit code" in err
-    assert "first rows [7]" in err
+    assert "first spreadsheet rows [9]" in err
     assert wrong not in err and code18 not in err  # codes are masked in messages
 
 
@@ -100,7 +100,7 @@ def test_future_date_is_reported(city, capsys):
     _edit(city, "judicial_events", fn)
     code, err = _run(city, capsys)
     assert code == 3
-    assert "judicial_events.event_date: date in the future" in err and "first rows [2]" in err
+    assert "judicial_events.event_date: date in the future" in err and "first spreadsheet rows [4]" in err
 
 
 def test_negative_amount_is_reported(city, capsys):
@@ -110,7 +110,7 @@ def test_negative_amount_is_reported(city, capsys):
     _edit(city, "tax_monthly", fn)
     code, err = _run(city, capsys)
     assert code == 3
-    assert "tax_monthly.invoiced_sales: must be >= 0" in err and "first rows [1, 5]" in err
+    assert "tax_monthly.invoiced_sales: must be >= 0" in err and "first spreadsheet rows [3, 7]" in err
 
 
 def test_unknown_enterprise_is_reported(city, capsys):

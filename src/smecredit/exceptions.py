@@ -46,3 +46,27 @@ class GovernanceError(SmeCreditError):
 
 class NotFittedError(SmeCreditError, _SkNotFittedError):
     """An estimator was used before ``fit``."""
+
+
+#: How every error message counts rows: as a spreadsheet does, the header line being row 1, so the
+#: first record of a table (CSV or Parquet) is row 2. ``sheet_row(0) == 2``.
+ROW_NUMBERING = "spreadsheet rows: header = row 1, first record = row 2"
+
+
+def sheet_row(position: int) -> int:
+    """Spreadsheet row number of the 0-based record ``position`` (header = row 1)."""
+    return int(position) + 2
+
+
+def sheet_rows(positions, limit: int = 10) -> str:
+    """``"spreadsheet rows 2, 5 and 3 more"`` for 0-based record positions (a boolean mask or a list).
+
+    Every error message of smecredit names rows this way (see :data:`ROW_NUMBERING`).
+    """
+    import numpy as np
+
+    arr = np.asarray(positions)
+    idx = np.flatnonzero(arr) if arr.dtype == bool else arr.astype("int64").ravel()
+    shown = ", ".join(str(sheet_row(i)) for i in idx[:limit])
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return f"spreadsheet row{'s' if len(idx) != 1 else ''} {shown}{more}"

@@ -2,13 +2,16 @@
 
 :func:`validate_raw` checks a folder of Parquet or CSV files, one per table, and returns a
 :class:`ValidationReport` listing every violation with table, column, check, the first
-offending rows (0-based row positions in the file) and their values. Values of PII columns
+offending rows and their values. Rows are spreadsheet row numbers: the header line is row 1,
+so the first record of a file (CSV or Parquet) is row 2. Values of PII columns
 (enterprise ids, names) are masked in the report.
 
 Checks: required tables and columns present; types (dates, numbers, booleans parse);
 non-nullable columns filled; allowed values; numeric ranges (amounts never negative); valid
 unified social credit codes (GB 32100-2015); no duplicate keys; no dates in the future;
-``enterprise_id`` of every table known in ``enterprises``.
+``enterprise_id`` of every table known in ``enterprises``; numbers finite (``inf`` refused).
+A table with a missing column still has its other columns checked; a cell reported once (e.g.
+text in a number column) is not reported again by a later check.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pandera.pandas as pa
 
 from smecredit.data import uscc
 from smecredit.data.schemas import TABLES, Column, TableSpec
-from smecredit.exceptions import DataContractError
+from smecredit.exceptions import DataContractError, sheet_row
 
 log = logging.getLogger(__name__)
 MAX_ROWS_SHOWN = 5
@@ -37,7 +40,7 @@ class Violation:
     table: str
     column: str | None
     check: str
-    rows: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # spreadsheet row numbers (header = row 1)
     values: list[str] = field(default_factory=list)
     n_rows: int = 0
 
@@ -45,7 +48,7 @@ class Violation:
         where = f"{self.table}.{self.column}" if self.column else self.table
         text = f"{where}: {self.check}"
         if self.n_rows:
-            text += f" — {self.n_rows} row(s), first rows {self.rows}"
+            text += f" — {self.n_rows} row(s), first spreadsheet rows {self.rows}"
             if self.values:
                 text += f" values {self.values}"
         return text
@@ -72,11 +75,16 @@ class ValidationReport:
         for name in self.unknown_files:
             lines.append(f"  {name}: not a table of the data model, ignored")
         if self.violations:
-            lines.append(f"{len(self.violations)} violation(s):")
+            lines.append(f"{len(self.violations)} violation(s) (rows are spreadsheet rows: header = row 1):")
             lines += [f"  - {v}" for v in self.violations]
         else:
             lines.append("no violations")
         return "\n".join(lines)
+
+    def add(self, violation: Violation) -> None:
+        """Record ``violation`` unless the very same one is already recorded."""
+        if str(violation) not in {str(v) for v in self.violations}:
+            self.violations.append(violation)
 
     def raise_if_invalid(self) -> None:
         if not self.ok:
@@ -84,11 +92,13 @@ class ValidationReport:
 
 
 def find_table_file(folder: Path, name: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        p = folder / f"{name}{suffix}"
-        if p.exists():
-            return p
-    return None
+    """``<name>.parquet`` or ``<name>.csv`` in ``folder`` (None if neither); both is ambiguous:
+    :class:`DataContractError` rather than a silent pick."""
+    found = [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.exists()]
+    if len(found) > 1:
+        raise DataContractError(f"table {name!r} is ambiguous in {folder}: both {name}.parquet and {name}.csv exist; "
+                                "keep one of them")
+    return found[0] if found else None
 
 
 def _mask(value: object, column: Column) -> str:
@@ -108,11 +118,16 @@ def _bad(report: ValidationReport, spec: TableSpec, column: Column | None, check
     shown: list[str] = []
     if values is not None and column is not None:
         shown = [_mask(v, column) for v in values.iloc[pos]]
-    report.violations.append(Violation(spec.name, column.name if column else None, check, pos.tolist(), shown, n))
+    report.add(Violation(spec.name, column.name if column else None, check, [sheet_row(i) for i in pos], shown, n))
 
 
-def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) -> pd.DataFrame:
-    """Convert columns to their model types; record values that cannot be converted."""
+def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
+                 reported: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Convert columns to their model types; record values that cannot be converted.
+
+    Numbers must be finite: ``inf``/``-inf`` are reported and set missing. ``reported`` (when
+    given) receives, per column, the mask of cells reported here, so later checks skip them.
+    """
     out = {}
     for col in spec.columns:
         if col.name not in df.columns:
@@ -128,6 +143,9 @@ def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) ->
                 conv = pd.Series(np.nan, index=s.index)
             else:
                 conv = pd.to_numeric(s, errors="coerce").astype("float64")
+            inf = pd.Series(np.isinf(conv.to_numpy()), index=s.index)
+            _bad(report, spec, col, "infinite value: expected a finite number", inf, s)
+            conv = conv.where(~inf, np.nan)
             if col.dtype == "int":
                 frac = conv.notna() & (conv != np.floor(conv))
                 _bad(report, spec, col, "wrong type: expected whole numbers", frac, s)
@@ -142,16 +160,25 @@ def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport) ->
         else:
             conv = s.astype("string").astype(object).where(s.notna(), None)
         failed = s.notna() & pd.Series(conv, index=s.index).isna()
+        if col.dtype in ("float", "int"):
+            inf_cells = inf
+            failed &= ~inf_cells
+        else:
+            inf_cells = pd.Series(False, index=s.index)
         _bad(report, spec, col, f"wrong type: expected {col.dtype}", failed, s)
+        if reported is not None:
+            reported[col.name] = (failed | inf_cells).to_numpy(dtype=bool)
         out[col.name] = conv
     return pd.DataFrame(out, index=df.index)
 
 
-def pandera_schema(spec: TableSpec, today: dt.date | None = None) -> pa.DataFrameSchema:
-    """The pandera schema of a table, for frames already converted to model types."""
+def pandera_schema(spec: TableSpec, today: dt.date | None = None, columns=None) -> pa.DataFrameSchema:
+    """The pandera schema of a table (or of its ``columns`` only), for frames already converted to model types."""
     today_ts = pd.Timestamp(today or dt.date.today())
     cols = {}
     for c in spec.columns:
+        if columns is not None and c.name not in columns:
+            continue
         checks = []
         if c.allowed:
             checks.append(pa.Check.isin(list(c.allowed), error="allowed values"))
@@ -165,19 +192,20 @@ def pandera_schema(spec: TableSpec, today: dt.date | None = None) -> pa.DataFram
             checks.append(pa.Check(lambda s: uscc.valid_mask(s), element_wise=False,
                                    error="invalid unified social credit code (GB 32100 check character)"))
         cols[c.name] = pa.Column(nullable=c.nullable, checks=checks, required=True)
-    return pa.DataFrameSchema(cols, unique=list(spec.key), report_duplicates="all", strict=False)
+    unique = list(spec.key) if all(k in cols for k in spec.key) else None
+    return pa.DataFrameSchema(cols, unique=unique, report_duplicates="all", strict=False)
 
 
 def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
                    today: dt.date | None = None) -> pd.DataFrame | None:
     """Validate one table; append violations to ``report``; return the typed frame."""
     missing = [c for c in spec.column_names if c not in df.columns]
-    if missing:
-        report.violations.append(Violation(spec.name, ", ".join(missing), "missing required column(s)"))
-        return None
     before = len(report.violations)
-    typed = coerce_types(df, spec, report)
-    schema = pandera_schema(spec, today)
+    if missing:  # reported, and the columns present are still checked
+        report.add(Violation(spec.name, ", ".join(missing), "missing required column(s)"))
+    reported: dict[str, np.ndarray] = {}
+    typed = coerce_types(df, spec, report, reported)
+    schema = pandera_schema(spec, today, columns=list(typed.columns))
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -196,8 +224,11 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
                 name = f"values not in the allowed set {list(col.allowed)}"
             mask = pd.Series(False, index=typed.index)
             mask.iloc[[r for r in rows if r < len(mask)]] = True
+            if col is not None and col.name in reported:  # already reported as a wrong type or infinite
+                mask &= ~reported[col.name]
             if name.startswith("duplicate key"):
-                report.violations.append(Violation(spec.name, ", ".join(spec.key), name, rows[:MAX_ROWS_SHOWN], [], len(rows)))
+                report.add(Violation(spec.name, ", ".join(spec.key), name,
+                                     [sheet_row(r) for r in rows[:MAX_ROWS_SHOWN]], [], len(rows)))
             else:
                 _bad(report, spec, col, name, mask, typed[col.name] if col is not None else None)
     return typed if len(report.violations) == before else None
@@ -215,7 +246,11 @@ def validate_raw(folder: str | Path, *, today: dt.date | None = None) -> Validat
         if p.is_file() and p.suffix in (".parquet", ".csv") and p.stem not in known:
             report.unknown_files.append(p.name)
     for name, spec in TABLES.items():
-        path = find_table_file(folder, name)
+        try:
+            path = find_table_file(folder, name)
+        except DataContractError:
+            report.add(Violation(name, None, f"ambiguous: both {name}.parquet and {name}.csv exist; keep one of them"))
+            continue
         if path is None:
             if spec.required:
                 report.violations.append(Violation(name, None, f"required table missing (expected {name}.parquet or {name}.csv)"))

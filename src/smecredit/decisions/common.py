@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from smecredit.exceptions import DataContractError
+from smecredit.exceptions import DataContractError, sheet_rows
 
 #: Columns every decision row carries, in this order (the audit contract, docs/interfaces.md).
 AUDIT_COLUMNS = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "model_name", "model_version",
@@ -19,7 +19,7 @@ def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Validate a scores frame (``enterprise_id, pd, grade`` and optional ``reason_1..3``).
 
     Returns it indexed by ``enterprise_id``. Raises :class:`DataContractError` naming the
-    column and the offending row positions (never the identifiers).
+    column and the offending (spreadsheet) rows, never the identifiers.
     """
     miss = [c for c in ("enterprise_id", "pd", "grade") if c not in scores.columns]
     if miss:
@@ -27,10 +27,10 @@ def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     pd_ = pd.to_numeric(scores["pd"], errors="coerce")
     bad = np.flatnonzero(~(pd_.isna() | pd_.between(0, 1)).to_numpy())
     if len(bad):
-        raise DataContractError(f"scores column 'pd' must be in [0, 1]; offending rows {bad[:10].tolist()}")
+        raise DataContractError(f"scores column 'pd' must be in [0, 1]; offending {sheet_rows(bad)}")
     dup = np.flatnonzero(scores["enterprise_id"].duplicated().to_numpy())
     if len(dup):
-        raise DataContractError(f"scores column 'enterprise_id' has duplicates at rows {dup[:10].tolist()}: "
+        raise DataContractError(f"scores column 'enterprise_id' has duplicates at {sheet_rows(dup)}: "
                                 "score each enterprise once, as of the decision date")
     out = scores.assign(pd=pd_.astype(float))
     for c in REASON_COLUMNS:

@@ -29,7 +29,7 @@ from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import LendingPolicy, Policy
 from smecredit.decisions.risk_sharing import round_down
 from smecredit.decisions.rules import RuleResult, grade_number
-from smecredit.exceptions import DataContractError
+from smecredit.exceptions import DataContractError, sheet_rows
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +39,73 @@ APPLICATION_COLUMNS = ["enterprise_id", "requested_amount", "product", "term_mon
 SECURED = ("real_estate", "movable_property", "ip_pledge", "receivables")
 
 
-def check_applications(apps: pd.DataFrame) -> pd.DataFrame:
-    """Validate an applications frame; :class:`DataContractError` naming column and rows."""
+def check_applications(apps: pd.DataFrame, policy: Policy | None = None) -> pd.DataFrame:
+    """Validate an applications frame; :class:`DataContractError` naming column and (spreadsheet) rows.
+
+    Checked: the required columns; ``enterprise_id`` filled; ``application_id`` (when given) filled
+    and unique; ``requested_amount`` a finite number > 0; ``collateral_value`` empty or a finite
+    number >= 0; ``term_months`` a whole number within the policy's ``lending.min_term_months`` …
+    ``max_term_months``; ``application_date`` (when given) a date; ``product`` and ``collateral_type``
+    from their code lists. Every problem is reported at once.
+    """
     miss = [c for c in APPLICATION_COLUMNS if c not in apps.columns]
     if miss:
         raise DataContractError(f"applications lack column(s) {miss}; expected {APPLICATION_COLUMNS} "
                                 "(+ application_id, collateral_value)")
     out = apps.copy()
+    problems = []
     if "application_id" not in out.columns:
         out["application_id"] = [f"APP{i:06d}" for i in range(len(out))]
+    else:
+        aid = out["application_id"]
+        empty = (aid.isna() | (aid.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+        if empty.any():
+            problems.append(f"column 'application_id' is empty at {sheet_rows(empty)}")
+        dup = (~empty) & aid.astype("string").duplicated(keep=False).to_numpy(dtype=bool)
+        if dup.any():
+            shown = sorted({str(v) for v in aid[dup]})[:5]
+            problems.append(f"column 'application_id' has duplicates {shown} at {sheet_rows(dup)}: "
+                            "each application is decided once")
     if "collateral_value" not in out.columns:
         out["collateral_value"] = np.nan
-    problems = []
-    for col in ("requested_amount", "term_months", "collateral_value"):
-        v = pd.to_numeric(out[col], errors="coerce")
-        bad = np.flatnonzero(((v.isna() & out[col].notna()) | (v < 0) | (v.isna() & (col != "collateral_value"))).to_numpy())
-        if len(bad):
-            problems.append(f"column {col!r} must be a number >= 0 (rows {bad[:10].tolist()})")
-        out[col] = v.astype(float)
+    eid = out["enterprise_id"]
+    no_id = (eid.isna() | (eid.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+    if no_id.any():
+        problems.append(f"column 'enterprise_id' is empty at {sheet_rows(no_id)}")
+    for col, required, lo_ok in (("requested_amount", True, "> 0"), ("collateral_value", False, ">= 0")):
+        raw = out[col]
+        v = pd.to_numeric(raw, errors="coerce").astype("float64") if raw.dtype != bool else \
+            pd.Series(np.nan, index=raw.index)
+        arr = v.to_numpy()
+        given = raw.notna().to_numpy(dtype=bool)
+        bad = (given & ~np.isfinite(arr)) | (required & ~given)
+        bad |= np.isfinite(arr) & ((arr <= 0) if lo_ok == "> 0" else (arr < 0))
+        if bad.any():
+            problems.append(f"column {col!r} must be a finite number {lo_ok}"
+                            f"{'' if required else ' or empty'} ({sheet_rows(bad)})")
+        out[col] = v
+    lo, hi = (policy.lending.min_term_months, policy.lending.max_term_months) if policy is not None else (1, 360)
+    raw = out["term_months"]
+    t = (pd.to_numeric(raw, errors="coerce").astype("float64") if raw.dtype != bool
+         else pd.Series(np.nan, index=raw.index))
+    ta = t.to_numpy()
+    bad = ~np.isfinite(ta) | (ta != np.floor(np.where(np.isfinite(ta), ta, 0))) | (ta < lo) | (ta > hi)
+    if bad.any():
+        shown = sorted({str(x) for x in raw[bad].tolist()})[:5]
+        problems.append(f"column 'term_months' must be a whole number of months from {lo} to {hi} (policy "
+                        f"lending.min_term_months/max_term_months); got {shown} at {sheet_rows(bad)}")
+    out["term_months"] = t
+    if "application_date" in out.columns:
+        raw = out["application_date"]
+        when = pd.to_datetime(raw, errors="coerce")
+        bad = (raw.notna() & when.isna()).to_numpy(dtype=bool)
+        if bad.any():
+            shown = sorted({str(v) for v in raw[bad].tolist()})[:5]
+            problems.append(f"column 'application_date' must be a date like 2025-12-31; got {shown} at {sheet_rows(bad)}")
     for col, allowed in (("product", PRODUCTS), ("collateral_type", COLLATERAL_TYPES)):
         bad = np.flatnonzero(~out[col].isin(list(allowed)).to_numpy())
         if len(bad):
-            problems.append(f"column {col!r} must be one of {list(allowed)} (rows {bad[:10].tolist()})")
+            problems.append(f"column {col!r} must be one of {list(allowed)} ({sheet_rows(bad)})")
     if problems:
         raise DataContractError("applications are invalid: " + "; ".join(problems))
     return out.reset_index(drop=True)
@@ -192,11 +237,11 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     columns (EAD = approved amount, else the requested amount).
     """
     d = as_date(as_of)
-    apps = check_applications(applications)
+    apps = check_applications(applications, policy)
     if "application_date" in apps.columns:
         late = pd.to_datetime(apps["application_date"], errors="coerce") > d
         if late.any():
-            raise DataContractError(f"applications dated after as_of {d.date()} at rows {list(late[late].index[:10])}: "
+            raise DataContractError(f"applications dated after as_of {d.date()} at {sheet_rows(late.to_numpy())}: "
                                     "decide an application as of its date or later")
     sc = check_scores(scores)
     lp = policy.lending
@@ -236,25 +281,33 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
             row[f"{r.rule}_value"] = r.value
             row[f"{r.rule}_status"] = r.status
         rows.append(row)
-    out = pd.DataFrame(rows)
-    if out.empty:
-        out = pd.DataFrame(columns=["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade"])
+    out = pd.DataFrame(rows, columns=_loan_columns())
     out["model_name"] = model_name
     out["model_version"] = str(model_version)
     out["policy_sha256"] = policy.sha256
     out["as_of"] = d
     out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
-    if not len(out):
-        return out[AUDIT_COLUMNS]
     out["ead"] = out["approved_amount"].where(out["approved_amount"].notna(), out["requested_amount"])
-    for c in ("pd", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
-              "collateral_value", "guaranteed_share"):
+    for c in ("pd", "requested_amount", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead",
+              "term_months", "collateral_value", "guaranteed_share"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["tech_sme"] = out["tech_sme"].astype("boolean")
     out["guarantee_insurance"] = out["guarantee_insurance"].astype("boolean")
     out = add_expected_loss(out, policy.expected_loss)
     log.info("loan decisions as of %s: %d applications, %s", d.date(), len(out), out["decision"].value_counts().to_dict())
     return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
+
+
+CHECKS = tuple(f"L{i:02d}" for i in range(1, 9))
+
+
+def _loan_columns() -> list[str]:
+    """Every column of a loan-decision row before expected loss (a 0-row output has them all too)."""
+    base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "application_id", "decision_zh",
+            "reasons_zh", "requested_amount", "credit_limit", "approved_amount", "price_tier", "spread_bp",
+            "revenue_proxy", "product", "term_months", "collateral_type", "collateral_value", "county", "industry",
+            "size_class", "tech_sme", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+    return base + [f"{c}_{k}" for c in CHECKS for k in ("value", "status")]
 
 
 def lp_guarantor(collateral_type: str, policy: Policy) -> str:

@@ -189,6 +189,7 @@ class LendingPolicy(_Ordered):
         ("approve_grade_max", "<=", "refer_grade_max",
          "refer band below approve band: approve_grade_max ({a}) must be <= refer_grade_max ({b})"),
         ("min_limit", "<", "max_limit", "min_limit ({a}) must be < max_limit ({b})"),
+        ("min_term_months", "<=", "max_term_months", "min_term_months ({a}) must be <= max_term_months ({b})"),
     )
 
     approve_pd_max: float = Field(gt=0, lt=1)
@@ -205,6 +206,8 @@ class LendingPolicy(_Ordered):
     electricity_haircut_above: float = Field(ge=0, lt=1)
     min_history_months: int = Field(ge=1, le=12)
     penalty_lookback_months: int = Field(ge=1, le=120)
+    min_term_months: int = Field(default=1, ge=1, le=360)
+    max_term_months: int = Field(default=60, ge=1, le=360)
     price_tiers: tuple[PriceTier, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

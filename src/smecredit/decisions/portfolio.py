@@ -2,16 +2,78 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from smecredit.decisions import risk_sharing as rs
 from smecredit.decisions.expected_loss import EL_PARTY_COLUMNS, add_expected_loss
 from smecredit.decisions.policy import Policy
-from smecredit.exceptions import DataContractError
+from smecredit.decisions.loan import DECISIONS as LOAN_DECISIONS
+from smecredit.decisions.renewal import DECISIONS as RENEWAL_DECISIONS
+from smecredit.exceptions import DataContractError, sheet_rows
 
 #: Decisions whose exposures are on the book after the decision.
 BOOKED = ("approve", "renew_without_repayment", "renew_with_conditions")
+KNOWN_DECISIONS = tuple(dict.fromkeys(LOAN_DECISIONS + RENEWAL_DECISIONS))
 SEGMENTS = ("county", "industry", "size_class")
+#: Optional columns naming where each row came from (set by :func:`smecredit.pipelines.decide.run_portfolio`).
+SOURCE_COLUMN, ROW_COLUMN = "_source_file", "_source_row"
+
+
+def _where(frame: pd.DataFrame, mask) -> str:
+    """``file a.parquet spreadsheet rows 2, 3; file b.csv spreadsheet row 7`` (or rows of the frame)."""
+    mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
+    if SOURCE_COLUMN not in frame.columns:
+        return sheet_rows(mask.to_numpy())
+    parts = []
+    for src, g in frame[mask].groupby(SOURCE_COLUMN, sort=False):
+        parts.append(f"{src} {sheet_rows(g[ROW_COLUMN].to_numpy(dtype='int64'))}")
+    return "; ".join(parts)
+
+
+def check_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Check a decisions table before it is summed; return it with ``decision`` normalised.
+
+    ``decision`` values are compared without case or surrounding spaces (``" APPROVE"`` is
+    ``approve``); a value that is none of the decisions smecredit writes, or missing, is refused.
+    Booked rows must have a PD in [0, 1] and a finite EAD >= 0, and no exposure (``loan_id``,
+    else ``application_id``) may appear twice — a file passed twice or two decisions on the same
+    loan would count it twice. Raises :class:`DataContractError` naming column, file and rows.
+    """
+    if "decision" not in decisions.columns:
+        raise DataContractError("decisions table lacks column 'decision'; pass the output of `smecredit decide`")
+    out = decisions.copy()
+    raw = out["decision"]
+    norm = raw.astype("string").str.strip().str.lower()
+    bad = ~norm.isin(list(KNOWN_DECISIONS)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        shown = sorted({str(v) for v in raw[bad].tolist()})[:5]
+        raise DataContractError(f"decisions column 'decision' has unknown or missing values {shown} at "
+                                f"{_where(out, bad)}; expected one of {list(KNOWN_DECISIONS)}")
+    out["decision"] = norm.astype(object)
+    booked = out["decision"].isin(BOOKED).to_numpy()
+    for col, lo, hi in (("pd", 0.0, 1.0), ("ead", 0.0, np.inf)):
+        if col not in out.columns:
+            raise DataContractError(f"decisions table lacks column {col!r} needed for expected loss")
+        v = pd.to_numeric(out[col], errors="coerce").astype("float64")
+        bad = booked & ~(np.isfinite(v.to_numpy()) & (v.to_numpy() >= lo) & (v.to_numpy() <= hi))
+        if bad.any():
+            rng = "in [0, 1]" if col == "pd" else "a finite amount >= 0"
+            raise DataContractError(f"decisions column {col!r} must be {rng} on booked rows (decision in "
+                                    f"{list(BOOKED)}); missing, infinite or out-of-range at {_where(out, bad)}")
+        out[col] = v
+    key = pd.Series(np.nan, index=out.index, dtype=object)
+    for c in ("application_id", "loan_id"):
+        if c in out.columns:
+            key = out[c].astype(object).where(out[c].notna(), key)
+    bk = key.where(pd.Series(booked, index=key.index))  # only booked rows can count an exposure twice
+    dup = (bk.notna() & bk.duplicated(keep=False)).to_numpy()
+    if dup.any():
+        raise DataContractError(
+            f"the same exposure (loan_id, or application_id of a new loan) appears more than once among booked rows "
+            f"at {_where(out, dup)}: a file passed twice, or two decisions on one loan, would count it twice; "
+            "pass each decisions file once and keep one decision per loan")
+    return out
 
 
 def portfolio_exposures(decisions: pd.DataFrame, policy: Policy, *, booked_only: bool = True) -> pd.DataFrame:
@@ -19,11 +81,11 @@ def portfolio_exposures(decisions: pd.DataFrame, policy: Policy, *, booked_only:
 
     ``booked_only`` keeps the rows whose decision puts an exposure on the book (:data:`BOOKED`).
     """
-    if "decision" not in decisions.columns:
-        raise DataContractError("decisions table lacks column 'decision'; pass the output of `smecredit decide`")
+    decisions = check_decisions(decisions)
     rows = decisions[decisions["decision"].isin(BOOKED)] if booked_only else decisions
-    keep = [c for c in rows.columns if c not in {"lgd", "el", "scheme", *EL_PARTY_COLUMNS, "guarantor_compensatory_payment",
-                                                 "guarantor_loss_on_default", "guarantor_net_loss", "break_even_fee"}]
+    drop = {SOURCE_COLUMN, ROW_COLUMN, "lgd", "el", "scheme", *EL_PARTY_COLUMNS, "guarantor_compensatory_payment",
+            "guarantor_loss_on_default", "guarantor_net_loss", "break_even_fee"}
+    keep = [c for c in rows.columns if c not in drop]
     return add_expected_loss(rows[keep].reset_index(drop=True), policy.expected_loss)
 
 

@@ -180,7 +180,7 @@ class PreparedRaw:
             if unknown.size:
                 raise DataContractError(
                     f"{table}.enterprise_id: {unknown.size} row(s) refer to enterprises absent from the "
-                    f"enterprises table, first rows {unknown[:5].tolist()}")
+                    f"enterprises table, first spreadsheet rows {(unknown[:5] + 2).tolist()}")
             self._codes[table] = codes
         return self._codes[table]
 
@@ -243,7 +243,7 @@ def prepare(raw: RawData | PreparedRaw) -> PreparedRaw:
     if dup.any():
         rows = np.flatnonzero(dup)
         raise DataContractError(f"enterprises.enterprise_id: {rows.size} duplicate id(s), "
-                                f"first rows {rows[:5].tolist()}")
+                                f"first spreadsheet rows {(rows[:5] + 2).tolist()}")
     ids = np.sort(ent.to_numpy(dtype=object))
     return PreparedRaw(raw, ids)
 

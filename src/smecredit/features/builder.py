@@ -374,7 +374,8 @@ def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, val
     try:
         raw = from_frames(tables, validate=validate)
     except DataContractError as exc:
-        raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (row positions within the chunk): "
+        raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (rows counted within the chunk; "
+                                f"`smecredit validate` gives the rows of the files): "
                                 f"{exc}") from exc
     prep = prepare(raw)
     for table, rng in ranges.items():

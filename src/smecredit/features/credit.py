@@ -77,7 +77,7 @@ def _loan_arrays(raw: PreparedRaw) -> dict:
         bad = np.flatnonzero(pos < 0)
         if bad.size:
             raise DataContractError(f"loan_monthly.loan_id: {bad.size} row(s) refer to loans absent from the loans "
-                                    f"table, first rows {bad[:5].tolist()}")
+                                    f"table, first spreadsheet rows {(bad[:5] + 2).tolist()}")
         rank = pd.Index(RISK_CLASSES).get_indexer(lm["risk_class_5"]).astype(np.float64)
         rank[rank < 0] = np.nan
         return {

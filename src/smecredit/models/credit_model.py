@@ -16,7 +16,8 @@ from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.models.calibration import PDCalibrator
-from smecredit.models.dataset import ID_COLUMNS, META_COLUMNS, coerce_features, feature_columns, missing_columns
+from smecredit.models.dataset import (ID_COLUMNS, META_COLUMNS, check_text_in_numeric, coerce_features,
+                                      feature_columns, missing_columns)
 from smecredit.models.gbm import GBMPD, cv_folds
 from smecredit.models.rating import DEFAULT_GRADE, MasterScale
 from smecredit.models.reasons import top_reasons
@@ -25,7 +26,11 @@ from smecredit.models.scorecard import ScorecardPD, logodds_to_points
 log = logging.getLogger(__name__)
 
 KINDS = ("gbm", "scorecard")
-OUTPUT_COLUMNS = ["pd", "score", "grade", "reason_1", "reason_2", "reason_3"]
+OUTPUT_COLUMNS = ["pd", "score", "grade", "reason_1", "reason_2", "reason_3", "data_quality"]
+#: ``data_quality`` values: every feature known or partly missing (scored as usual), or every model
+#: feature missing — such a row gets no PD, score or grade (never an ordinary grade on no data).
+DATA_OK, ALL_MISSING = "ok", "all_features_missing"
+ALL_MISSING_REASON = "No data: every model feature is missing / 无数据：模型特征全部缺失"
 DEFAULT_FLAG = "in_default"
 
 
@@ -84,7 +89,7 @@ class CreditModel:
         if extra:
             log.warning("%s: ignoring %d column(s) the model does not use: %s", source, len(extra),
                         ", ".join(extra[:20]) + (" ..." if len(extra) > 20 else ""))
-        Xf = coerce_features(X, self.feature_types_, source=source)
+        Xf = coerce_features(X, self.feature_types_, source=source, bool_features=self.metadata_.get("bool_features"))
         for c, known in self.categories_.items():
             if not known:
                 continue
@@ -128,8 +133,13 @@ class CreditModel:
         """
         return self._contrib(self.prepare(X))
 
-    def predict(self, X: pd.DataFrame, *, source: str = "input table") -> pd.DataFrame:
-        """Every input row in order: id columns, then ``pd``, ``score``, ``grade``, ``reason_1..3``."""
+    def predict(self, X: pd.DataFrame, *, source: str = "input table", flag_missing: bool = True) -> pd.DataFrame:
+        """Every input row in order: id columns, then ``pd``, ``score``, ``grade``, ``reason_1..3``, ``data_quality``.
+
+        A row whose model features are all missing has ``data_quality`` ``"all_features_missing"``
+        and, with ``flag_missing`` (the default), no ``pd``, ``score`` or ``grade`` (a decision
+        refers it); ``flag_missing=False`` keeps the model's raw estimate (validation, reports).
+        """
         Xf = self.prepare(X, source=source)
         p = self._pd_from(Xf, X)
         if self.kind == "scorecard":
@@ -151,11 +161,28 @@ class CreditModel:
             for c in reasons.columns:
                 out.loc[in_default, c] = ""
             out.loc[in_default, "reason_1"] = "Already in default / 已违约"
+        empty = Xf.isna().all(axis=1).to_numpy() if len(Xf.columns) else np.zeros(len(Xf), dtype=bool)
+        if in_default is not None:
+            empty &= ~in_default  # a known default is graded D whatever else is missing
+        out["data_quality"] = np.where(empty, ALL_MISSING, DATA_OK).astype(object)
+        if flag_missing and empty.any():
+            out.loc[empty, ["pd", "score"]] = np.nan
+            out["grade"] = out["grade"].astype(object)
+            out.loc[empty, "grade"] = None
+            for c in reasons.columns:
+                out.loc[empty, c] = ""
+            out.loc[empty, "reason_1"] = ALL_MISSING_REASON
         return out
 
     def scorecard_table(self) -> pd.DataFrame | None:
         """The points table (scorecard models), else ``None``."""
-        return self.estimator_.table_.copy() if self.kind == "scorecard" else None
+        if self.kind != "scorecard":
+            return None
+        from smecredit.models.scorecard import bin_label
+
+        table = self.estimator_.table_.copy()
+        table["Bin"] = table["Bin"].map(bin_label)  # plain text, also for tables saved by older versions
+        return table
 
     def __repr__(self) -> str:
         return f"CreditModel(kind={self.kind!r}, n_features={len(self.feature_names_)})"
@@ -203,6 +230,7 @@ def fit_credit_model(
     types = feature_columns(X)
     if not types:
         raise DataContractError("training table has no feature columns (only id, date or target columns)")
+    check_text_in_numeric(X, types, source="training table")
     Xf = coerce_features(X, types, source="training table")
     y = np.asarray(y, dtype="int64")
     directions = directions_from_catalog(catalog, types)
@@ -238,6 +266,8 @@ def fit_credit_model(
         "directions": directions,
         **(metadata or {}),
     }
+    # numeric features given as True/False in training (elsewhere True/False is refused at scoring)
+    meta["bool_features"] = [c for c, t in types.items() if t == "numeric" and pd.api.types.is_bool_dtype(X[c].dtype)]
     meta["_train_categories"] = {c: sorted(Xf[c].dropna().unique().tolist()) for c, t in types.items()
                                  if t == "categorical"}
     model = CreditModel(kind, est, calibrator, master_scale or MasterScale(), types, scaling, meta)

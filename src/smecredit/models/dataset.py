@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from smecredit.exceptions import DataContractError
+from smecredit.exceptions import DataContractError, sheet_rows
 
 ID_COLUMNS = ("enterprise_id", "snapshot_date")
 META_COLUMNS = ("enterprise_id", "snapshot_date", "bad", "observable", "in_default")
@@ -35,10 +35,73 @@ def is_id_like(name: str, dtype=None) -> bool:
 
 
 def _rows(mask: np.ndarray, limit: int = 5) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i) for i in idx[:limit])
-    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
-    return f"rows {shown}{more}"
+    return sheet_rows(np.asarray(mask, dtype=bool), limit)
+
+
+#: A text column whose non-missing values are at least this share numbers is a numeric column
+#: with typing errors, not a categorical feature.
+NUMERIC_SHARE = 0.9
+
+
+def check_text_in_numeric(df: pd.DataFrame, types: dict[str, str], *, source: str = "input table") -> None:
+    """Refuse a text column that is mostly numbers (a numeric column with a few typos such as ``"abc"``).
+
+    Read as text, such a column would silently become a categorical feature. Raises
+    :class:`DataContractError` naming each such column, its text values and their rows.
+    """
+    problems = []
+    for name, kind in types.items():
+        if kind != "categorical":
+            continue
+        s = df[name]
+        given = s.notna() & (s.astype("string").str.strip() != "").fillna(False)
+        if not given.any():
+            continue
+        num = pd.to_numeric(s.where(given), errors="coerce")
+        is_num = num.notna() & given
+        share = float(is_num.sum()) / float(given.sum())
+        if share >= NUMERIC_SHARE and not is_num[given].all():
+            bad = (given & ~is_num).to_numpy(dtype=bool)
+            shown = sorted({str(v) for v in s[bad].tolist()})[:5]
+            problems.append(f"column {name!r} holds numbers in {share:.1%} of its filled rows but text {shown} in "
+                            f"{_rows(bad)}")
+    if problems:
+        raise DataContractError(f"{source}: " + "; ".join(problems) + " — fix or empty those cells (a number column "
+                                "with text would otherwise become a categorical feature)")
+
+
+def check_finite(df: pd.DataFrame, types: dict[str, str], *, source: str = "input table") -> None:
+    """Refuse ``inf``/``-inf`` in the numeric feature columns of ``df`` (names columns and rows)."""
+    problems = []
+    for name, kind in types.items():
+        if kind != "numeric":
+            continue
+        v = pd.to_numeric(df[name], errors="coerce") if not pd.api.types.is_numeric_dtype(df[name].dtype) else df[name]
+        inf = np.isinf(np.asarray(v, dtype="float64"))
+        if inf.any():
+            problems.append(f"column {name!r} has infinite values in {_rows(inf)}")
+    if problems:
+        raise DataContractError(f"{source}: " + "; ".join(problems))
+
+
+def _check_scoring_dtype(name: str, s: pd.Series, source: str, trained_bool: bool | None) -> None:
+    """A numeric feature given as dates, or as True/False when it was not boolean in training, is refused."""
+    dtype = s.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
+            or isinstance(dtype, pd.PeriodDtype):
+        raise DataContractError(f"{source}: column {name!r} is a numeric feature of the model but holds dates "
+                                f"({dtype}); give it as numbers")
+    if dtype == object and len(s):
+        kinds = s.dropna().map(type)
+        odd = kinds.map(lambda t: issubclass(t, (pd.Timestamp, np.datetime64)) or t.__name__ in ("datetime", "date"))
+        if odd.any():
+            mask = s.notna().to_numpy() & odd.reindex(s.index, fill_value=False).to_numpy()
+            raise DataContractError(f"{source}: column {name!r} is a numeric feature of the model but holds dates in "
+                                    f"{_rows(mask)}")
+    if trained_bool is False and (pd.api.types.is_bool_dtype(dtype) or (
+            dtype == object and len(s) and s.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).any())):
+        raise DataContractError(f"{source}: column {name!r} is a numeric feature of the model (a number in "
+                                "training) but holds True/False values; give it as numbers")
 
 
 def feature_columns(df: pd.DataFrame, target: str | None = None, *, exclude: Iterable[str] = ()) -> dict[str, str]:
@@ -95,18 +158,25 @@ def coerce_features(
     types: dict[str, str],
     *,
     source: str = "input table",
+    bool_features: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Return a new frame of the feature columns in ``types`` order: numeric → float64, categorical → object str.
+
+    ``bool_features`` (when known: the numeric features that were True/False in training) makes
+    True/False values in any other numeric feature an error; dates in a numeric feature always are.
 
     Raises
     ------
     DataContractError
-        A numeric column holds text that is not a number (names column and rows).
+        A numeric column holds text that is not a number, dates, True/False where numbers were
+        trained, or infinite values (names column and rows).
     """
     cols: dict[str, pd.Series] = {}
+    bools = None if bool_features is None else set(bool_features)
     for name, kind in types.items():
         s = df[name]
         if kind == "numeric":
+            _check_scoring_dtype(name, s, source, None if bools is None else name in bools)
             if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
                 cols[name] = s.astype("float64")
             else:

@@ -18,8 +18,10 @@ so that a row's points add up to its score exactly.
 
 from __future__ import annotations
 
+import ast
 import logging
 import math
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -61,6 +63,26 @@ def _psi(a: np.ndarray, b: np.ndarray) -> float:
     pa = np.array([(a == k).mean() for k in keys]) + 1e-4
     pb = np.array([(b == k).mean() for k in keys]) + 1e-4
     return float(np.sum((pa - pb) * np.log(pa / pb)))
+
+
+_ARROW_TEXT = re.compile(r"<\w*Array>\s*(\[.*\])\s*Length: \d+, dtype: \w+", re.DOTALL)
+
+
+def bin_label(value) -> str:
+    """Plain text of an optbinning bin: an interval as optbinning prints it, a categorical bin as its
+    categories joined by ", " (pandas 3 Arrow string arrays are turned into Python strings first, never
+    printed as ``<ArrowStringArray> [...]``)."""
+    if isinstance(value, str):
+        m = _ARROW_TEXT.fullmatch(value.strip())
+        if m:  # a table saved by an older version: recover the categories from the printed array
+            try:
+                return ", ".join(str(v) for v in ast.literal_eval(m.group(1)))
+            except (ValueError, SyntaxError):
+                return value
+        return value
+    if pd.api.types.is_list_like(value):
+        return ", ".join(str(v) for v in list(value))
+    return str(value)
 
 
 class ScorecardPD(BaseEstimator, ClassifierMixin):
@@ -260,7 +282,7 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
                 w = float(r["WoE"])
                 rows.append({
                     "Variable": c,
-                    "Bin": str(r["Bin"]) if not isinstance(r["Bin"], (list, np.ndarray)) else ", ".join(map(str, r["Bin"])),
+                    "Bin": bin_label(r["Bin"]),
                     "Count": int(r["Count"]),
                     "Count (%)": float(r["Count (%)"]),
                     "Event rate": float(r["Event rate"]),

@@ -12,6 +12,7 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from smecredit.data import load_raw
@@ -20,8 +21,9 @@ from smecredit.decisions.audit import append_decisions
 from smecredit.decisions.common import REASON_COLUMNS, as_date
 from smecredit.decisions.loan import check_applications, decide_loans
 from smecredit.decisions.policy import Policy, load_policy
-from smecredit.decisions.portfolio import party_totals, portfolio_exposures, summarise
+from smecredit.decisions.portfolio import ROW_COLUMN, SOURCE_COLUMN, party_totals, portfolio_exposures, summarise
 from smecredit.decisions.renewal import decide_renewals, select_candidates
+from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 from smecredit.io import read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,8 @@ def score_enterprises(raw: RawData, model_uri, as_of, enterprise_ids) -> tuple[p
 
     model = load_model(model_uri)
     name, version = model_identity(model, model_uri)
-    ids = sorted(set(enterprise_ids))
+    known = set(raw["enterprises"]["enterprise_id"])
+    ids = sorted(set(enterprise_ids) & known)  # unknown enterprises are not scored: their rows are referred
     cols = ["enterprise_id", "pd", "grade", *REASON_COLUMNS]
     if not ids:
         return pd.DataFrame(columns=cols), name, version
@@ -63,10 +66,23 @@ def _policy(policy: Policy | str | os.PathLike | None) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
+def check_as_of(raw: RawData, as_of) -> None:
+    """:class:`ConfigError` when ``as_of`` lies outside the months the raw monthly tables cover
+    (the same refusal for ``decide loan`` and ``decide renewal``, whatever the candidates)."""
+    from smecredit.features._panel import prepare
+    from smecredit.features.builder import check_snapshots
+
+    try:
+        check_snapshots(prepare(raw), [as_date(as_of)])
+    except ConfigError as exc:
+        raise ConfigError(f"as_of {as_date(as_of).date()} cannot be decided on: {exc}") from None
+
+
 def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
     """Advance review of loans maturing in the policy's window; write ``out`` and append to ``audit``."""
     pol = _policy(policy)
     raw = load_raw(raw_dir)
+    check_as_of(raw, as_of)
     cand = select_candidates(raw, as_of, pol)
     scores, name, version = score_enterprises(raw, model_uri, as_of, cand["enterprise_id"])
     dec = decide_renewals(raw, scores, pol, as_of, model_name=name, model_version=version, candidates=cand)
@@ -78,7 +94,14 @@ def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, 
     """Decide the applications in the file ``applications``; write ``out`` and append to ``audit``."""
     pol = _policy(policy)
     raw = load_raw(raw_dir)
-    apps = check_applications(read_table(applications))
+    check_as_of(raw, as_of)
+    apps = check_applications(read_table(applications), pol)
+    unknown = ~apps["enterprise_id"].isin(raw["enterprises"]["enterprise_id"]).to_numpy()
+    if unknown.any():
+        log.warning("applications: %d enterprise_id(s) not in the enterprises table at %s (application_id %s); "
+                    "these applications are referred (L01 missing registry record), the others decided",
+                    int(unknown.sum()), sheet_rows(unknown),
+                    ", ".join(map(str, apps.loc[unknown, "application_id"][:10])))
     scores, name, version = score_enterprises(raw, model_uri, as_of, apps["enterprise_id"])
     dec = decide_loans(raw, apps, scores, pol, as_of, model_name=name, model_version=version)
     _write(dec, out, audit)
@@ -89,7 +112,18 @@ def run_portfolio(decisions_paths, *, policy=None, out=None) -> tuple[pd.DataFra
     """Expected loss of the booked exposures of one or more decisions files: (exposures, by segment, by party)."""
     pol = _policy(policy)
     paths = [decisions_paths] if isinstance(decisions_paths, (str, os.PathLike)) else list(decisions_paths)
-    dec = pd.concat([read_table(p) for p in paths], ignore_index=True)
+    seen: dict[Path, str] = {}
+    for p in paths:
+        key = Path(p).resolve()
+        if key in seen:
+            raise DataContractError(f"decisions file {p} is passed twice (also as {seen[key]}): its exposures would "
+                                    "be counted twice; pass each file once")
+        seen[key] = str(p)
+    frames = []
+    for p in paths:
+        f = read_table(p)
+        frames.append(f.assign(**{SOURCE_COLUMN: f"file {Path(p).name}", ROW_COLUMN: np.arange(len(f))}))
+    dec = pd.concat(frames, ignore_index=True)
     exp = portfolio_exposures(dec, pol)
     summary = summarise(exp)
     if out is not None:

@@ -179,8 +179,11 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         ref = load_report_data(reference)
         ref_frame, ref_label = ref.frame, f"reference data {reference}"
     identity = identity_of(model, model_uri, data)
+    from smecredit.pipelines.train import held_out_mask
+
     context = build_report(model, data, identity=identity, reference=ref_frame, reference_label=ref_label,
-                           compare=other, settings=settings)
+                           compare=other, settings=settings,
+                           holdout=held_out_mask(data.frame, model.metadata_, manifest=data.manifest))
     html = render_report(context)
     out = Path(out)
     with atomic_path(out) as tmp:

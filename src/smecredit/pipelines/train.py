@@ -9,7 +9,13 @@ Splits
 ``time`` (default for features folders): the out-of-time (OOT) sample is the latest snapshot
 whose outcome is observable; the model trains only on snapshots whose outcome window
 (``horizon`` months) ends on or before that snapshot. Rows with ``observable`` False are never
-used. ``random`` (default for single tables): a stratified 80/20 split.
+used. ``random`` (default for single tables): a stratified 80/20 split; when rows repeat (an
+enterprise present several times, or copies of a row) the split is grouped by enterprise, or by
+row content without ``enterprise_id``, so no copy is on both sides, and the CV folds are too.
+
+Duplicated rows are counted and warned about (log and ``validation.json`` ``data_quality``).
+A features folder must hold the ``manifest.json`` written with it (it carries the label horizon
+of the time split); without it training is refused rather than silently switched to another split.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.io import atomic_path, frame_fingerprint, read_table
 from smecredit.models.credit_model import CreditModel, fit_credit_model
-from smecredit.models.dataset import check_target, feature_columns
+from smecredit.models.dataset import check_finite, check_target, check_text_in_numeric, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
 from smecredit.validation.report import validate_predictions
 
@@ -63,11 +69,63 @@ def load_training_data(path) -> TrainingData:
         cat_path = path / "catalog.csv"
         catalog = read_table(cat_path) if cat_path.exists() else None
         man_path = path / "manifest.json"
-        manifest = json.loads(man_path.read_text(encoding="utf-8")) if man_path.exists() else {}
+        if not man_path.exists():
+            raise DataContractError(
+                f"{path} has features.parquet but no manifest.json: a features folder is written as a whole by "
+                "`smecredit features` (the manifest gives the label horizon of the time split); rebuild it, or pass "
+                f"{feat} itself to train on it as a single table with a random split")
+        try:
+            manifest = json.loads(man_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataContractError(f"{man_path}: cannot read the features manifest ({exc})") from exc
+        if not isinstance(manifest, dict):
+            raise DataContractError(f"{man_path}: the features manifest must be a JSON object")
         return TrainingData(frame, str(feat), catalog, manifest)
     if not path.exists():
         raise DataContractError(f"training data not found: {path}")
     return TrainingData(read_table(path), str(path))
+
+
+def row_groups(df: pd.DataFrame) -> np.ndarray:
+    """Group of each row for splits and CV folds: ``enterprise_id`` when present, else the row's
+    content (so exact copies of a row share a group)."""
+    if "enterprise_id" in df.columns:
+        return df["enterprise_id"].astype(str).to_numpy()
+    return pd.util.hash_pandas_object(df, index=False).to_numpy()
+
+
+def duplicate_report(df: pd.DataFrame, source: str) -> dict:
+    """Count rows that copy an earlier row (all columns equal) and, on panels, repeated
+    (enterprise_id, snapshot_date) keys; log a warning when there are any."""
+    dup = int(df.duplicated().sum())
+    out = {"rows": int(len(df)), "duplicate_rows": dup, "duplicate_share": dup / len(df) if len(df) else 0.0}
+    if {"enterprise_id", "snapshot_date"} <= set(df.columns):
+        out["duplicate_keys"] = int(df.duplicated(["enterprise_id", "snapshot_date"]).sum())
+    if dup or out.get("duplicate_keys"):
+        log.warning("%s: %d of %d rows are copies of another row%s; the split and CV folds keep copies together, "
+                    "but metrics weight them twice — deduplicate the table if the copies are errors", source, dup,
+                    len(df), f" and {out['duplicate_keys']} (enterprise_id, snapshot_date) keys repeat"
+                    if out.get("duplicate_keys") else "")
+    return out
+
+
+def held_out_mask(frame: pd.DataFrame, meta: dict, *, manifest: dict | None = None) -> np.ndarray | None:
+    """The rows of ``frame`` a model trained with a random split held out for its test, or ``None``.
+
+    Known only when ``frame`` is the very table the model was trained on (same fingerprint, as
+    recorded in the model's metadata): the split is then recomputed exactly as at training.
+    """
+    target = meta.get("target")
+    if meta.get("split") != "random" or not target or target not in frame.columns:
+        return None
+    if meta.get("data_fingerprint") != frame_fingerprint(frame):
+        return None
+    td = TrainingData(frame, "report data", None, dict(manifest or {}))
+    try:
+        _, test, _ = split_data(td, target, "random", random_state=int(meta.get("random_state", 0)))
+    except (DataContractError, ConfigError, ValueError):
+        return None  # cannot be recomputed: the report labels its figures as possibly in-sample
+    return frame.index.isin(test.index)
 
 
 def _add_months(ts: pd.Series | pd.Timestamp, months: int):
@@ -111,8 +169,17 @@ def split_data(td: TrainingData, target: str, split: str, *, test_size: float = 
     else:
         if not 0 < test_size < 1:
             raise ConfigError(f"test_size must be in (0, 1); got {test_size!r}")
-        idx_tr, idx_te = train_test_split(np.arange(len(df)), test_size=test_size, stratify=y.to_numpy(),
-                                          random_state=random_state)
+        groups = row_groups(df)
+        if len(pd.unique(groups)) == len(df):  # every row its own group: the plain stratified split
+            idx_tr, idx_te = train_test_split(np.arange(len(df)), test_size=test_size, stratify=y.to_numpy(),
+                                              random_state=random_state)
+        else:  # copies or repeated enterprises stay on one side
+            from sklearn.model_selection import StratifiedGroupKFold
+
+            k = max(2, int(round(1 / test_size)))
+            sgk = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+            idx_tr, idx_te = next(sgk.split(np.zeros(len(df)), y.to_numpy(), groups))
+            info["grouped_by"] = "enterprise_id" if "enterprise_id" in df.columns else "row content (copies)"
         idx_tr.sort()
         idx_te.sort()
         train, test = df.iloc[idx_tr], df.iloc[idx_te]
@@ -223,6 +290,10 @@ def train(
     from smecredit import tracking
 
     td = load_training_data(data)
+    all_types = feature_columns(td.frame, target)
+    check_text_in_numeric(td.frame, all_types, source=td.source)
+    check_finite(td.frame, all_types, source=td.source)
+    quality = duplicate_report(td.frame, td.source)
     if split is None:
         split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
     train_df, test_df, info = split_data(td, target, split, random_state=random_state)
@@ -233,6 +304,8 @@ def train(
     time_index = train_df["snapshot_date"].to_numpy() if "snapshot_date" in train_df.columns else None
     # a panel of snapshots holds the same enterprise several times: keep it in one CV fold
     groups = train_df["enterprise_id"].to_numpy() if "enterprise_id" in train_df.columns else None
+    if groups is None and quality["duplicate_rows"]:  # copies of a row stay in one CV fold
+        groups = row_groups(train_df)
     fingerprint = frame_fingerprint(td.frame)
     params = {}
     if tune_seconds and kind == "gbm":
@@ -242,11 +315,16 @@ def train(
 
         params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
-    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, **info}
+    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint,
+            "random_state": random_state, **info}
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
-    pred = model.predict(test_df)
+    pred = model.predict(test_df, flag_missing=False)  # validation measures the model's raw estimates
+    quality["test_rows_all_features_missing"] = int((pred["data_quality"] != "ok").sum())
+    if quality["test_rows_all_features_missing"]:
+        log.warning("%s: %d test row(s) have every model feature missing; `score` gives them no grade",
+                    td.source, quality["test_rows_all_features_missing"])
     bench = None
     if compare:
         other = "scorecard" if kind == "gbm" else "gbm"
@@ -259,7 +337,8 @@ def train(
     val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
-                "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+                "data_quality": quality, "features": features,
+                "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
     est = model.estimator_
     if kind == "gbm":
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)

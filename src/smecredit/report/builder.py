@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
@@ -454,7 +454,8 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
     missing = [c for c in other.feature_names_ if c not in frame.columns]
     if missing:
         raise DataContractError(f"the compared model needs column(s) the report data lack: {', '.join(missing)}")
-    op = other.predict(frame[[c for c in frame.columns if c in set(other.feature_names_) | {ID_COL, TIME_COL}]])
+    op = other.predict(frame[[c for c in frame.columns if c in set(other.feature_names_) | {ID_COL, TIME_COL}]],
+                       flag_missing=False)
     order = model.master_scale_.grades
     idx = {g: i for i, g in enumerate(order)}
     ga = preds["grade"].astype(str).map(idx).to_numpy(dtype=float)
@@ -501,8 +502,12 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
 # --------------------------------------------------------------------------- assembly
 def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataFrame | None = None,
                  reference_label: str = "", compare=None, settings: ReportSettings | None = None,
-                 pseudonym_key: bytes | None = None) -> dict:
+                 pseudonym_key: bytes | None = None, holdout: np.ndarray | None = None) -> dict:
     """Compute every section of the governance report; return the template context.
+
+    ``holdout`` marks the rows the model held out for its test (a random split on a single
+    table); without a training window or a holdout, figures on labelled rows are labelled as
+    possibly in-sample, never presented as a test.
 
     Parameters
     ----------
@@ -531,7 +536,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                                 f"missing: {', '.join(missing)}")
     keep = [c for c in frame.columns if c in set(model.feature_names_) | {ID_COL, TIME_COL, "in_default"}]
     model_input = frame[keep]
-    preds = model.predict(model_input)
+    preds = model.predict(model_input, flag_missing=False)
     y = None
     if target in frame.columns:
         y = pd.to_numeric(frame[target], errors="coerce").astype("float64")
@@ -539,8 +544,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
             y = y.where(frame["observable"].fillna(False).astype(bool), np.nan)
         bad = y.notna() & ~y.isin([0.0, 1.0])
         if bad.any():
-            rows = ", ".join(map(str, np.flatnonzero(bad.to_numpy())[:5]))
-            raise DataContractError(f"report data {data.source}: target column {target!r} must be 0/1; see rows {rows}")
+            raise DataContractError(f"report data {data.source}: target column {target!r} must be 0/1; see "
+                                    f"{sheet_rows(bad.to_numpy(), 5)}")
     features = list(model.feature_names_)
     limitations: list[str] = []
     notes: dict[str, str] = {}
@@ -559,9 +564,16 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
 
     # 4 discrimination
     samples = {}
+    held = None if holdout is None or in_time is not None else np.asarray(holdout, dtype=bool) & lab
     if lab.any():
         yy, pp = y.to_numpy(), preds["pd"].to_numpy()
-        samples["all labelled rows"] = (yy[lab], pp[lab])
+        if held is not None and held.any():
+            samples["held-out test rows (not used in training)"] = (yy[held], pp[held])
+            samples["all labelled rows (in-sample: includes the training rows)"] = (yy[lab], pp[lab])
+        elif in_time is None:
+            samples["all labelled rows (may include training rows)"] = (yy[lab], pp[lab])
+        else:
+            samples["all labelled rows"] = (yy[lab], pp[lab])
         if in_time is not None:
             if (lab & in_time).any():
                 samples["in-time (training window)"] = (yy[lab & in_time], pp[lab & in_time])
@@ -569,9 +581,14 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                 samples["out-of-time (after training window)"] = (yy[lab & oot], pp[lab & oot])
             else:
                 limitations.append("No labelled rows after the training window: no out-of-time test.")
+        elif held is not None and held.any():
+            limitations.append(f"No snapshot dates: the model's own held-out test rows ({int(held.sum()):,}, "
+                               "recomputed from its recorded random split) are the test; figures on all labelled "
+                               "rows include the training rows and overstate discrimination.")
         else:
-            limitations.append("The training window or snapshot dates are unknown: in-time and out-of-time "
-                               "samples cannot be told apart; figures are on all labelled rows.")
+            limitations.append("The training window or snapshot dates are unknown and the data are not the "
+                               "model's training table: in-time and out-of-time samples cannot be told apart; "
+                               "figures are on all labelled rows, which may include training rows (in-sample).")
         disc = discrimination_section(samples, settings)
     else:
         disc = {"available": False, "rows": []}
@@ -580,8 +597,12 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(notes["discrimination"])
 
     # 5 calibration
-    cal_mask = lab & oot if (oot is not None and (lab & oot).any()) else lab
-    cal_label = "out-of-time rows" if cal_mask is not lab else "all labelled rows"
+    if oot is not None and (lab & oot).any():
+        cal_mask, cal_label = lab & oot, "out-of-time rows"
+    elif held is not None and held.any():
+        cal_mask, cal_label = held, "held-out test rows"
+    else:
+        cal_mask, cal_label = lab, "all labelled rows" + (" (may include training rows)" if in_time is None else "")
     cal = calibration_section(y.to_numpy()[cal_mask] if y is not None else np.array([]),
                               preds["pd"].to_numpy()[cal_mask], preds["grade"].astype(str).to_numpy()[cal_mask],
                               preds["grade"].astype(str).to_numpy(), model)
@@ -602,7 +623,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         absent = [c for c in model.feature_names_ if c not in reference.columns]
         if absent:
             raise DataContractError(f"reference data lack feature column(s) {', '.join(absent)}")
-        ref_preds = model.predict(reference[[c for c in reference.columns if c in set(model.feature_names_)]])
+        ref_preds = model.predict(reference[[c for c in reference.columns if c in set(model.feature_names_)]],
+                                  flag_missing=False)
         stab = stability_section(reference, ref_preds, frame, preds, top_features,
                                  reference_label or "training data", "report data", model.master_scale_.grades)
     elif in_time is not None and in_time.any() and oot.any():
@@ -627,9 +649,11 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     # 9 comparison
     if compare is not None:
         oot_known = oot is not None and y is not None and (lab & oot).any()
+        held_known = held is not None and held.any()
         comp = comparison_section(model, compare, frame, model_input, y, preds,
-                                  test_mask=oot if oot_known else None,
-                                  test_label="out-of-time rows" if oot_known else "all labelled rows")
+                                  test_mask=oot if oot_known else held if held_known else None,
+                                  test_label="out-of-time rows" if oot_known else "held-out test rows"
+                                  if held_known else "all labelled rows")
     else:
         comp = {"available": False, "note": "No second model was given (smecredit report --compare MODEL)."}
 

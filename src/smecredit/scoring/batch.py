@@ -1,7 +1,8 @@
 """Score a table with a trained credit model (correct first; a scalable job comes later).
 
 Every input row is returned, in order, with the id columns (``enterprise_id``, ``snapshot_date``
-when present) and ``pd``, ``score``, ``grade``, ``reason_1``..``reason_3``. Missing feature columns
+when present) and ``pd``, ``score``, ``grade``, ``reason_1``..``reason_3`` and ``data_quality`` (``ok``, or
+``all_features_missing``: no PD, score or grade for a row the model knows nothing about). Missing feature columns
 raise :class:`~smecredit.exceptions.DataContractError` listing them; extra columns are ignored with
 a warning; categories unseen in training are scored as missing (with a warning).
 """
@@ -15,6 +16,8 @@ import pandas as pd
 
 from smecredit.io import read_table, write_table
 from smecredit.models import CreditModel, load_model
+from smecredit.exceptions import sheet_rows
+from smecredit.models.credit_model import ALL_MISSING, OUTPUT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +41,22 @@ def score(model, input_path, output_path) -> pd.DataFrame:
         result = _empty(model, frame)
     if "snapshot_date" in result.columns and Path(output_path).suffix == ".csv":
         result["snapshot_date"] = pd.to_datetime(result["snapshot_date"]).dt.strftime("%Y-%m-%d")
+    empty = (result["data_quality"] == ALL_MISSING).to_numpy() if "data_quality" in result.columns else None
+    if empty is not None and empty.any():
+        log.warning("%s: %d row(s) have every model feature missing (%s): no PD, score or grade, data_quality=%s",
+                    input_path, int(empty.sum()), sheet_rows(empty), ALL_MISSING)
     write_table(result, output_path)
     log.info("scored %d rows from %s into %s", len(result), input_path, output_path)
     return result
 
 
 def _empty(model: CreditModel, frame: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in ("enterprise_id", "snapshot_date") if c in frame.columns]
-    return pd.DataFrame(columns=cols + ["pd", "score", "grade", "reason_1", "reason_2", "reason_3"])
+    """A 0-row result with the dtypes of a non-empty one (floats for ``pd``/``score``, text elsewhere)."""
+    cols: dict[str, pd.Series] = {}
+    if "enterprise_id" in frame.columns:
+        cols["enterprise_id"] = pd.Series([], dtype=object)
+    if "snapshot_date" in frame.columns:
+        cols["snapshot_date"] = pd.Series([], dtype="datetime64[ns]")
+    for c in OUTPUT_COLUMNS:
+        cols[c] = pd.Series([], dtype="float64" if c in ("pd", "score") else object)
+    return pd.DataFrame(cols)
