@@ -14,7 +14,7 @@ LAYERS = {
     "models": 3,
     "validation": 4, "explain": 4,
     "report": 5,
-    "scoring": 6,
+    "scoring": 6, "monitoring": 6,
     "decisions": 7,
     "pipelines": 8,
     "cli": 9,
