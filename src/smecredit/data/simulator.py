@@ -133,6 +133,8 @@ def downturn_term(cfg: SimConfig, window_start: pd.Timestamp, n_total: int) -> n
         raise ConfigError(f"downturn_industry must be one of {', '.join(ref.INDUSTRIES)}; got {cfg.downturn_industry!r}")
     try:
         start = pd.Period(str(cfg.downturn_start), freq="M")
+        if len(str(cfg.downturn_start)) != 7:
+            raise ValueError
     except ValueError as exc:
         raise ConfigError(f"downturn_start must be a month (YYYY-MM); got {cfg.downturn_start!r}") from exc
     if not 0 < cfg.downturn_severity <= 5:
