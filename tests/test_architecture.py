@@ -8,7 +8,7 @@ from pathlib import Path
 import smecredit
 
 LAYERS = {
-    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0,
+    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0, "progress": 0,
     "data": 1,
     "features": 2,
     "models": 3,

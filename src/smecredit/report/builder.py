@@ -501,7 +501,7 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
 # --------------------------------------------------------------------------- assembly
 def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataFrame | None = None,
                  reference_label: str = "", compare=None, settings: ReportSettings | None = None,
-                 pseudonym_key: bytes | None = None) -> dict:
+                 pseudonym_key: bytes | None = None, progress=None) -> dict:
     """Compute every section of the governance report; return the template context.
 
     Parameters
@@ -518,7 +518,10 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     settings : ReportSettings or None
     pseudonym_key : bytes or None
         Key of the enterprise pseudonyms (default: :func:`smecredit.privacy.load_key`).
+    progress : callable or None
+        Called with the name of each section as it starts; silent when None.
     """
+    stage = progress or (lambda name: None)
     settings = settings or ReportSettings()
     settings.check()
     frame = data.frame
@@ -554,10 +557,12 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         oot = (t > window[1]).to_numpy()
 
     # 2-3 data and features
+    stage("data and features")
     data_sec = data_section(frame, y, preds, data.catalog, features)
     feat_sec = feature_section(model, frame, y, data.catalog)
 
     # 4 discrimination
+    stage("discrimination (bootstrap intervals)")
     samples = {}
     if lab.any():
         yy, pp = y.to_numpy(), preds["pd"].to_numpy()
@@ -580,6 +585,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(notes["discrimination"])
 
     # 5 calibration
+    stage("calibration")
     cal_mask = lab & oot if (oot is not None and (lab & oot).any()) else lab
     cal_label = "out-of-time rows" if cal_mask is not lab else "all labelled rows"
     cal = calibration_section(y.to_numpy()[cal_mask] if y is not None else np.array([]),
@@ -591,12 +597,14 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                            "concentrated (Basel: no excessive concentration).")
 
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
+    stage("SHAP explanations")
     shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
         limitations.append(f"The beeswarm and dependence plots show a random sample of {shap_sec['n_sample']:,} "
                            f"of {shap_sec['n_rows']:,} rows; global importance uses every row.")
 
     # 6 stability
+    stage("stability and migration")
     top_features = imp["feature"].head(settings.n_psi_features).tolist()
     if reference is not None:
         absent = [c for c in model.feature_names_ if c not in reference.columns]
@@ -618,6 +626,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
 
     # 8 segments
+    stage("segments")
     seg = segment_section(frame, y, preds, settings.cutoff_pd)
     if not seg["available"]:
         seg["note"] = ("The data have no segment columns (county, industry, size class, legal form, tech or "
@@ -625,6 +634,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append("Segment analysis not possible: " + seg["note"])
 
     # 9 comparison
+    stage("comparison with the second model")
     if compare is not None:
         oot_known = oot is not None and y is not None and (lab & oot).any()
         comp = comparison_section(model, compare, frame, model_input, y, preds,
