@@ -17,15 +17,17 @@ RAW := data/raw/city
 FEAT := data/processed/features
 OUT := data/processed
 MODEL := sme_pd
+BASELINE_PERIOD ?= 2022-01-01:2023-12-31
+CURRENT_PERIOD ?= 2024-01-01:2025-12-31
 
-.PHONY: venv demo test test-fast browser clean-demo
+.PHONY: venv demo pipeline test test-fast browser clean-demo
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune,pipeline]"
 	@touch $(STAMP)
 
 # headless Chromium (Debian's package) for the report browser test
@@ -50,10 +52,18 @@ demo: $(STAMP)
 	$(BIN)/smecredit decide loan --model models:/$(MODEL)@champion --raw $(RAW) --applications $(RAW)/loan_applications.parquet --as-of $(AS_OF) --out $(OUT)/loan_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit decide renewal --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/renewal_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit portfolio --decisions $(OUT)/renewal_decisions.parquet --decisions $(OUT)/loan_decisions.parquet --policy config/default_policy.yaml --out $(OUT)/portfolio_el.csv
+	$(BIN)/smecredit monitor --model models:/$(MODEL)@champion --baseline $(FEAT) --baseline-period $(BASELINE_PERIOD) \
+	  --current $(FEAT) --current-period $(CURRENT_PERIOD) --out reports/monitor.html
 	@echo
 	@echo "Done. Governance report reviewed for the promoted champion ($(MODEL)@champion): reports/governance_report.html"
 	@echo "Decisions: $(OUT)/loan_decisions.parquet, $(OUT)/renewal_decisions.parquet; expected loss: $(OUT)/portfolio_el.csv"
+	@echo "Monitoring of the champion (development window vs later snapshots): reports/monitor.html"
 	@echo "MLflow runs and registry: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
+
+# the same pipeline under DVC (params.yaml, dvc.yaml): reruns only the stages whose inputs changed
+pipeline: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc metrics show
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=600
@@ -62,4 +72,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 clean-demo:
-	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit models/demo_* reports/ mlflow.db mlruns/ mlartifacts/
+	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit models/demo_* reports/ metrics/ plots/ mlflow.db mlruns/ mlartifacts/

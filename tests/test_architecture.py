@@ -8,13 +8,13 @@ from pathlib import Path
 import smecredit
 
 LAYERS = {
-    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0,
+    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0, "progress": 0,
     "data": 1,
     "features": 2,
     "models": 3,
     "validation": 4, "explain": 4,
     "report": 5,
-    "scoring": 6,
+    "scoring": 6, "monitoring": 6,
     "decisions": 7,
     "pipelines": 8,
     "cli": 9,

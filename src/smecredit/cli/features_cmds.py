@@ -52,8 +52,6 @@ def features(
         raise ConfigError("features: give --raw DIR and --out FEATDIR (or --catalog)")
     if (snapshots is None) == (every is None):
         raise ConfigError("features: give exactly one of --snapshots DATES or --every 6M")
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from smecredit import __version__
     from smecredit.data import load_raw
     from smecredit.features import build_features, every_snapshots, write_feature_dir
@@ -61,12 +59,10 @@ def features(
 
     if every is not None and chunk_size is not None:
         raise ConfigError("features: --every needs the whole data in memory; give --snapshots with --chunk-size")
-    with Progress(TextColumn("building features"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("features", total=None)
+    from smecredit.progress import Progress
 
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    with Progress("features") as progress:  # a bar on a terminal, plain lines otherwise
+        report = progress.update
 
         if chunk_size is not None:
             # bounded memory: read, validate and featurise chunk_size enterprises at a time
@@ -75,8 +71,8 @@ def features(
                                                      population=population, progress=report)
             fingerprint, missing = f"chunks:{info['fingerprint']}", info["missing"]
         else:
-            with console.status(f"loading and validating {raw}"):
-                data = load_raw(raw)
+            progress.stage(f"loading and validating {raw}")
+            data = load_raw(raw)
             snaps = every_snapshots(data, every) if every is not None else parse_snapshots(snapshots)
             table = build_features(data, snaps, horizon=horizon, population=population, progress=report)
             fingerprint, missing = raw_fingerprint(data), sorted(data.missing)

@@ -35,8 +35,11 @@ def train(
         raise ConfigError(f"--split must be time or random; got {split!r}")
     if tune_seconds < 0:
         raise ConfigError(f"--tune-seconds must be >= 0; got {tune_seconds!r}")
-    s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,
-                  compare=compare, tune_seconds=tune_seconds, random_state=seed)
+    from smecredit.progress import Progress
+
+    with Progress("train", total=5 if compare else 4) as progress:  # a bar on a terminal, plain lines otherwise
+        s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,
+                      compare=compare, tune_seconds=tune_seconds, random_state=seed, progress=progress.stage)
     lo, hi = s["test_auc_ci"]
     console.print(f"trained {s['kind']} on {s['n_train']} rows ({s['split']} split); test AUC {s['test_auc']:.4f} "
                   f"[{lo:.4f}, {hi:.4f}] on {s['n_test']} rows; mean PD {s['test_mean_pd']:.4f} vs default rate "

@@ -31,8 +31,11 @@ def report(
     from smecredit.report import ReportSettings
 
     settings = ReportSettings(cutoff_pd=cutoff_pd, sample_size=sample_size, n_boot=n_boot, seed=seed)
-    result = run_report(model, data, out, compare=compare, reference=reference, settings=settings,
-                        log_to_mlflow=log_mlflow)
+    from smecredit.progress import Progress
+
+    with Progress("report", total=9) as progress:  # a bar on a terminal, plain lines otherwise
+        result = run_report(model, data, out, compare=compare, reference=reference, settings=settings,
+                            log_to_mlflow=log_mlflow, progress=progress.stage)
     console.print(f"wrote {result.path} (sha256 {result.sha256})", highlight=False)
     if result.logged:
         console.print(f"logged as reports/governance_report.html to run {result.run_id}", highlight=False)

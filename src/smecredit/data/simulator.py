@@ -99,6 +99,11 @@ class SimConfig:
     energy_intensity_sd: float = 0.5
     tax_ratio_health: float = 0.0
     signal_loading: float = 1.0  # multiplies the health loading of sales, utilities and headcount
+    # optional industry downturn (off by default): from month ``downturn_start`` (YYYY-MM) the distress
+    # hazard logit of industry ``downturn_industry`` rises by ``downturn_severity``; the sources do not show it
+    downturn_industry: str | None = None
+    downturn_start: str | None = None
+    downturn_severity: float = 0.0
 
     def validate(self) -> None:
         if self.n_enterprises < 1:
@@ -115,6 +120,28 @@ class SimConfig:
             raise ConfigError(f"end must not be in the future; got {self.end}")
         if not 0 < self.phi < 1:
             raise ConfigError(f"phi must be in (0, 1); got {self.phi}")
+        if self.downturn_industry is not None or self.downturn_start is not None:
+            downturn_term(self, pd.Timestamp(self.end), 1)  # validates the downturn fields
+
+
+def downturn_term(cfg: SimConfig, window_start: pd.Timestamp, n_total: int) -> np.ndarray:
+    """Hazard shift (industries × months) of the optional industry downturn; zeros when it is off."""
+    out = np.zeros((len(ref.INDUSTRIES), n_total))
+    if cfg.downturn_industry is None and cfg.downturn_start is None:
+        return out
+    if cfg.downturn_industry not in ref.INDUSTRIES:
+        raise ConfigError(f"downturn_industry must be one of {', '.join(ref.INDUSTRIES)}; got {cfg.downturn_industry!r}")
+    try:
+        start = pd.Period(str(cfg.downturn_start), freq="M")
+        if len(str(cfg.downturn_start)) != 7:
+            raise ValueError
+    except ValueError as exc:
+        raise ConfigError(f"downturn_start must be a month (YYYY-MM); got {cfg.downturn_start!r}") from exc
+    if not 0 < cfg.downturn_severity <= 5:
+        raise ConfigError(f"downturn_severity must be in (0, 5]; got {cfg.downturn_severity!r}")
+    k = max(0, (start - window_start.to_period("M")).n)
+    out[list(ref.INDUSTRIES).index(cfg.downturn_industry), k:] = cfg.downturn_severity
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -309,7 +336,7 @@ def _seasonal(month_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.ndarray, P: np.ndarray,
                    pd_tab: np.ndarray, s_path: np.ndarray, window_start: pd.Timestamp,
-                   chunk_index: int) -> dict[str, pd.DataFrame]:
+                   chunk_index: int, hazard_shift: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     n, T = firms.n, cfg.months
     months = _month_ends(window_start, T)
     cumP = np.cumsum(P, axis=1)
@@ -326,7 +353,8 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
         u = rng.random(n)
         x_idx[:, t + 1] = (cumP[x_idx[:, t]] < u[:, None]).sum(axis=1).clip(0, len(z) - 1)
         healthy = onset < 0
-        lam = hazard(cfg, firms.theta, z[x_idx[:, t + 1]], s_obs[:, t])
+        s_t = s_obs[:, t] if hazard_shift is None else s_obs[:, t] - hazard_shift[firms.ind_idx, t]  # downturn
+        lam = hazard(cfg, firms.theta, z[x_idx[:, t + 1]], s_t)
         new = healthy & (rng.random(n) < lam)
         onset[new] = t
         pd_now = pd_tab[t, firms.ind_idx, firms.theta_idx, x_idx[:, t + 1]]
@@ -851,7 +879,9 @@ def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: 
     s_path = s_cyc + s_macro[None, :]
     z, P = health_grid(cfg.n_states, cfg.phi)
     thetas = theta_grid(cfg.theta_step)
-    pd_tab = pd12_table(cfg, z, P, thetas, s_path, cfg.months)
+    shift = downturn_term(cfg, window_start, cfg.months + 9)
+    shift = shift if shift.any() else None
+    pd_tab = pd12_table(cfg, z, P, thetas, s_path if shift is None else s_path - shift, cfg.months)
     a_mult = int(root.integers(1, 31**8 // 31)) * 31 + int(root.integers(1, 31))  # coprime with 31
     b_add = int(root.integers(0, 31**8))
 
@@ -867,7 +897,7 @@ def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: 
                 n = min(CHUNK, cfg.n_enterprises - c * CHUNK)
                 rng = np.random.default_rng([cfg.seed, c])
                 firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map)
-                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, window_start, c)
+                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, window_start, c, hazard_shift=shift)
                 for name, df in tables.items():
                     tab = _arrow_table(df, name)
                     if name not in writers:
@@ -878,7 +908,8 @@ def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: 
         finally:
             for w in writers.values():
                 w.close()
-        meta = {"config": asdict(cfg), "window_start": str(window_start.date()), "window_end": cfg.end,
+        config = {k: v for k, v in asdict(cfg).items() if shift is not None or not k.startswith("downturn_")}
+        meta = {"config": config, "window_start": str(window_start.date()), "window_end": cfg.end,
                 "pd_12m": "exact backward recursion over the discrete health chain (see docs/simulator.md)",
                 "default": "more than 90 days past due on any loan; onset of distress + 3 months"}
         (tmp / TRUTH_DIR / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))

@@ -147,7 +147,7 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
 # --------------------------------------------------------------------------- report
 def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathLike, *, compare: str | None = None,
                reference: str | os.PathLike | None = None, settings: ReportSettings | None = None,
-               log_to_mlflow: bool = True) -> ReportResult:
+               log_to_mlflow: bool = True, progress=None) -> ReportResult:
     """Build the governance report of ``model_uri`` on ``data_path`` and write it to ``out``.
 
     Parameters
@@ -166,9 +166,13 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     settings : ReportSettings or None
     log_to_mlflow : bool, default=True
         Log the report to the model's MLflow run when the run is known.
+    progress : callable or None
+        Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
     """
     from smecredit.models import load_model
 
+    stage = progress or (lambda name: None)
+    stage("loading the model and data")
     model_uri = str(model_uri)
     model = load_model(model_uri)
     data = load_report_data(data_path)
@@ -182,8 +186,9 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     from smecredit.pipelines.train import held_out_mask
 
     context = build_report(model, data, identity=identity, reference=ref_frame, reference_label=ref_label,
-                           compare=other, settings=settings,
+                           compare=other, settings=settings, progress=stage,
                            holdout=held_out_mask(data.frame, model.metadata_, manifest=data.manifest))
+    stage("rendering and writing the report")
     html = render_report(context)
     out = Path(out)
     with atomic_path(out) as tmp:

@@ -245,6 +245,29 @@ def _flat_metrics(val: dict) -> dict[str, float]:
     return out
 
 
+def train_metrics(y, p) -> dict[str, float]:
+    """AUC, Gini, KS and Brier on the training rows (``train_*``), logged next to the test metrics."""
+    from smecredit.validation.metrics import auc, brier, ks
+
+    a = auc(y, p)
+    return {"train_auc": a, "train_gini": 2 * a - 1, "train_ks": ks(y, p), "train_brier": brier(y, p),
+            "train_mean_pd": float(np.mean(p)), "train_default_rate": float(np.mean(y))}
+
+
+def version_description(kind: str, td: TrainingData, info: dict, val: dict) -> str:
+    """Description of a registered model version: data, window, kind and headline metrics."""
+    window = ""
+    if info.get("train_snapshots"):
+        snaps = info["train_snapshots"]
+        window = f"; training snapshots {snaps[0]} to {snaps[-1]} ({len(snaps)}), out-of-time test {info['oot_snapshot']}"
+    m = val["metrics"]
+    return (f"{kind} PD model trained on {Path(td.source).name} (data sha256 {val['data_fingerprint'][:12]}), "
+            f"{info['split']} split, {info['n_train']:,} training and {info['n_test']:,} test rows{window}. "
+            f"Test AUC {m['auc']['value']:.4f} [{m['auc']['ci_low']:.4f}, {m['auc']['ci_high']:.4f}], "
+            f"KS {m['ks']['value']:.4f}, Brier {m['brier']['value']:.4f}; mean PD {val['mean_pd']:.4f} vs default "
+            f"rate {val['default_rate']:.4f}.")
+
+
 def _json_default(o):
     if isinstance(o, (np.integer,)):
         return int(o)
@@ -270,6 +293,7 @@ def train(
     tune_seconds: float = 0.0,
     random_state: int = 0,
     n_boot: int = 500,
+    progress=None,
 ) -> dict:
     """Train, validate, log and save a credit model; return a summary dict.
 
@@ -284,11 +308,15 @@ def train(
     register : registered model name; a new version gets alias ``challenger``.
     compare : also fit the other kind on the same split and compare AUCs with DeLong.
     tune_seconds : Optuna time budget for GBM hyper-parameters (0 = defaults).
+    progress : callable or None
+        Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
     """
     import mlflow
 
     from smecredit import tracking
 
+    stage = progress or (lambda name: None)
+    stage("loading data")
     td = load_training_data(data)
     all_types = feature_columns(td.frame, target)
     check_text_in_numeric(td.frame, all_types, source=td.source)
@@ -317,6 +345,7 @@ def train(
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
     meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint,
             "random_state": random_state, **info}
+    stage(f"fitting the {kind} on {len(train_df):,} rows")
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
@@ -328,9 +357,11 @@ def train(
     bench = None
     if compare:
         other = "scorecard" if kind == "gbm" else "gbm"
+        stage(f"fitting the {other} benchmark")
         m2 = fit_credit_model(train_df[features], y_tr, kind=other, catalog=td.catalog, calibration=calibration,
                               pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state)
         bench = {"name": other, "pd": m2.predict_pd(test_df)}
+    stage(f"validating on {len(test_df):,} test rows")
     val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),
                                grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
                                benchmark=bench)
@@ -348,6 +379,7 @@ def train(
     else:  # the bin sizes actually used ("auto" is resolved from the number of defaults)
         val["scorecard"] = {"min_bin_size": est.min_bin_size_, "max_n_prebins": est.max_n_prebins_}
 
+    stage("logging to MLflow and saving the model")
     experiment_id = tracking.ensure_experiment(experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{kind}-{split}") as run:
         model.metadata_["run_id"] = run.info.run_id
@@ -359,6 +391,7 @@ def train(
                               if k != "directions" and isinstance(v, (int, float, str, bool, type(None)))}})
         mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint})
         mlflow.log_metrics(_flat_metrics(val))
+        mlflow.log_metrics(train_metrics(y_tr, model.predict_pd(train_df)))  # in-sample, next to the test ones
         with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
             tmp = Path(tmp)
             files = {VALIDATION_FILE: json.dumps(val, indent=2, default=_json_default, ensure_ascii=False),
@@ -380,6 +413,8 @@ def train(
             if register:
                 version = str(info_model.registered_model_version)
                 mlflow.MlflowClient().set_registered_model_alias(register, "challenger", version)
+                mlflow.MlflowClient().update_model_version(register, version,
+                                                           description=version_description(kind, td, info, val))
                 model.metadata_["registered_version"] = version
                 registered = {"name": register, "version": version, "alias": "challenger"}
             out = Path(out)

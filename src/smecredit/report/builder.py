@@ -502,7 +502,8 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
 # --------------------------------------------------------------------------- assembly
 def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataFrame | None = None,
                  reference_label: str = "", compare=None, settings: ReportSettings | None = None,
-                 pseudonym_key: bytes | None = None, holdout: np.ndarray | None = None) -> dict:
+                 pseudonym_key: bytes | None = None, holdout: np.ndarray | None = None,
+                 progress=None) -> dict:
     """Compute every section of the governance report; return the template context.
 
     ``holdout`` marks the rows the model held out for its test (a random split on a single
@@ -523,7 +524,10 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     settings : ReportSettings or None
     pseudonym_key : bytes or None
         Key of the enterprise pseudonyms (default: :func:`smecredit.privacy.load_key`).
+    progress : callable or None
+        Called with the name of each section as it starts; silent when None.
     """
+    stage = progress or (lambda name: None)
     settings = settings or ReportSettings()
     settings.check()
     frame = data.frame
@@ -559,10 +563,12 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         oot = (t > window[1]).to_numpy()
 
     # 2-3 data and features
+    stage("data and features")
     data_sec = data_section(frame, y, preds, data.catalog, features)
     feat_sec = feature_section(model, frame, y, data.catalog)
 
     # 4 discrimination
+    stage("discrimination (bootstrap intervals)")
     samples = {}
     held = None if holdout is None or in_time is not None else np.asarray(holdout, dtype=bool) & lab
     if lab.any():
@@ -597,6 +603,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(notes["discrimination"])
 
     # 5 calibration
+    stage("calibration")
     if oot is not None and (lab & oot).any():
         cal_mask, cal_label = lab & oot, "out-of-time rows"
     elif held is not None and held.any():
@@ -612,12 +619,14 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                            "concentrated (Basel: no excessive concentration).")
 
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
+    stage("SHAP explanations")
     shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
         limitations.append(f"The beeswarm and dependence plots show a random sample of {shap_sec['n_sample']:,} "
                            f"of {shap_sec['n_rows']:,} rows; global importance uses every row.")
 
     # 6 stability
+    stage("stability and migration")
     top_features = imp["feature"].head(settings.n_psi_features).tolist()
     if reference is not None:
         absent = [c for c in model.feature_names_ if c not in reference.columns]
@@ -640,6 +649,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
 
     # 8 segments
+    stage("segments")
     seg = segment_section(frame, y, preds, settings.cutoff_pd)
     if not seg["available"]:
         seg["note"] = ("The data have no segment columns (county, industry, size class, legal form, tech or "
@@ -647,6 +657,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append("Segment analysis not possible: " + seg["note"])
 
     # 9 comparison
+    stage("comparison with the second model")
     if compare is not None:
         oot_known = oot is not None and y is not None and (lab & oot).any()
         held_known = held is not None and held.any()

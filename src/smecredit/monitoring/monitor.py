@@ -1,0 +1,384 @@
+"""Ongoing monitoring of a PD model: compare a *current* period with a *baseline* period.
+
+:func:`monitor` scores both samples with the model and computes, as plain (JSON-ready) data:
+
+- **score PSI** and the **CSI** (characteristic stability index, the same index on a feature) of
+  every model feature, bins from the baseline (:mod:`smecredit.validation.stability`);
+- the **grade migration** of enterprises present in both periods (latest baseline snapshot →
+  latest current snapshot);
+- **realised vs predicted default rate per grade** on current rows whose outcome has matured
+  (``observable``), with the one-sided binomial and Jeffreys tests and the Jeffreys 95 % interval;
+- **realised AUC** on matured current rows against the **development AUC** (the model's out-of-time
+  test AUC recorded at training);
+- **missing-data drift per source**: coverage of each source family in both periods;
+- the **segments** of the governance report (county, mountain counties, industry, size, legal form,
+  tech and green flags) in both periods.
+
+Every check gets a traffic light (``green``/``amber``/``red``; ``n/a`` when it cannot be computed);
+the thresholds are :class:`MonitorSettings` (defaults documented in ``docs/monitoring.md``):
+
+======================  ======================  ======================
+check                   amber from              red from
+======================  ======================  ======================
+score PSI, CSI          0.10                    0.25
+grade calibration       Jeffreys p < 0.05       Jeffreys p < 0.001   (Bonferroni over the grades tested)
+AUC drop vs development 0.03                    0.05
+source coverage change  5 points                15 points
+======================  ======================  ======================
+
+The overall status is the worst light. Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.report.builder import coverage_by_family, segment_section
+from smecredit.validation.metrics import bootstrap_ci, grade_tests
+from smecredit.validation.stability import migration_matrix, psi_table
+
+ID_COL, TIME_COL = "enterprise_id", "snapshot_date"
+STATUSES = ("n/a", "green", "amber", "red")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Thresholds and sampling parameters of a monitoring run (validated by :meth:`check`)."""
+
+    psi_amber: float = 0.10
+    psi_red: float = 0.25
+    bins: int = 10
+    calibration_p_amber: float = 0.05
+    calibration_p_red: float = 0.001
+    auc_drop_amber: float = 0.03
+    auc_drop_red: float = 0.05
+    coverage_amber: float = 0.05
+    coverage_red: float = 0.15
+    min_grade_rows: int = 20
+    cutoff_pd: float = 0.05
+    n_boot: int = 200
+    seed: int = 0
+
+    def check(self) -> None:
+        pairs = (("psi_amber", "psi_red"), ("auc_drop_amber", "auc_drop_red"), ("coverage_amber", "coverage_red"))
+        for lo, hi in pairs:
+            a, b = getattr(self, lo), getattr(self, hi)
+            if not all(isinstance(v, Real) and not isinstance(v, bool) for v in (a, b)) or not 0 < a < b:
+                raise ConfigError(f"{lo} and {hi} must be numbers with 0 < {lo} < {hi}; got {a!r} and {b!r}")
+        a, b = self.calibration_p_amber, self.calibration_p_red
+        if not all(isinstance(v, Real) for v in (a, b)) or not 0 < b < a < 1:
+            raise ConfigError(f"calibration p-values must satisfy 0 < red < amber < 1; got amber {a!r}, red {b!r}")
+        if not isinstance(self.cutoff_pd, Real) or not 0 < self.cutoff_pd < 1:
+            raise ConfigError(f"cutoff_pd must be a PD in (0, 1); got {self.cutoff_pd!r}")
+        for name, lo in (("bins", 2), ("min_grade_rows", 1), ("n_boot", 10), ("seed", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < lo:
+                raise ConfigError(f"{name} must be an integer >= {lo}; got {v!r}")
+
+
+def light(value: float | None, amber: float, red: float) -> str:
+    """Traffic light of a value that is worse when larger: green < amber <= amber < red <= red.
+
+    Examples
+    --------
+    >>> light(0.05, 0.10, 0.25), light(0.10, 0.10, 0.25), light(0.25, 0.10, 0.25), light(None, 0.1, 0.25)
+    ('green', 'amber', 'red', 'n/a')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return "red" if value >= red else "amber" if value >= amber else "green"
+
+
+def worst(statuses) -> str:
+    """The worst of several traffic lights (``n/a`` < green < amber < red)."""
+    ranks = [STATUSES.index(s) for s in statuses]
+    return STATUSES[max(ranks)] if ranks else "n/a"
+
+
+def _outcomes(frame: pd.DataFrame, target: str, label: str) -> pd.Series | None:
+    """Matured 0/1 outcomes (NaN where not yet observable), or ``None`` without a target column."""
+    if target not in frame.columns:
+        return None
+    y = pd.to_numeric(frame[target], errors="coerce").astype("float64")
+    if "observable" in frame.columns:
+        y = y.where(frame["observable"].fillna(False).astype(bool), np.nan)
+    bad = y.notna() & ~y.isin([0.0, 1.0])
+    if bad.any():
+        rows = ", ".join(map(str, np.flatnonzero(bad.to_numpy())[:5]))
+        raise DataContractError(f"{label} data: target column {target!r} must be 0/1; see rows {rows}")
+    return y
+
+
+def _period(frame: pd.DataFrame) -> dict:
+    out = {"n_rows": len(frame), "first_snapshot": None, "last_snapshot": None, "n_enterprises": None}
+    if TIME_COL in frame.columns and len(frame):
+        t = pd.to_datetime(frame[TIME_COL])
+        out["first_snapshot"], out["last_snapshot"] = str(t.min().date()), str(t.max().date())
+    if ID_COL in frame.columns:
+        out["n_enterprises"] = int(frame[ID_COL].nunique())
+    return out
+
+
+# --------------------------------------------------------------------------- checks
+def stability_check(base: pd.DataFrame, cur: pd.DataFrame, bp: pd.DataFrame, cp: pd.DataFrame,
+                    features: list[str], s: MonitorSettings) -> dict:
+    """Score PSI, grade PSI and the CSI of every feature (bins from the baseline)."""
+    score_tab = psi_table(bp["score"], cp["score"], bins=s.bins)
+    grade_tab = psi_table(bp["grade"].astype(str), cp["grade"].astype(str), categorical=True)
+    rows = []
+    for f in features:
+        tab = psi_table(base[f], cur[f], bins=s.bins)
+        v = float(tab["psi"].sum())
+        rows.append({"feature": f, "csi": v, "status": light(v, s.psi_amber, s.psi_red),
+                     "base_missing": float(base[f].isna().mean()), "current_missing": float(cur[f].isna().mean())})
+    rows.sort(key=lambda r: (-r["csi"], r["feature"]))
+    score_psi, grade_psi = float(score_tab["psi"].sum()), float(grade_tab["psi"].sum())
+    return {"score_psi": score_psi, "score_status": light(score_psi, s.psi_amber, s.psi_red),
+            "score_table": score_tab.to_dict("records"),
+            "grade_psi": grade_psi, "grade_status": light(grade_psi, s.psi_amber, s.psi_red),
+            "grade_table": grade_tab.to_dict("records"), "csi": rows,
+            "csi_status": worst([r["status"] for r in rows])}
+
+
+def migration_check(base: pd.DataFrame, cur: pd.DataFrame, bp: pd.DataFrame, cp: pd.DataFrame,
+                    grade_order: list[str]) -> dict:
+    """Grade at each enterprise's latest baseline snapshot → grade at its latest current snapshot."""
+    if not {ID_COL, TIME_COL} <= set(base.columns) or not {ID_COL, TIME_COL} <= set(cur.columns):
+        return {"available": False, "note": "the data have no enterprise_id and snapshot_date columns"}
+
+    def latest(frame, preds):
+        g = pd.DataFrame({"id": frame[ID_COL].astype(str).to_numpy(), "t": pd.to_datetime(frame[TIME_COL]).to_numpy(),
+                          "grade": preds["grade"].astype(str).to_numpy()})
+        return g.sort_values(["id", "t"], kind="mergesort").drop_duplicates("id", keep="last")
+
+    pairs = latest(base, bp).merge(latest(cur, cp), on="id", suffixes=("_from", "_to"))
+    if pairs.empty:
+        return {"available": False, "note": "no enterprise appears in both periods"}
+    counts = migration_matrix(pairs["grade_from"], pairs["grade_to"], grades=grade_order, normalize=False)
+    idx = {g: i for i, g in enumerate(grade_order)}
+    f, t = pairs["grade_from"].map(idx).to_numpy(), pairs["grade_to"].map(idx).to_numpy()
+    return {"available": True, "n_pairs": len(pairs), "grades": grade_order,
+            "counts": counts.to_numpy().tolist(),
+            "stable": float(np.mean(f == t)), "within_one": float(np.mean(np.abs(f - t) <= 1)),
+            "upgrades": float(np.mean(t < f)), "downgrades": float(np.mean(t > f)),
+            "net_downgrades": float(np.mean(t > f) - np.mean(t < f))}
+
+
+def calibration_check(y: pd.Series | None, preds: pd.DataFrame, grade_order: list[str], s: MonitorSettings) -> dict:
+    """Realised vs predicted default rate per grade on matured rows (binomial and Jeffreys tests)."""
+    if y is None or not y.notna().any():
+        return {"available": False, "status": "n/a", "note": "no current row has a matured outcome yet"}
+    lab = y.notna().to_numpy()
+    yy, pp = y.to_numpy()[lab], preds["pd"].to_numpy()[lab]
+    gg = preds["grade"].astype(str).to_numpy()[lab]
+    rows = [r for r in grade_tests(yy, pp, gg, order=grade_order) if r["n"] > 0 and r["grade"] != grade_order[-1]]
+    d_all = int(yy.sum())
+    rows.append({"grade": "all", "n": len(yy), "defaults": d_all, "pd_mean": float(pp.mean()),
+                 "default_rate": float(yy.mean()), "binomial_p": float(stats.binom.sf(d_all - 1, len(yy), pp.mean())),
+                 "jeffreys_p": float(stats.beta.cdf(pp.mean(), d_all + 0.5, len(yy) - d_all + 0.5))})
+    k = max(1, sum(r["n"] >= s.min_grade_rows for r in rows[:-1]))  # grades tested (Bonferroni)
+    for r in rows:
+        a, b = r["defaults"] + 0.5, r["n"] - r["defaults"] + 0.5
+        r["jeffreys_low"], r["jeffreys_high"] = float(stats.beta.ppf(0.025, a, b)), float(stats.beta.ppf(0.975, a, b))
+        if r["n"] < s.min_grade_rows:
+            r["status"] = "n/a"
+            continue
+        # family-wise level over the grades tested; the portfolio row is one test
+        p = min(1.0, r["jeffreys_p"] * (1 if r["grade"] == "all" else k))
+        r["jeffreys_p_adjusted"] = p
+        r["status"] = "red" if p < s.calibration_p_red else "amber" if p < s.calibration_p_amber else "green"
+    return {"available": True, "n": len(yy), "defaults": d_all, "n_grades_tested": k, "rows": rows,
+            "status": worst(r["status"] for r in rows)}
+
+
+def discrimination_check(y: pd.Series | None, preds: pd.DataFrame, development_auc: float | None,
+                         development_source: str, s: MonitorSettings) -> dict:
+    """Realised AUC on matured current rows (bootstrap 95 % CI) against the development AUC."""
+    out = {"development_auc": development_auc, "development_source": development_source}
+    if y is None or not y.notna().any():
+        return out | {"available": False, "status": "n/a", "note": "no current row has a matured outcome yet"}
+    lab = y.notna().to_numpy()
+    yy, pp = y.to_numpy()[lab], preds["pd"].to_numpy()[lab]
+    if not 0 < yy.sum() < len(yy):
+        return out | {"available": False, "status": "n/a", "note": "matured rows have a single class"}
+    ci = bootstrap_ci(yy, pp, "auc", n_boot=s.n_boot, random_state=s.seed)
+    drop = None if development_auc is None else float(development_auc - ci["value"])
+    return out | {"available": True, "n": len(yy), "defaults": int(yy.sum()), "realised_auc": ci,
+                  "auc_drop": drop, "status": light(drop, s.auc_drop_amber, s.auc_drop_red)}
+
+
+def missing_check(base: pd.DataFrame, cur: pd.DataFrame, catalog: pd.DataFrame | None, features: list[str],
+                  s: MonitorSettings) -> dict:
+    """Coverage of each source family (share of rows with its data) in both periods."""
+    b = {r["family"]: r for r in coverage_by_family(base, catalog, features)}
+    c = {r["family"]: r for r in coverage_by_family(cur, catalog, features)}
+    rows = []
+    for fam in b.keys() & c.keys():
+        change = c[fam]["coverage"] - b[fam]["coverage"]
+        rows.append({"family": fam, "source": b[fam]["source"], "base_coverage": b[fam]["coverage"],
+                     "current_coverage": c[fam]["coverage"], "change": change,
+                     "status": light(abs(change), s.coverage_amber, s.coverage_red)})
+    rows.sort(key=lambda r: (-abs(r["change"]), r["family"]))
+    if not rows:
+        return {"available": False, "status": "n/a", "rows": [],
+                "note": "no feature catalogue with source families for these features"}
+    return {"available": True, "rows": rows, "status": worst(r["status"] for r in rows)}
+
+
+def segments_check(base: pd.DataFrame, cur: pd.DataFrame, yb, yc, bp, cp, s: MonitorSettings) -> dict:
+    """The governance report's segment tables (share, mean PD, approval, default rate, AUC) in both periods."""
+    sb = segment_section(base.reset_index(drop=True), None if yb is None else yb.reset_index(drop=True),
+                         bp.reset_index(drop=True), s.cutoff_pd)
+    sc = segment_section(cur.reset_index(drop=True), None if yc is None else yc.reset_index(drop=True),
+                         cp.reset_index(drop=True), s.cutoff_pd)
+    if not sc["available"]:
+        return {"available": False, "tables": []}
+    base_tables = {t["label"]: {r["value"]: r for r in t["rows"]} for t in sb["tables"]}
+    tables = []
+    for t in sc["tables"]:
+        rows = []
+        for r in t["rows"]:
+            br = base_tables.get(t["label"], {}).get(r["value"], {})
+            rows.append({"value": r["value"], "total": r.get("total", False),
+                         "base_share": (br.get("n", 0) / len(base)) if not r.get("total") and br else None,
+                         "current_share": r["n"] / len(cur) if not r.get("total") else None,
+                         "base_mean_pd": br.get("mean_pd"), "current_mean_pd": r["mean_pd"],
+                         "base_approval": br.get("approval"), "current_approval": r["approval"],
+                         "current_default_rate": r["default_rate"], "current_auc": r["auc"],
+                         "current_n_labelled": r["n_labelled"]})
+        tables.append({"label": t["label"], "rows": rows})
+    return {"available": True, "tables": tables, "cutoff_pd": s.cutoff_pd,
+            "base_approval": sb["overall_approval"], "current_approval": sc["overall_approval"]}
+
+
+# --------------------------------------------------------------------------- assembly
+def _flags(res: dict) -> list[dict]:
+    flags = []
+    st = res["stability"]
+    flags.append({"check": "score PSI", "item": "score", "value": st["score_psi"], "status": st["score_status"]})
+    flags += [{"check": "CSI", "item": r["feature"], "value": r["csi"], "status": r["status"]}
+              for r in st["csi"] if r["status"] in ("amber", "red")]
+    cal = res["calibration"]
+    flags += [{"check": "calibration", "item": f"grade {r['grade']}", "value": r["default_rate"],
+               "status": r["status"], "detail": f"default rate {r['default_rate']:.4f} vs PD {r['pd_mean']:.4f} "
+                                                f"(Jeffreys p {r['jeffreys_p']:.3g})"}
+              for r in cal.get("rows", []) if r["status"] in ("amber", "red")]
+    disc = res["discrimination"]
+    if disc.get("status") in ("amber", "red"):
+        flags.append({"check": "AUC", "item": "realised vs development", "value": disc["realised_auc"]["value"],
+                      "status": disc["status"], "detail": f"drop {disc['auc_drop']:.3f}"})
+    flags += [{"check": "missing data", "item": r["family"], "value": r["change"], "status": r["status"]}
+              for r in res["missing"].get("rows", []) if r["status"] in ("amber", "red")]
+    order = {"red": 0, "amber": 1, "green": 2, "n/a": 3}
+    return sorted(flags, key=lambda f: (order[f["status"]], f["check"], f["item"]))
+
+
+def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development_auc: float | None = None,
+            development_source: str = "", catalog: pd.DataFrame | None = None,
+            settings: MonitorSettings | None = None) -> dict:
+    """Compare ``current`` with ``baseline`` for a fitted :class:`~smecredit.models.CreditModel`.
+
+    Parameters
+    ----------
+    model : CreditModel
+    baseline, current : DataFrame
+        Feature tables (``smecredit features`` output: features plus ``enterprise_id``,
+        ``snapshot_date``, the target and ``observable``). The baseline is usually the model's
+        development sample; outcomes are used only where they have matured (``observable``).
+    development_auc : float or None
+        The model's out-of-time AUC at development; ``None``: the realised AUC of the baseline's
+        matured rows stands in (said in ``discrimination.development_source``).
+    catalog : DataFrame or None
+        Feature catalogue (``name, family, source``) for the missing-data drift per source.
+    settings : MonitorSettings or None
+
+    Returns
+    -------
+    dict
+        JSON-ready result: ``status`` (worst light), ``flags`` and one entry per check.
+
+    Raises
+    ------
+    DataContractError
+        A sample is empty, lacks model features, or has a non-0/1 target.
+    """
+    s = settings or MonitorSettings()
+    s.check()
+    features = list(model.feature_names_)
+    target = model.metadata_.get("target") or "bad"
+    for label, frame in (("baseline", baseline), ("current", current)):
+        if len(frame) == 0:
+            raise DataContractError(f"{label} data have no rows")
+        absent = [c for c in features if c not in frame.columns]
+        if absent:
+            raise DataContractError(f"{label} data lack {len(absent)} feature column(s) the model needs: "
+                                    f"{', '.join(absent[:10])}")
+    keep = set(features) | {ID_COL, TIME_COL, "in_default"}
+    bp = model.predict(baseline[[c for c in baseline.columns if c in keep]], source="baseline data")
+    cp = model.predict(current[[c for c in current.columns if c in keep]], source="current data")
+    yb = _outcomes(baseline, target, "baseline")
+    yc = _outcomes(current, target, "current")
+    order = list(model.master_scale_.grades)
+    dev_src = development_source or "model's out-of-time test at development"
+    if development_auc is None and yb is not None and yb.notna().any():
+        lab = yb.notna().to_numpy()
+        yy = yb.to_numpy()[lab]
+        if 0 < yy.sum() < len(yy):
+            from smecredit.validation.metrics import auc
+
+            development_auc = auc(yy, bp["pd"].to_numpy()[lab])
+            dev_src = "realised AUC of the baseline's matured rows (no development AUC recorded)"
+    res = {
+        "model": {"kind": model.kind, "n_features": len(features), "target": target},
+        "baseline": _period(baseline) | {"mean_pd": float(bp["pd"].mean()),
+                                         "n_matured": int(yb.notna().sum()) if yb is not None else 0,
+                                         "default_rate": float(yb.mean()) if yb is not None and yb.notna().any()
+                                         else None},
+        "current": _period(current) | {"mean_pd": float(cp["pd"].mean()),
+                                       "n_matured": int(yc.notna().sum()) if yc is not None else 0,
+                                       "default_rate": float(yc.mean()) if yc is not None and yc.notna().any()
+                                       else None},
+        "stability": stability_check(baseline, current, bp, cp, features, s),
+        "migration": migration_check(baseline, current, bp, cp, order),
+        "calibration": calibration_check(yc, cp, order, s),
+        "discrimination": discrimination_check(yc, cp, development_auc, dev_src, s),
+        "missing": missing_check(baseline, current, catalog, features, s),
+        "segments": segments_check(baseline, current, yb, yc, bp, cp, s),
+        "settings": asdict(s),
+    }
+    res["flags"] = _flags(res)
+    res["checks"] = {"score_psi": res["stability"]["score_status"], "csi": res["stability"]["csi_status"],
+                     "calibration": res["calibration"]["status"], "auc": res["discrimination"]["status"],
+                     "missing_data": res["missing"]["status"]}
+    res["status"] = worst(res["checks"].values())
+    return res
+
+
+def metrics_of(result: dict) -> dict[str, float]:
+    """Flat numeric metrics of a monitoring result (for MLflow and ``dvc metrics``)."""
+    st, disc, cal = result["stability"], result["discrimination"], result["calibration"]
+    out = {"score_psi": st["score_psi"], "grade_psi": st["grade_psi"],
+           "max_csi": max((r["csi"] for r in st["csi"]), default=0.0),
+           "n_csi_red": sum(r["status"] == "red" for r in st["csi"]),
+           "n_csi_amber": sum(r["status"] == "amber" for r in st["csi"]),
+           "current_mean_pd": result["current"]["mean_pd"],
+           "n_red": sum(f["status"] == "red" for f in result["flags"]),
+           "n_amber": sum(f["status"] == "amber" for f in result["flags"])}
+    if disc.get("available"):
+        out["realised_auc"] = disc["realised_auc"]["value"]
+        if disc.get("auc_drop") is not None:
+            out["auc_drop"] = disc["auc_drop"]
+    if cal.get("available"):
+        allrow = cal["rows"][-1]
+        out["realised_default_rate"] = allrow["default_rate"]
+        out["predicted_default_rate"] = allrow["pd_mean"]
+    if result["migration"].get("available"):
+        out["migration_stable"] = result["migration"]["stable"]
+        out["migration_net_downgrades"] = result["migration"]["net_downgrades"]
+    return {k: float(v) for k, v in out.items()}
