@@ -255,7 +255,8 @@ def train(
         bench = {"name": other, "pd": m2.predict_pd(test_df)}
     val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),
                                grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
-                               benchmark=bench)
+                               benchmark=bench,
+                               clusters=test_df["enterprise_id"].to_numpy() if "enterprise_id" in test_df else None)
     val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,

@@ -26,6 +26,7 @@ from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
 from smecredit.validation.metrics import auc, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
+from smecredit.validation.report import grade_test_rules
 from smecredit.validation.stability import (feature_psi, information_value, migration_matrix, paired_grades, psi,
                                             psi_status, psi_table)
 
@@ -254,8 +255,13 @@ def discrimination_section(samples: dict[str, tuple[np.ndarray, np.ndarray]], se
 
 
 # --------------------------------------------------------------------------- section 5: calibration
-def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_grades: np.ndarray, model) -> dict:
-    """Per-grade binomial and Jeffreys tests, Hosmer-Lemeshow and the master-scale distribution."""
+def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_grades: np.ndarray, model, *,
+                        clusters: np.ndarray | None = None, in_sample: bool = False) -> dict:
+    """Per-grade binomial and Jeffreys tests (gated, Holm-corrected, clustered), Hosmer-Lemeshow, master scale.
+
+    ``clusters`` (enterprise ids) make the grade tests use the design effect of repeated rows;
+    ``in_sample`` says the rows are the model's training rows (Hosmer-Lemeshow with g - 2 df).
+    """
     order = model.master_scale_.grades
     scale = model.master_scale_.table()
     counts = pd.Series(all_grades).astype(str).value_counts().reindex(order, fill_value=0)
@@ -269,15 +275,18 @@ def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_gr
     if not _both_classes(y):
         out["available"] = False
         return out
-    tests = pd.DataFrame(grade_tests(y, p, grades, order=order))
+    if clusters is not None and len(pd.unique(clusters)) == len(clusters):
+        clusters = None  # one row per enterprise: nothing to correct
+    tests = pd.DataFrame(grade_tests(y, p, grades, order=order, clusters=clusters))
     tests = tests[tests["n"] > 0].copy()
-    tests["flag"] = np.where((tests["binomial_p"] < 0.05) | (tests["jeffreys_p"] < 0.05),
-                             "PD too low (p < 0.05)",
-                             np.where(tests["default_rate"] < tests["pd_mean"] / 2, "PD conservative", ""))
+    tests["flag"] = tests["verdict"]
     out.update({"available": True, "grades": tests.to_dict("records"),
-                "plot": plots.calibration_plot(tests), "hosmer_lemeshow": hosmer_lemeshow(y, p),
+                "plot": plots.calibration_plot(tests), "hosmer_lemeshow": hosmer_lemeshow(y, p, in_sample=in_sample),
                 "mean_pd": float(p.mean()), "default_rate": float(y.mean()),
-                "n_flagged": int((tests["flag"] == "PD too low (p < 0.05)").sum())})
+                "rules": grade_test_rules(clusters is not None),
+                "deff": float(tests["deff"].iloc[0]) if len(tests) else 1.0,
+                "n_insufficient": int((tests["verdict"] == "insufficient evidence").sum()),
+                "n_flagged": int((tests["verdict"] == "PD too low").sum())})
     return out
 
 
@@ -584,7 +593,9 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     cal_label = "out-of-time rows" if cal_mask is not lab else "all labelled rows"
     cal = calibration_section(y.to_numpy()[cal_mask] if y is not None else np.array([]),
                               preds["pd"].to_numpy()[cal_mask], preds["grade"].astype(str).to_numpy()[cal_mask],
-                              preds["grade"].astype(str).to_numpy(), model)
+                              preds["grade"].astype(str).to_numpy(), model,
+                              clusters=frame[ID_COL].astype(str).to_numpy()[cal_mask] if ID_COL in frame else None,
+                              in_sample=cal_label != "out-of-time rows")
     cal["sample"] = cal_label
     if cal["max_share"] > 0.35:
         limitations.append(f"One grade holds {cal['max_share']:.0%} of the rows: the master-scale distribution is "
