@@ -24,6 +24,9 @@ def train(
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Fit the other kind too and DeLong-compare AUCs."),
     tune_seconds: float = typer.Option(0.0, "--tune-seconds", help="Optuna time budget for GBM tuning (0 = off)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    developer: str = typer.Option(None, "--developer",
+                                  help="Model developer id, recorded as MLflow tag smecredit.developer "
+                                       "(default: the OS user); promote refuses a review by this person."),
 ) -> None:
     """Train a calibrated, graded PD model, validate it, log it to MLflow and save MODEL_DIR."""
     from smecredit.exceptions import ConfigError
@@ -36,7 +39,7 @@ def train(
     if tune_seconds < 0:
         raise ConfigError(f"--tune-seconds must be >= 0; got {tune_seconds!r}")
     s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,
-                  compare=compare, tune_seconds=tune_seconds, random_state=seed)
+                  compare=compare, tune_seconds=tune_seconds, random_state=seed, developer=developer)
     lo, hi = s["test_auc_ci"]
     console.print(f"trained {s['kind']} on {s['n_train']} rows ({s['split']} split); test AUC {s['test_auc']:.4f} "
                   f"[{lo:.4f}, {hi:.4f}] on {s['n_test']} rows; mean PD {s['test_mean_pd']:.4f} vs default rate "

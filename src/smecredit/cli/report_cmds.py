@@ -41,14 +41,28 @@ def report(
 @app.command()
 def promote(
     name: str = typer.Option(..., "--name", help="Registered model name."),
-    version: str = typer.Option(..., "--version", help="Model version to promote."),
-    alias: str = typer.Option("champion", "--alias", help="Alias to move to this version."),
-    reviewer: str = typer.Option(..., "--reviewer", help="Reviewer id (recorded as a tag)."),
-    note: str = typer.Option(..., "--note", help="Review note (recorded as a tag)."),
+    version: str = typer.Option(..., "--version", help="Model version the decision is about."),
+    alias: str = typer.Option("champion", "--alias", help="Alias moved to this version on approval."),
+    decision: str = typer.Option(..., "--decision", help="approve, approve-with-conditions or reject."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Reviewer id; must differ from the model's developer."),
+    note: str = typer.Option(..., "--note", help="Summary of the review (recorded as a tag)."),
+    findings: Path = typer.Option(None, "--findings",
+                                  help="YAML/JSON file: findings (id, title, severity, owner, due) and conditions."),
+    condition: list[str] = typer.Option(None, "--condition", help="A condition of use (repeatable)."),
+    revalidation_date: str = typer.Option(None, "--revalidation-date",
+                                          help="Next validation date YYYY-MM-DD (required for an approval)."),
 ) -> None:
-    """Record a governance review on a model version and move the alias; refused (exit 5) without a report."""
+    """Record a validation decision on a model version; the alias moves only on approval.
+
+    Refused with exit 5 without a governance report, when the reviewer is the model's developer, or for
+    a plain approval with an open high-severity finding; exit 2 for a bad decision, findings file or date.
+    """
     from smecredit.pipelines.report import promote as run_promote
 
-    tags = run_promote(name, version, alias=alias, reviewer=reviewer, note=note)
-    console.print(f"{name} version {version} is now @{alias}; reviewed by {tags['review.reviewer']} at "
-                  f"{tags['review.time']} (report sha256 {tags['review.report_sha256']})", highlight=False)
+    tags = run_promote(name, version, alias=alias, reviewer=reviewer, note=note, decision=decision,
+                       findings=findings, conditions=condition or [], revalidation_date=revalidation_date)
+    moved = tags["review.alias_moved"] == "true"
+    where = f"is now @{alias}" if moved else f"was not moved to @{alias}"
+    console.print(f"{name} version {version}: {tags['review.decision']} by {tags['review.reviewer']} at "
+                  f"{tags['review.time']}; {where} (report sha256 {tags['review.report_sha256']}; findings "
+                  f"{tags['review.findings']})", highlight=False)

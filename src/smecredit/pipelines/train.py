@@ -178,6 +178,23 @@ def _flat_metrics(val: dict) -> dict[str, float]:
     return out
 
 
+def resolve_developer(developer: str | None) -> str:
+    """The model developer: ``developer`` when given, else the OS user; :class:`ConfigError` when neither."""
+    import getpass
+
+    if developer is not None:
+        if not str(developer).strip():
+            raise ConfigError("developer must be a non-empty text")
+        return str(developer).strip()
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError) as exc:
+        raise ConfigError("cannot tell who develops the model (no OS user name): pass --developer ID") from exc
+    if not user.strip():
+        raise ConfigError("cannot tell who develops the model (empty OS user name): pass --developer ID")
+    return user.strip()
+
+
 def _json_default(o):
     if isinstance(o, (np.integer,)):
         return int(o)
@@ -203,6 +220,7 @@ def train(
     tune_seconds: float = 0.0,
     random_state: int = 0,
     n_boot: int = 500,
+    developer: str | None = None,
 ) -> dict:
     """Train, validate, log and save a credit model; return a summary dict.
 
@@ -217,11 +235,14 @@ def train(
     register : registered model name; a new version gets alias ``challenger``.
     compare : also fit the other kind on the same split and compare AUCs with DeLong.
     tune_seconds : Optuna time budget for GBM hyper-parameters (0 = defaults).
+    developer : who developed the model (default: the OS user); recorded as the MLflow tag
+        ``smecredit.developer`` so that ``smecredit promote`` can refuse a review by the developer.
     """
     import mlflow
 
     from smecredit import tracking
 
+    developer = resolve_developer(developer)
     td = load_training_data(data)
     if split is None:
         split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
@@ -242,7 +263,8 @@ def train(
 
         params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
-    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, **info}
+    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, "developer": developer,
+            **info}
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
@@ -279,7 +301,8 @@ def train(
                            "data_fingerprint": fingerprint, "data_source": Path(td.source).name,
                            **{f"model_{k}": v for k, v in model.estimator_.get_params().items()
                               if k != "directions" and isinstance(v, (int, float, str, bool, type(None)))}})
-        mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint})
+        mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint,
+                         "smecredit.developer": developer})
         mlflow.log_metrics(_flat_metrics(val))
         with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
             tmp = Path(tmp)
