@@ -134,6 +134,11 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
         assert label in text
     assert "Spearman rank correlation" in text and "DeLong test" in text
     assert "No reference data" not in text and "No second model" not in text
+    # scope: model card and performance by population and days-past-due bucket on out-of-time rows
+    assert "Populations and days past due (out-of-time rows)" in text
+    assert "application: rows with cr_dpd_now = 0" in text and "current (0 dpd)" in text
+    assert "More than 90 days past due" in html.unescape(text) and "12 months after the snapshot" in text
+    assert "Hosmer–Lemeshow" in text and "g (out-of-sample)" in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 

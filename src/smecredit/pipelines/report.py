@@ -128,7 +128,7 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
     kind_label = {"gbm": "gradient-boosted PD model (LightGBM on a logistic base)",
                   "scorecard": "points scorecard (optbinning + logistic regression)"}.get(model.kind, model.kind)
     target = meta.get("target") or "bad"
-    horizon = meta.get("horizon")
+    horizon = meta.get("horizon") or meta.get("horizon_months")
     rate = meta.get("train_default_rate")
     return {
         "title": f"{name} version {version}" if name else f"{model.kind} model at {Path(model_uri).name or model_uri}",

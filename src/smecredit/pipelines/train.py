@@ -31,6 +31,7 @@ from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_target, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
 from smecredit.validation.report import validate_predictions
+from smecredit.validation.scope import POPULATION_RULE, check_population, population_mask, scope_card
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def train(
     random_state: int = 0,
     n_boot: int = 500,
     developer: str | None = None,
+    population: str = "behavioural",
 ) -> dict:
     """Train, validate, log and save a credit model; return a summary dict.
 
@@ -235,6 +237,8 @@ def train(
     register : registered model name; a new version gets alias ``challenger``.
     compare : also fit the other kind on the same split and compare AUCs with DeLong.
     tune_seconds : Optuna time budget for GBM hyper-parameters (0 = defaults).
+    population : "behavioural" (every row) or "application" (rows with no current arrears,
+        ``cr_dpd_now == 0``); recorded with the intended use and default definition as ``scope``.
     developer : who developed the model (default: the OS user); recorded as the MLflow tag
         ``smecredit.developer`` so that ``smecredit promote`` can refuse a review by the developer.
     """
@@ -243,7 +247,15 @@ def train(
     from smecredit import tracking
 
     developer = resolve_developer(developer)
+    check_population(population)
     td = load_training_data(data)
+    fingerprint = frame_fingerprint(td.frame)  # of the whole table, before the population filter
+    in_pop = population_mask(td.frame, population, source=td.source)
+    n_excluded = int((~in_pop).sum())
+    if n_excluded:
+        td.frame = td.frame.loc[in_pop]
+        log.info("%s population: %d of %d rows kept (%s)", population, int(in_pop.sum()), len(in_pop),
+                 POPULATION_RULE[population])
     if split is None:
         split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
     train_df, test_df, info = split_data(td, target, split, random_state=random_state)
@@ -254,7 +266,6 @@ def train(
     time_index = train_df["snapshot_date"].to_numpy() if "snapshot_date" in train_df.columns else None
     # a panel of snapshots holds the same enterprise several times: keep it in one CV fold
     groups = train_df["enterprise_id"].to_numpy() if "enterprise_id" in train_df.columns else None
-    fingerprint = frame_fingerprint(td.frame)
     params = {}
     if tune_seconds and kind == "gbm":
         from smecredit.models.tuning import tune_gbm
@@ -263,8 +274,10 @@ def train(
 
         params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
+    scope = scope_card(population, horizon_months=info.get("horizon_months") or td.manifest.get("horizon"),
+                       n_rows=len(td.frame), n_excluded=n_excluded)
     meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, "developer": developer,
-            **info}
+            "scope": scope, **info}
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
                              metadata=meta)
@@ -279,7 +292,7 @@ def train(
                                grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
                                benchmark=bench,
                                clusters=test_df["enterprise_id"].to_numpy() if "enterprise_id" in test_df else None)
-    val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
+    val.update({"kind": kind, "split": info, "scope": scope, "developer": developer, "calibration": {"method": model.calibrator_.method_,
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
                 "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
@@ -296,6 +309,7 @@ def train(
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{kind}-{split}") as run:
         model.metadata_["run_id"] = run.info.run_id
         mlflow.log_params({"kind": kind, "split": split, "target": target, "n_features": len(features),
+                           "population": population,
                            "calibration": model.calibrator_.method_, "pd_floor": pd_floor,
                            "random_state": random_state, "n_train": info["n_train"], "n_test": info["n_test"],
                            "data_fingerprint": fingerprint, "data_source": Path(td.source).name,
@@ -333,6 +347,7 @@ def train(
                 save_model(model, tmp_dir, example=example, extra_files=files)
         mlflow.log_metric("model_dir_written", 1)
     summary = {"model_dir": str(out), "run_id": run.info.run_id, "experiment_id": experiment_id, "kind": kind,
+               "population": population, "rows_excluded": n_excluded,
                "split": split, "n_train": info["n_train"], "n_test": info["n_test"],
                "test_auc": val["metrics"]["auc"]["value"], "test_auc_ci": [val["metrics"]["auc"]["ci_low"],
                                                                             val["metrics"]["auc"]["ci_high"]],

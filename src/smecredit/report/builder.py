@@ -25,6 +25,7 @@ from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
+from smecredit.report.scope import scope_section
 from smecredit.validation.metrics import auc, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
 from smecredit.validation.report import grade_test_rules
 from smecredit.validation.stability import (feature_psi, information_value, migration_matrix, paired_grades, psi,
@@ -588,6 +589,17 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                                   "and calibration cannot be measured."
         limitations.append(notes["discrimination"])
 
+    # 4b scope: performance by population view and days-past-due bucket (held-out rows when known)
+    oot_any = oot is not None and bool((lab & oot).any())
+    scope = scope_section(model.metadata_, frame, y, preds, (lab & oot) if oot_any else lab,
+                          "out-of-time rows" if oot_any else "all labelled rows (no out-of-time sample)",
+                          n_boot=settings.n_boot, seed=settings.seed)
+    if scope.get("auc_drop") is not None and scope["auc_drop"] > 0.02:
+        v = scope["views"]
+        limitations.append(f"Without the rows in arrears the AUC ({scope['sample']}) falls from "
+                           f"{v[0]['auc']['value']:.3f} to {v[1]['auc']['value']:.3f}: part of the discrimination "
+                           "comes from borrowers already past due (see section 4, populations).")
+
     # 5 calibration
     cal_mask = lab & oot if (oot is not None and (lab & oot).any()) else lab
     cal_label = "out-of-time rows" if cal_mask is not lab else "all labelled rows"
@@ -660,6 +672,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         "data": data_sec,
         "features": feat_sec,
         "discrimination": disc,
+        "scope": scope,
         "calibration": cal,
         "stability": stab,
         "migration": migr,
