@@ -125,8 +125,9 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     text = city_report.path.read_text(encoding="utf-8")
     for title in SECTIONS:
         assert html.escape(title) in text, title
-    assert "out-of-time (after training window)" in text
-    assert "in-time (training window)" in text
+    assert "out-of-time: after the training window (held out)" in text
+    assert "in-sample: training window 2023-12-31 to 2024-03-31 (overfitting check only)" in text
+    assert "all labelled rows" not in text  # no performance figure mixes training and held-out rows
     assert "rows in the training window (2023-12-31 to 2024-03-31)" in text
     assert "obligor pairs 12 months apart" in text  # migration matrix rendered
     for label in ("County", "Industry", "Size class", "Legal form", "Tech SME", "Green enterprise",
@@ -135,7 +136,7 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "Spearman rank correlation" in text and "DeLong test" in text
     assert "No reference data" not in text and "No second model" not in text
     # scope: model card and performance by population and days-past-due bucket on out-of-time rows
-    assert "Populations and days past due (out-of-time rows)" in text
+    assert "Populations and days past due (out-of-time: after the training window (held out))" in text
     assert "application: rows with cr_dpd_now = 0" in text and "current (0 dpd)" in text
     assert "More than 90 days past due" in html.unescape(text) and "12 months after the snapshot" in text
     assert "Hosmer–Lemeshow" in text and "g (out-of-sample)" in text

@@ -25,8 +25,9 @@ from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
+from smecredit.report.evidence import evidence
 from smecredit.report.scope import scope_section
-from smecredit.validation.metrics import auc, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
+from smecredit.validation.metrics import auc, auc_ci, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
 from smecredit.validation.report import grade_test_rules
 from smecredit.validation.stability import (feature_psi, information_value, migration_matrix, paired_grades, psi,
                                             psi_status, psi_table)
@@ -449,6 +450,8 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
             row["default_rate"] = float(yy[lab].mean())
         if lab.sum() >= MIN_SEGMENT_AUC_ROWS and _both_classes(yy[lab]):
             row["auc"] = auc(yy[lab], p[lab])
+            if min(yy[lab].sum(), (1 - yy[lab]).sum()) >= 2:
+                row["auc_ci"] = auc_ci(yy[lab], p[lab])
     return row
 
 
@@ -563,26 +566,35 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         in_time = ((t >= window[0]) & (t <= window[1])).to_numpy()
         oot = (t > window[1]).to_numpy()
 
+    ev = evidence(frame, model.metadata_, window, lab)
+    held = ev.oot if ev.has_oot else None  # performance evidence: held-out rows only
+
     # 2-3 data and features
     data_sec = data_section(frame, y, preds, data.catalog, features)
-    feat_sec = feature_section(model, frame, y, data.catalog)
+    feat_sec = feature_section(model, frame, y if held is None else y.where(held), data.catalog)
+    feat_sec["iv_sample"] = ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)"
 
-    # 4 discrimination
+    # 4 discrimination: out-of-time first; the training window only as a labelled overfitting check
     samples = {}
     if lab.any():
         yy, pp = y.to_numpy(), preds["pd"].to_numpy()
-        samples["all labelled rows"] = (yy[lab], pp[lab])
-        if in_time is not None:
-            if (lab & in_time).any():
-                samples["in-time (training window)"] = (yy[lab & in_time], pp[lab & in_time])
-            if (lab & oot).any():
-                samples["out-of-time (after training window)"] = (yy[lab & oot], pp[lab & oot])
-            else:
-                limitations.append("No labelled rows after the training window: no out-of-time test.")
+        if held is not None:
+            samples[ev.oot_label] = (yy[held], pp[held])
+        elif ev.oot is not None:
+            limitations.append("No labelled rows in the out-of-time sample: no out-of-time test; the figures "
+                               "below are in-sample and are not performance evidence.")
         else:
-            limitations.append("The training window or snapshot dates are unknown: in-time and out-of-time "
-                               "samples cannot be told apart; figures are on all labelled rows.")
+            samples["all labelled rows (may include training rows)"] = (yy[lab & ev.population],
+                                                                       pp[lab & ev.population])
+            limitations.append(ev.note + " Figures are on all labelled rows.")
+        if ev.in_sample is not None and ev.in_sample.any():
+            samples[ev.in_sample_label] = (yy[ev.in_sample], pp[ev.in_sample])
         disc = discrimination_section(samples, settings)
+        disc["evidence_note"] = ev.note
+        if held is not None and ev.in_sample is not None:
+            rows = {r["sample"]: r for r in disc["rows"] if "auc" in r}
+            if ev.oot_label in rows and ev.in_sample_label in rows:
+                disc["overfit_gap"] = rows[ev.in_sample_label]["auc"]["value"] - rows[ev.oot_label]["auc"]["value"]
     else:
         disc = {"available": False, "rows": []}
         notes["discrimination"] = f"The data have no observed outcomes (column {target!r}); discrimination " \
@@ -590,9 +602,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(notes["discrimination"])
 
     # 4b scope: performance by population view and days-past-due bucket (held-out rows when known)
-    oot_any = oot is not None and bool((lab & oot).any())
-    scope = scope_section(model.metadata_, frame, y, preds, (lab & oot) if oot_any else lab,
-                          "out-of-time rows" if oot_any else "all labelled rows (no out-of-time sample)",
+    scope = scope_section(model.metadata_, frame, y, preds, held if held is not None else lab,
+                          ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)",
                           n_boot=settings.n_boot, seed=settings.seed)
     if scope.get("auc_drop") is not None and scope["auc_drop"] > 0.02:
         v = scope["views"]
@@ -601,13 +612,13 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                            "comes from borrowers already past due (see section 4, populations).")
 
     # 5 calibration
-    cal_mask = lab & oot if (oot is not None and (lab & oot).any()) else lab
-    cal_label = "out-of-time rows" if cal_mask is not lab else "all labelled rows"
+    cal_mask = held if held is not None else lab & ev.population
+    cal_label = ev.oot_label if held is not None else "all labelled rows"
     cal = calibration_section(y.to_numpy()[cal_mask] if y is not None else np.array([]),
                               preds["pd"].to_numpy()[cal_mask], preds["grade"].astype(str).to_numpy()[cal_mask],
                               preds["grade"].astype(str).to_numpy(), model,
                               clusters=frame[ID_COL].astype(str).to_numpy()[cal_mask] if ID_COL in frame else None,
-                              in_sample=cal_label != "out-of-time rows")
+                              in_sample=held is None)
     cal["sample"] = cal_label
     if cal["max_share"] > 0.35:
         limitations.append(f"One grade holds {cal['max_share']:.0%} of the rows: the master-scale distribution is "
@@ -641,7 +652,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
 
     # 8 segments
-    seg = segment_section(frame, y, preds, settings.cutoff_pd)
+    seg = segment_section(frame, y if held is None else y.where(held), preds, settings.cutoff_pd)
+    seg["outcome_sample"] = ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)"
     if not seg["available"]:
         seg["note"] = ("The data have no segment columns (county, industry, size class, legal form, tech or "
                        "green flags; the registry feature family provides them).")
@@ -649,10 +661,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
 
     # 9 comparison
     if compare is not None:
-        oot_known = oot is not None and y is not None and (lab & oot).any()
-        comp = comparison_section(model, compare, frame, model_input, y, preds,
-                                  test_mask=oot if oot_known else None,
-                                  test_label="out-of-time rows" if oot_known else "all labelled rows")
+        comp = comparison_section(model, compare, frame, model_input, y, preds, test_mask=held,
+                                  test_label=ev.oot_label if held is not None else "all labelled rows")
     else:
         comp = {"available": False, "note": "No second model was given (smecredit report --compare MODEL)."}
 
