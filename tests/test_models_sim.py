@@ -82,5 +82,10 @@ def test_application_population_trains_and_validates_on_rows_without_current_arr
         held &= feats["observable"].fillna(False).astype(bool)
     assert val["n"] == int(held.sum()) and val["defaults"] == int(feats.loc[held, "bad"].sum())
     assert val["developer"] == "dev-042"
+    lr = val["long_run"]
+    assert lr["long_run"]["n_snapshots"] == feats.loc[held | (feats["bad"].notna() & ~arrears), "snapshot_date"].nunique()
+    assert set(lr["moc"]) == {"A", "B", "C", "total"} and lr["moc"]["total"] > 0
+    finals = [g["pd_final"] for g in lr["grades"] if g["n"]]
+    assert finals == sorted(finals)
     assert load_model(out).metadata_["scope"]["population"] == "application"
     assert main(["train", "--data", str(sim_features), "--out", str(tmp_path / "x"), "--population", "new"]) == 2

@@ -140,6 +140,8 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "application: rows with cr_dpd_now = 0" in text and "current (0 dpd)" in text
     assert "More than 90 days past due" in html.unescape(text) and "12 months after the snapshot" in text
     assert "Hosmer–Lemeshow" in text and "g (out-of-sample)" in text
+    assert "Long-run calibration (EBA GL/2017/16)" in text and "Rating philosophy" in text
+    assert "Margin of conservatism" in text and "PD with MoC (master scale)" in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 

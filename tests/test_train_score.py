@@ -86,6 +86,7 @@ def test_validation_json_has_metrics_with_cis_calibration_and_grade_tests(traine
     assert {g["verdict"] for g in val["grades"] if g["n"] > 0} <= {"PD too low", "PD conservative", "consistent",
                                                                    "insufficient evidence"}
     assert val["grade_test_rules"]["min_defaults"] >= 1 and "Holm" in val["grade_test_rules"]["multiplicity"]
+    assert val["long_run"] is None  # a single table has no snapshots: no long-run average
     assert val["delong"]["benchmark"] == "scorecard" and 0 <= val["delong"]["p_value"] <= 1
     assert val["calibration"]["method"] in ("platt", "isotonic")
     assert val["metrics"]["auc"]["value"] > 0.7

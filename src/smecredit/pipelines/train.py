@@ -179,6 +179,29 @@ def _flat_metrics(val: dict) -> dict[str, float]:
     return out
 
 
+def _long_run(td: TrainingData, target: str, model, val: dict, info: dict) -> dict | None:
+    """Long-run calibration (GL/2017/16) over every snapshot of the population; ``None`` without snapshots.
+
+    The same computation as the report's section 5 (:func:`smecredit.validation.long_run.long_run_calibration`).
+    """
+    from smecredit.validation.long_run import long_run_calibration
+
+    df = td.frame
+    if "snapshot_date" not in df.columns:
+        return None
+    y = pd.to_numeric(df[target], errors="coerce").astype("float64")
+    if "observable" in df.columns:
+        y = y.where(df["observable"].fillna(False).astype(bool), np.nan)
+    pred = model.predict(df)
+    return long_run_calibration(df["snapshot_date"].to_numpy(), y.to_numpy(), pred["grade"].astype(str).to_numpy(),
+                                pred["pd"].to_numpy(), order=model.master_scale_.grades,
+                                bounds=model.master_scale_.table().to_dict("records"),
+                                train_snapshots=info.get("train_snapshots"),
+                                hl_p=val["hosmer_lemeshow"]["p_value"],
+                                n_grades_too_low=sum(g.get("verdict") == "PD too low" for g in val["grades"]),
+                                pd_floor=model.metadata_.get("pd_floor", 0.0005))
+
+
 def resolve_developer(developer: str | None) -> str:
     """The model developer: ``developer`` when given, else the OS user; :class:`ConfigError` when neither."""
     import getpass
@@ -296,6 +319,7 @@ def train(
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
                 "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+    val["long_run"] = _long_run(td, target, model, val, info)
     est = model.estimator_
     if kind == "gbm":
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)

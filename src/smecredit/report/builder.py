@@ -26,6 +26,7 @@ from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
 from smecredit.report.evidence import evidence
+from smecredit.report.long_run import long_run_section
 from smecredit.report.scope import scope_section
 from smecredit.validation.metrics import auc, auc_ci, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
 from smecredit.validation.report import grade_test_rules
@@ -624,6 +625,18 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(f"One grade holds {cal['max_share']:.0%} of the rows: the master-scale distribution is "
                            "concentrated (Basel: no excessive concentration).")
 
+    # 5b long-run calibration (EBA GL/2017/16): LRA, MoC, PD per grade
+    long_run = long_run_section(model, frame, y, preds, ev.population, cal)
+    if long_run["available"]:
+        lr = long_run["long_run"]
+        if not lr["enough_years"]:
+            limitations.append(f"The default history covers {lr['years']:.1f} years ({lr['first']} to {lr['last']}), "
+                               f"less than the {lr['min_years']} years GL/2017/16 asks for the long-run average; "
+                               "the margin of conservatism (category A) covers it.")
+        if not lr["downturn"]:
+            limitations.append("No downturn year in the default history: the long-run average may be too low "
+                               "(margin of conservatism, category A).")
+
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
     shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
@@ -684,6 +697,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         "discrimination": disc,
         "scope": scope,
         "calibration": cal,
+        "long_run": long_run,
         "stability": stab,
         "migration": migr,
         "shap": shap_sec,
