@@ -142,6 +142,7 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "Hosmer–Lemeshow" in text and "g (out-of-sample)" in text
     assert "Long-run calibration (EBA GL/2017/16)" in text and "Rating philosophy" in text
     assert "Margin of conservatism" in text and "PD with MoC (master scale)" in text
+    assert "PSI / CSI of every feature" in text and "Outlier policy" in text and "Coverage per snapshot" in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 

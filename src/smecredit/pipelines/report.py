@@ -169,7 +169,8 @@ def _registered_of(model_uri: str, meta: dict) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------- report
 def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathLike, *, compare: str | None = None,
                reference: str | os.PathLike | None = None, settings: ReportSettings | None = None,
-               log_to_mlflow: bool = True) -> ReportResult:
+               log_to_mlflow: bool = True, stress_raw: str | os.PathLike | None = None,
+               stress_as_of: str | None = None) -> ReportResult:
     """Build the governance report of ``model_uri`` on ``data_path`` and write it to ``out``.
 
     Parameters
@@ -188,6 +189,8 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     settings : ReportSettings or None
     log_to_mlflow : bool, default=True
         Log the report to the model's MLflow run when the run is known.
+    stress_raw, stress_as_of : path and date, optional
+        Raw data folder and snapshot of the sensitivity and stress test (:mod:`smecredit.pipelines.stress`).
     """
     from smecredit.models import load_model
 
@@ -205,8 +208,16 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     identity["review"] = recorded_review(reg_name, reg_version)
     if identity["review"] and identity["review"].get("developer"):
         identity["developer"] = identity["review"]["developer"]
+    stress = None
+    if stress_raw is not None:
+        from smecredit.data import load_raw
+        from smecredit.pipelines.stress import stress_test
+
+        if not stress_as_of:
+            raise ConfigError("--stress-raw needs --stress-as-of DATE (the snapshot to stress)")
+        stress = stress_test(model, load_raw(stress_raw), stress_as_of)
     context = build_report(model, data, identity=identity, reference=ref_frame, reference_label=ref_label,
-                           compare=other, settings=settings)
+                           compare=other, settings=settings, stress=stress)
     html = render_report(context)
     out = Path(out)
     with atomic_path(out) as tmp:

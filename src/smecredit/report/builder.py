@@ -25,6 +25,7 @@ from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
+from smecredit.report.data_quality import data_quality_section
 from smecredit.report.evidence import evidence
 from smecredit.report.long_run import long_run_section
 from smecredit.report.scope import scope_section
@@ -515,7 +516,7 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
 # --------------------------------------------------------------------------- assembly
 def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataFrame | None = None,
                  reference_label: str = "", compare=None, settings: ReportSettings | None = None,
-                 pseudonym_key: bytes | None = None) -> dict:
+                 pseudonym_key: bytes | None = None, stress: dict | None = None) -> dict:
     """Compute every section of the governance report; return the template context.
 
     Parameters
@@ -532,6 +533,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     settings : ReportSettings or None
     pseudonym_key : bytes or None
         Key of the enterprise pseudonyms (default: :func:`smecredit.privacy.load_key`).
+    stress : dict or None
+        Result of :func:`smecredit.pipelines.stress.stress_test` (sensitivity and stress subsection).
     """
     settings = settings or ReportSettings()
     settings.check()
@@ -663,6 +666,18 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                         "beyond the model's recorded training window."}
         limitations.append("Population stability (PSI) was not computed: " + stab["note"])
     migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
+    if reference is not None:
+        dq = data_quality_section(model, frame, reference, frame, data.catalog, reference_label or "training data",
+                                  "report data")
+    elif in_time is not None and in_time.any() and oot.any():
+        dq = data_quality_section(model, frame, frame[in_time], frame[oot], data.catalog,
+                                  f"rows in the training window ({_fmt_window(window)})",
+                                  "rows after the training window")
+    else:
+        dq = data_quality_section(model, frame, None, None, data.catalog, "", "")
+    if dq["breaks"]:
+        limitations.append(f"{len(dq['breaks'])} feature(s) are 100 % missing at some snapshot (structural break): "
+                           + ", ".join(sorted(dq["breaks"])[:10]) + ("…" if len(dq["breaks"]) > 10 else "") + ".")
 
     # 8 segments
     seg = segment_section(frame, y if held is None else y.where(held), preds, settings.cutoff_pd)
@@ -700,6 +715,9 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         "long_run": long_run,
         "stability": stab,
         "migration": migr,
+        "data_quality": dq,
+        "stress": stress or {"scenarios": [], "note": "No stress test was run (smecredit report --stress-raw RAW "
+                                                      "--stress-as-of DATE, or smecredit stress)."},
         "shap": shap_sec,
         "segments": seg,
         "comparison": comp,

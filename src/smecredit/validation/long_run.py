@@ -1,12 +1,12 @@
 """PD calibration to the long-run average default rate with a margin of conservatism (EBA GL/2017/16).
 
-* **Long-run average default rate (LRA)** — GL/2017/16 §§ 80–85: the average of the observed one-year
+* **Long-run average default rate (LRA)** — GL/2017/16, long-run average default rate: the average of the observed one-year
   default rates over the longest history available (at least five years for PD), covering good and bad
   years. :func:`long_run_default_rate` takes every labelled snapshot (each snapshot's default rate is a
   one-year rate: defaults within the 12-month horizon), averages them with equal weight per snapshot,
   and states the years covered, whether they reach five, and whether a downturn year is in the history
   (a snapshot whose default rate is at least 1.5 times the average).
-* **Margin of conservatism (MoC)** — GL/2017/16 §§ 36–52, three categories, each quantified by a stated
+* **Margin of conservatism (MoC)** — GL/2017/16, margin of conservatism: three categories, each quantified by a stated
   rule (:func:`margin_of_conservatism`) and added up:
 
   - **A** — identified data deficiencies: history shorter than five years (up to +10 % relative,
@@ -42,8 +42,8 @@ RATING_PHILOSOPHY = (
     "electricity momentum, recent events) and is calibrated to the default rate of the training window, so "
     "grades move with the cycle. The PD per grade used for capital, pricing and expected loss is the "
     "long-run (through-the-cycle) PD: the model's PD rescaled to the long-run average default rate plus the "
-    "margin of conservatism (EBA GL/2017/16 §§ 66–69: the philosophy is stated and its effect on migration "
-    "is monitored)."
+    "margin of conservatism (EBA GL/2017/16, rating philosophy: the philosophy is stated and its effect on "
+    "grade migration is monitored)."
 )
 
 
