@@ -64,3 +64,20 @@ def test_scope_section_splits_performance_by_population_and_dpd_bucket():
     assert out["auc_drop"] == pytest.approx(views["behavioural"]["auc"]["value"] - views["application"]["auc"]["value"])
     none = scope_section({}, pd.DataFrame({"x": dpd}), pd.Series(y), preds, mask, "s", n_boot=20, seed=0)
     assert not none["available"] and "cr_dpd_now" in none["note"]
+
+
+def test_scoring_warns_about_rows_outside_an_application_model_population(caplog):
+    from smecredit.models import fit_credit_model
+    from smecredit.scoring.batch import out_of_scope, score_frame
+
+    rng = np.random.default_rng(0)
+    f = pd.DataFrame({"x": rng.normal(size=400), "cr_dpd_now": np.where(rng.random(400) < 0.1, 40.0, 0.0)})
+    y = (rng.random(400) < 1 / (1 + np.exp(-(f["x"] - 2)))).astype(int).to_numpy()
+    model = fit_credit_model(f[["x"]], y, kind="scorecard", cv=2)
+    assert out_of_scope(model, f) == 0  # no recorded scope: nothing to check
+    model.metadata_["scope"] = scope_card("application", horizon_months=12)
+    assert out_of_scope(model, f) == int((f["cr_dpd_now"] > 0).sum())
+    with caplog.at_level("WARNING"):
+        out = score_frame(model, f)
+    assert len(out) == len(f)  # every row is still scored
+    assert f"{out_of_scope(model, f)} of 400 rows have current arrears" in caplog.text
