@@ -52,3 +52,35 @@ def test_coverage_per_snapshot_uses_the_family_indicator(panel):
     assert by["2023-06-30"]["cons"] == 0.0 and by["2024-06-30"]["cons"] == 1.0
     last = f["snapshot_date"] == "2024-12-31"
     assert by["2024-12-31"]["util"] == pytest.approx(1 - f.loc[last, "util_missing"].mean())
+
+
+def test_migration_places_defaulters_in_the_default_column():
+    from smecredit.report.builder import _with_defaults
+    from smecredit.validation.stability import migration_matrix, paired_grades
+
+    g = pd.DataFrame({"enterprise_id": ["a", "a", "b", "c", "c", "d"],
+                      "snapshot_date": pd.to_datetime(["2023-12-31", "2024-12-31", "2023-12-31", "2023-12-31",
+                                                       "2024-12-31", "2024-12-31"]),
+                      "grade": ["3", "4", "7", "5", "5", "2"]})
+    y = pd.Series([0.0, np.nan, 1.0, 0.0, np.nan, np.nan])  # b defaults within 12 months and leaves the panel
+    pairs = paired_grades(g, months=12)
+    assert "D" not in set(pairs["to"])  # empty by construction without outcomes
+    with_d, n = _with_defaults(g, y, 12, pairs)
+    assert n == 1
+    assert sorted(map(tuple, with_d.to_numpy().tolist())) == [("3", "4"), ("5", "5"), ("7", "D")]
+    m = migration_matrix(with_d["from"], with_d["to"], grades=[str(i) for i in range(1, 11)] + ["D"],
+                         normalize=False)
+    assert m.loc["7", "D"] == 1 and m["D"].sum() == 1
+
+
+def test_family_importance_is_the_mean_absolute_joint_contribution():
+    from smecredit.report.builder import family_importance
+
+    v = pd.DataFrame({"s3": [1.0, -1.0, 2.0], "s6": [-1.0, 1.0, 1.0], "e": [0.5, 0.5, -0.5]})
+    cat = pd.DataFrame({"name": ["s3", "s6", "e"], "family": ["tax", "tax", "util"]})
+    rows = {r["family"]: r for r in family_importance(v, cat)}
+    assert rows["tax"]["joint"] == pytest.approx((0 + 0 + 3) / 3)  # offsetting features cancel
+    assert rows["tax"]["sum_of_features"] == pytest.approx(4 / 3 + 1)
+    assert rows["util"]["joint"] == pytest.approx(0.5) and rows["tax"]["n_features"] == 2
+    assert sum(r["share"] for r in rows.values()) == pytest.approx(1.0)
+    assert family_importance(v, None) == []

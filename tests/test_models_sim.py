@@ -82,6 +82,9 @@ def test_application_population_trains_and_validates_on_rows_without_current_arr
         held &= feats["observable"].fillna(False).astype(bool)
     assert val["n"] == int(held.sum()) and val["defaults"] == int(feats.loc[held, "bad"].sum())
     assert val["developer"] == "dev-042"
+    views = {v["view"].split(":")[0]: v for v in val["by_population"]["views"]}
+    assert views["application"]["n"] == views["behavioural"]["n"] == val["n"]  # no arrears in the test rows
+    assert views["behavioural"]["auc"]["value"] == pytest.approx(val["metrics"]["auc"]["value"])
     lr = val["long_run"]
     assert lr["long_run"]["n_snapshots"] == feats.loc[held | (feats["bad"].notna() & ~arrears), "snapshot_date"].nunique()
     assert set(lr["moc"]) == {"A", "B", "C", "total"} and lr["moc"]["total"] > 0

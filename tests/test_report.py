@@ -130,6 +130,8 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "all labelled rows" not in text  # no performance figure mixes training and held-out rows
     assert "rows in the training window (2023-12-31 to 2024-03-31)" in text
     assert "obligor pairs 12 months apart" in text  # migration matrix rendered
+    assert re.search(r"[\d,]+ default within the 12 months \(column D", text)  # defaulters reach column D
+    assert "Joint importance (mean |sum of contributions|)" in html.unescape(text)  # SHAP family view
     for label in ("County", "Industry", "Size class", "Legal form", "Tech SME", "Green enterprise",
                   "all mountain counties"):
         assert label in text
@@ -143,6 +145,13 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "Long-run calibration (EBA GL/2017/16)" in text and "Rating philosophy" in text
     assert "Margin of conservatism" in text and "PD with MoC (master scale)" in text
     assert "PSI / CSI of every feature" in text and "Outlier policy" in text and "Coverage per snapshot" in text
+    # concentration over grades in rows and in exposure (loan balance), HHI computed by hand
+    frame = city_env["frame"]
+    grades = load_model(f"models:/city_pd/{city_env['version']}").predict(frame)["grade"].astype(str)
+    share = grades.value_counts(normalize=True)
+    bal = frame["cr_balance"].fillna(0.0).groupby(grades.to_numpy()).sum()
+    hhi_rows, hhi_exp = float((share ** 2).sum()), float(((bal / bal.sum()) ** 2).sum())
+    assert f"rows {hhi_rows:.3f}, exposure (loan balance) {hhi_exp:.3f}" in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 

@@ -202,6 +202,17 @@ def _long_run(td: TrainingData, target: str, model, val: dict, info: dict) -> di
                                 pd_floor=model.metadata_.get("pd_floor", 0.0005))
 
 
+def _by_population(model, test_df: pd.DataFrame, y_te, pred: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """Test-sample performance by population view and days-past-due bucket (the report's section 4 function)."""
+    from smecredit.report.scope import scope_section
+
+    out = scope_section(model.metadata_, test_df.reset_index(drop=True), pd.Series(y_te, dtype="float64"),
+                        pred.reset_index(drop=True), np.ones(len(test_df), dtype=bool), "test sample",
+                        n_boot=min(n_boot, 200), seed=seed)
+    out.pop("card", None)
+    return out
+
+
 def resolve_developer(developer: str | None) -> str:
     """The model developer: ``developer`` when given, else the OS user; :class:`ConfigError` when neither."""
     import getpass
@@ -320,6 +331,7 @@ def train(
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
                 "features": features, "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
     val["long_run"] = _long_run(td, target, model, val, info)
+    val["by_population"] = _by_population(model, test_df, y_te, pred, n_boot, random_state)
     est = model.estimator_
     if kind == "gbm":
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)

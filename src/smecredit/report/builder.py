@@ -47,6 +47,7 @@ SEGMENTS = {  # label -> candidate columns (registry family first, raw names sec
     "Green enterprise": ("reg_green", "green"),
 }
 MIN_SEGMENT_AUC_ROWS = 30
+EAD_COL = "cr_balance"  # loan balance at the snapshot: the exposure of the concentration measures
 
 
 @dataclass
@@ -260,7 +261,8 @@ def discrimination_section(samples: dict[str, tuple[np.ndarray, np.ndarray]], se
 
 # --------------------------------------------------------------------------- section 5: calibration
 def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_grades: np.ndarray, model, *,
-                        clusters: np.ndarray | None = None, in_sample: bool = False) -> dict:
+                        clusters: np.ndarray | None = None, in_sample: bool = False,
+                        exposure: np.ndarray | None = None) -> dict:
     """Per-grade binomial and Jeffreys tests (gated, Holm-corrected, clustered), Hosmer-Lemeshow, master scale.
 
     ``clusters`` (enterprise ids) make the grade tests use the design effect of repeated rows;
@@ -276,6 +278,15 @@ def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_gr
                                                title="Master-scale distribution", xlabel="Grade",
                                                ylabel="Share of rows")}
     out["max_share"] = float(counts.max() / max(counts.sum(), 1))
+    shares = (counts / max(counts.sum(), 1)).to_numpy()
+    out["hhi_rows"] = float(np.sum(shares ** 2))  # Herfindahl-Hirschman index over grades (1/n_grades .. 1)
+    if exposure is not None and np.nansum(exposure) > 0:
+        ex = pd.Series(np.nan_to_num(exposure, nan=0.0)).groupby(pd.Series(all_grades).astype(str).to_numpy()).sum()
+        ex = ex.reindex(order, fill_value=0.0) / ex.sum()
+        for d in out["distribution"]:
+            d["exposure_share"] = float(ex[d["grade"]])
+        out["hhi_exposure"] = float(np.sum(ex.to_numpy() ** 2))
+        out["max_exposure_share"] = float(ex.max())
     if not _both_classes(y):
         out["available"] = False
         return out
@@ -319,8 +330,29 @@ def stability_section(ref_frame: pd.DataFrame, ref_preds: pd.DataFrame, act_fram
     }
 
 
-def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, grade_order: list[str]) -> dict:
-    """Grade migration over ``months`` between snapshots of the same obligor (shortest gap as fallback)."""
+def _with_defaults(g: pd.DataFrame, y: pd.Series, months: int, pairs: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Migration pairs with a default column: an obligor that defaults within the horizon migrates to ``D``.
+
+    Defaulters leave the panel, so without this the ``D`` column would be empty by construction. Only
+    start snapshots with a snapshot ``months`` later in the data count (their window is observed).
+    """
+    t = pd.to_datetime(g[TIME_COL])
+    k = (t.dt.year * 12 + t.dt.month).to_numpy()
+    left = pd.DataFrame({"id": g[ID_COL].to_numpy(), "k": k, "from": g["grade"].to_numpy(), "y": y.to_numpy()})
+    right = pd.DataFrame({"id": g[ID_COL].to_numpy(), "k": k - months, "to": g["grade"].to_numpy()})
+    later = set(np.unique(k) - months) & set(np.unique(k))
+    both = left[left["k"].isin(later)].merge(right, on=["id", "k"], how="left")
+    both.loc[both["y"] == 1, "to"] = "D"
+    both = both[both["to"].notna()]
+    return both[["from", "to"]].reset_index(drop=True), int((both["to"] == "D").sum())
+
+
+def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, grade_order: list[str],
+                      y: pd.Series | None = None, horizon: int | None = None) -> dict:
+    """Grade migration over ``months`` between snapshots of the same obligor (shortest gap as fallback).
+
+    With outcomes ``y`` over a ``horizon`` equal to the gap, obligors that default migrate to grade ``D``.
+    """
     if ID_COL not in frame.columns or TIME_COL not in frame.columns:
         return {"available": False, "note": "the data have no enterprise id and snapshot date columns"}
     g = pd.DataFrame({ID_COL: frame[ID_COL].to_numpy(), TIME_COL: frame[TIME_COL].to_numpy(),
@@ -335,12 +367,15 @@ def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, gra
             pairs = paired_grades(g, months=used)
     if pairs.empty:
         return {"available": False, "note": "no obligor appears at two snapshots"}
+    n_default = 0
+    if y is not None and horizon is not None and used == horizon:
+        pairs, n_default = _with_defaults(g, y, used, pairs)
     shares = migration_matrix(pairs["from"], pairs["to"], grades=grade_order)
     shares = shares.loc[(shares.sum(axis=1) > 0), :]
     idx = {gr: i for i, gr in enumerate(grade_order)}
     f = pairs["from"].map(idx).to_numpy()
     t = pairs["to"].map(idx).to_numpy()
-    return {"available": True, "months": used, "n_pairs": len(pairs),
+    return {"available": True, "months": used, "n_pairs": len(pairs), "n_default": n_default,
             "stable": float(np.mean(f == t)), "within_one": float(np.mean(np.abs(f - t) <= 1)),
             "upgrades": float(np.mean(t < f)), "downgrades": float(np.mean(t > f)),
             "plot": plots.heatmap_plot(shares, title=f"Grade migration over {used} months (row shares)",
@@ -357,8 +392,26 @@ def _describer():
     return describe
 
 
+def family_importance(values: pd.DataFrame, catalog: pd.DataFrame | None) -> list[dict]:
+    """Importance per feature family: mean over rows of |sum of the family's contributions|.
+
+    Contributions are additive, so a family's sum is its joint contribution: correlated features of one
+    family (e.g. sales over 3, 6 and 12 months) no longer split the credit between them.
+    """
+    if catalog is None or not {"name", "family"}.issubset(catalog.columns):
+        return []
+    fam = dict(zip(catalog["name"].astype(str), catalog["family"].astype(str), strict=False))
+    keys = [fam.get(str(c), "other") for c in values.columns]
+    joint = values.T.groupby(keys).sum().T.abs().mean(axis=0)
+    split = values.abs().mean(axis=0).groupby(keys).sum()
+    total = float(joint.sum()) or 1.0
+    rows = [{"family": f, "joint": float(joint[f]), "share": float(joint[f] / total), "sum_of_features": float(split[f]),
+             "n_features": int(sum(k == f for k in keys))} for f in joint.index]
+    return sorted(rows, key=lambda r: -r["joint"])
+
+
 def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: ReportSettings, key: bytes | None,
-                 ) -> tuple[dict, pd.DataFrame]:
+                 catalog: pd.DataFrame | None = None) -> tuple[dict, pd.DataFrame]:
     """Global importance (all rows), beeswarm and dependence (a sample), local explanations (pseudonymised)."""
     from smecredit.models.reasons import reason_text
 
@@ -376,7 +429,8 @@ def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: Repo
                                              title="Global importance: mean |contribution|",
                                              xlabel=f"mean |contribution| ({expl.unit})", horizontal=True,
                                              height=0.3 * min(20, len(imp)) + 1.2),
-           "beeswarm_plot": plots.beeswarm_plot(vals_s, data_s, top, unit=expl.unit, seed=settings.seed)}
+           "beeswarm_plot": plots.beeswarm_plot(vals_s, data_s, top, unit=expl.unit, seed=settings.seed),
+           "families": family_importance(expl.values, catalog)}
     out["dependence"] = [{"feature": f, "plot": plots.dependence_plot(data_s[f], vals_s[f], feature=f,
                                                                       unit=expl.unit)}
                          for f in imp["feature"].head(settings.n_dependence)]
@@ -622,11 +676,16 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                               preds["pd"].to_numpy()[cal_mask], preds["grade"].astype(str).to_numpy()[cal_mask],
                               preds["grade"].astype(str).to_numpy(), model,
                               clusters=frame[ID_COL].astype(str).to_numpy()[cal_mask] if ID_COL in frame else None,
-                              in_sample=held is None)
+                              in_sample=held is None,
+                              exposure=pd.to_numeric(frame[EAD_COL], errors="coerce").to_numpy(dtype="float64")
+                              if EAD_COL in frame.columns else None)
     cal["sample"] = cal_label
     if cal["max_share"] > 0.35:
         limitations.append(f"One grade holds {cal['max_share']:.0%} of the rows: the master-scale distribution is "
                            "concentrated (Basel: no excessive concentration).")
+    if cal.get("max_exposure_share", 0) > 0.35:
+        limitations.append(f"One grade holds {cal['max_exposure_share']:.0%} of the exposure (loan balance): the "
+                           "master-scale distribution of exposure is concentrated.")
 
     # 5b long-run calibration (EBA GL/2017/16): LRA, MoC, PD per grade
     long_run = long_run_section(model, frame, y, preds, ev.population, cal)
@@ -641,7 +700,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                                "(margin of conservatism, category A).")
 
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
-    shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
+    shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key, catalog=data.catalog)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
         limitations.append(f"The beeswarm and dependence plots show a random sample of {shap_sec['n_sample']:,} "
                            f"of {shap_sec['n_rows']:,} rows; global importance uses every row.")
@@ -665,7 +724,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                 "note": "No reference data: pass the training data (--reference) or report on data that extend "
                         "beyond the model's recorded training window."}
         limitations.append("Population stability (PSI) was not computed: " + stab["note"])
-    migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
+    migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades, y=y,
+                             horizon=model.metadata_.get("horizon_months") or model.metadata_.get("horizon") or 12)
     if reference is not None:
         dq = data_quality_section(model, frame, reference, frame, data.catalog, reference_label or "training data",
                                   "report data")
