@@ -41,6 +41,9 @@ def test_report_out_of_time_rows_are_the_validation_json_test_rows(population):
     # the training rows are the in-sample check, disjoint from the evidence
     assert not (ev.oot & ev.in_sample).any()
     assert ev.in_sample.sum() == info["n_train"]
+    # the population views of the report see every population's out-of-time rows
+    assert ev.oot_all.sum() == int((y.notna() & (frame["snapshot_date"] == info["oot_snapshot"])).sum())
+    assert (ev.oot_all >= ev.oot).all()
 
 
 def test_without_a_recorded_oot_snapshot_every_row_after_the_window_is_held_out():

@@ -205,7 +205,9 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         ref_frame, ref_label = ref.frame, f"reference data {reference}"
     identity = identity_of(model, model_uri, data)
     reg_name, reg_version = _registered_of(model_uri, model.metadata_)
-    identity["review"] = recorded_review(reg_name, reg_version)
+    # the registry is only asked when the model came from it or the report is logged to MLflow anyway
+    ask = model_uri.startswith("models:/") or (log_to_mlflow and identity["run_id"])
+    identity["review"] = recorded_review(reg_name, reg_version) if ask else None
     if identity["review"] and identity["review"].get("developer"):
         identity["developer"] = identity["review"]["developer"]
     stress = None
@@ -411,7 +413,10 @@ def recorded_review(name: str | None, version: str | None) -> dict | None:
     out: dict = {"developer": developer, "decision": None}
     if "decision" in tags:
         out.update(tags)
-        out["conditions"] = json.loads(tags.get("conditions") or "[]")
+        try:
+            out["conditions"] = json.loads(tags.get("conditions") or "[]")
+        except ValueError:  # a very long list is cut in the tag; the record artifact has it whole
+            out["conditions"] = []
         out["findings"] = []
         art = tags.get("record_artifact", "")
         prefix = f"runs:/{mv.run_id}/"
@@ -419,7 +424,9 @@ def recorded_review(name: str | None, version: str | None) -> dict | None:
             try:
                 with tempfile.TemporaryDirectory(prefix="smecredit-decision-") as tmp:
                     local = client.download_artifacts(mv.run_id, art[len(prefix):], tmp)
-                    out["findings"] = json.loads(Path(local).read_text(encoding="utf-8")).get("findings", [])
+                    record = json.loads(Path(local).read_text(encoding="utf-8"))
+                    out["findings"] = record.get("findings", [])
+                    out["conditions"] = record.get("conditions", out["conditions"])
             except (MlflowException, OSError, ValueError):
                 log.warning("cannot read the decision record %s", art)
     return out

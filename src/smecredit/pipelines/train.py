@@ -192,9 +192,11 @@ def _long_run(td: TrainingData, target: str, model, val: dict, info: dict) -> di
     y = pd.to_numeric(df[target], errors="coerce").astype("float64")
     if "observable" in df.columns:
         y = y.where(df["observable"].fillna(False).astype(bool), np.nan)
-    pred = model.predict(df)
-    return long_run_calibration(df["snapshot_date"].to_numpy(), y.to_numpy(), pred["grade"].astype(str).to_numpy(),
-                                pred["pd"].to_numpy(), order=model.master_scale_.grades,
+    p = model.predict_pd(df)  # no reason codes: the whole panel can be large
+    in_default = df["in_default"].fillna(False).astype(bool).to_numpy() if "in_default" in df.columns else None
+    grades = np.asarray(model.master_scale_.assign(p, in_default)).astype(str)
+    return long_run_calibration(df["snapshot_date"].to_numpy(), y.to_numpy(), grades,
+                                p, order=model.master_scale_.grades,
                                 bounds=model.master_scale_.table().to_dict("records"),
                                 train_snapshots=info.get("train_snapshots"),
                                 hl_p=val["hosmer_lemeshow"]["p_value"],

@@ -660,7 +660,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append(notes["discrimination"])
 
     # 4b scope: performance by population view and days-past-due bucket (held-out rows when known)
-    scope = scope_section(model.metadata_, frame, y, preds, held if held is not None else lab,
+    scope = scope_section(model.metadata_, frame, y, preds, ev.oot_all if held is not None else lab,
                           ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)",
                           n_boot=settings.n_boot, seed=settings.seed)
     if scope.get("auc_drop") is not None and scope["auc_drop"] > 0.02:

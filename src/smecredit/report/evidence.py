@@ -28,6 +28,7 @@ class Evidence:
     in_sample_label: str
     population: np.ndarray
     note: str = ""
+    oot_all: np.ndarray | None = None  # the out-of-time rows of every population (the report's population views)
 
     @property
     def has_oot(self) -> bool:
@@ -61,8 +62,9 @@ def evidence(frame: pd.DataFrame, meta: dict, window, labelled: np.ndarray, *, t
         note = (f"Out-of-time = snapshot {snap.date()}, the held-out sample of validation.json (same rows)."
                 + (f" {gap:,} labelled rows at other snapshots after the training window are not used as "
                    "evidence (one evidence set)." if gap else "") + pop_note)
-        return Evidence(oot, in_sample, f"out-of-time: snapshot {snap.date()} (held out)", in_label, pop, note)
+        return Evidence(oot, in_sample, f"out-of-time: snapshot {snap.date()} (held out)", in_label, pop, note,
+                        labelled & (t == snap).to_numpy())
     oot = lab & (t > window[1]).to_numpy()
     return Evidence(oot, in_sample, "out-of-time: after the training window (held out)", in_label, pop,
                     "Out-of-time = every labelled row after the training window (the model records no "
-                    "out-of-time snapshot)." + pop_note)
+                    "out-of-time snapshot)." + pop_note, labelled & (t > window[1]).to_numpy())
