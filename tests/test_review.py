@@ -85,3 +85,21 @@ def test_findings_files_in_yaml_and_json(tmp_path):
         load_findings(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_findings(tmp_path / "absent.yaml")
+
+
+def test_the_developer_defaults_to_the_os_user(monkeypatch):
+    import getpass
+
+    from smecredit.pipelines.train import resolve_developer
+
+    assert resolve_developer(" dev-9 ") == "dev-9"
+    with pytest.raises(ConfigError, match="developer must be a non-empty text"):
+        resolve_developer("  ")
+    monkeypatch.setattr(getpass, "getuser", lambda: "alice")
+    assert resolve_developer(None) == "alice"
+
+    def no_user():
+        raise OSError("no user")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    assert resolve_developer(None).startswith(("uid-", "unknown"))

@@ -216,7 +216,7 @@ def _by_population(model, test_df: pd.DataFrame, y_te, pred: pd.DataFrame, n_boo
 
 
 def resolve_developer(developer: str | None) -> str:
-    """The model developer: ``developer`` when given, else the OS user; :class:`ConfigError` when neither."""
+    """The model developer: ``developer`` when given, else the OS user name (``uid-<n>`` when it has none)."""
     import getpass
 
     if developer is not None:
@@ -224,12 +224,13 @@ def resolve_developer(developer: str | None) -> str:
             raise ConfigError("developer must be a non-empty text")
         return str(developer).strip()
     try:
-        user = getpass.getuser()
-    except (OSError, KeyError) as exc:
-        raise ConfigError("cannot tell who develops the model (no OS user name): pass --developer ID") from exc
-    if not user.strip():
-        raise ConfigError("cannot tell who develops the model (empty OS user name): pass --developer ID")
-    return user.strip()
+        user = getpass.getuser().strip()
+    except (OSError, KeyError):  # no user name for this uid (e.g. a container): the uid identifies the account
+        user = ""
+    if not user:
+        user = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+        log.warning("no OS user name; the model developer is recorded as %s (pass --developer ID)", user)
+    return user
 
 
 def _json_default(o):
