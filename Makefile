@@ -42,12 +42,13 @@ demo: $(STAMP)
 	$(BIN)/smecredit simulate --enterprises $(N) --months $(MONTHS) --seed $(SEED) --out $(RAW)
 	$(BIN)/smecredit validate --raw $(RAW)
 	$(BIN)/smecredit features --raw $(RAW) --out $(FEAT) --every 6M --horizon 12
-	$(BIN)/smecredit train --data $(FEAT) --target bad --kind scorecard --no-compare --out models/demo_scorecard --register $(MODEL)_scorecard
-	$(BIN)/smecredit train --data $(FEAT) --target bad --kind gbm --out models/demo_gbm --register $(MODEL)
+	$(BIN)/smecredit train --data $(FEAT) --target bad --kind scorecard --no-compare --out models/demo_scorecard --register $(MODEL)_scorecard --developer demo-developer
+	$(BIN)/smecredit train --data $(FEAT) --target bad --kind gbm --out models/demo_gbm --register $(MODEL) --developer demo-developer
 	$(BIN)/smecredit score --model models:/$(MODEL)@challenger --input $(FEAT)/features.parquet --output $(OUT)/scores.parquet
-	$(BIN)/smecredit report --model models:/$(MODEL)@challenger --data $(FEAT) --compare models/demo_scorecard --out reports/governance_report.html
-	$(BIN)/smecredit promote --name $(MODEL) --alias champion --reviewer demo-validator \
-	  --note "Demo review of the governance report" \
+	$(BIN)/smecredit report --model models:/$(MODEL)@challenger --data $(FEAT) --compare models/demo_scorecard --out reports/governance_report.html --stress-raw $(RAW) --stress-as-of $(AS_OF)
+	$(BIN)/smecredit promote --name $(MODEL) --alias champion --decision approve-with-conditions \
+	  --reviewer demo-validator --note "Demo review of the governance report" --findings config/demo_findings.yaml \
+	  --revalidation-date $$($(BIN)/python -c "import datetime as d; print(d.date.today() + d.timedelta(days=365))") \
 	  --version $$($(BIN)/python -c "import mlflow; print(mlflow.MlflowClient().get_model_version_by_alias('$(MODEL)', 'challenger').version)")
 	$(BIN)/smecredit decide loan --model models:/$(MODEL)@champion --raw $(RAW) --applications $(RAW)/loan_applications.parquet --as-of $(AS_OF) --out $(OUT)/loan_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit decide renewal --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/renewal_decisions.parquet --audit $(OUT)/audit

@@ -61,3 +61,34 @@ def test_train_and_score_on_simulated_features(sim_features, sim_city, tmp_path)
     texts = scored["reason_1"][scored["reason_1"] != ""]
     assert len(texts) > 0 and not texts.str.contains(r"^\w+ = ", regex=True).all()
     assert np.isin(scored["grade"], [str(k) for k in range(1, 11)]).all()
+
+
+def test_application_population_trains_and_validates_on_rows_without_current_arrears(sim_features, tmp_path):
+    out = tmp_path / "app"
+    assert main(["train", "--data", str(sim_features), "--out", str(out), "--kind", "scorecard", "--no-compare",
+                 "--population", "application", "--developer", "dev-042"]) == 0
+    val = json.loads((out / "validation.json").read_text())
+    feats = pd.read_parquet(sim_features / "features.parquet")
+    arrears = feats["cr_dpd_now"].fillna(0) > 0
+    assert arrears.any()
+    scope = val["scope"]
+    assert scope["population"] == "application" and scope["rows_excluded"] == int(arrears.sum())
+    assert "cr_dpd_now = 0" in scope["population_rule"] and "no current arrears" in scope["intended_use"]
+    assert "90 days past due" in scope["default_definition"] and "12 months" in scope["default_definition"]
+    assert "次级" in scope["default_definition"]
+    oot = pd.to_datetime(feats["snapshot_date"]) == pd.Timestamp(val["split"]["oot_snapshot"])
+    held = oot & feats["bad"].notna() & ~arrears
+    if "observable" in feats:
+        held &= feats["observable"].fillna(False).astype(bool)
+    assert val["n"] == int(held.sum()) and val["defaults"] == int(feats.loc[held, "bad"].sum())
+    assert val["developer"] == "dev-042"
+    views = {v["view"].split(":")[0]: v for v in val["by_population"]["views"]}
+    assert views["application"]["n"] == views["behavioural"]["n"] == val["n"]  # no arrears in the test rows
+    assert views["behavioural"]["auc"]["value"] == pytest.approx(val["metrics"]["auc"]["value"])
+    lr = val["long_run"]
+    assert lr["long_run"]["n_snapshots"] == feats.loc[held | (feats["bad"].notna() & ~arrears), "snapshot_date"].nunique()
+    assert set(lr["moc"]) == {"A", "B", "C", "total"} and lr["moc"]["total"] > 0
+    finals = [g["pd_final"] for g in lr["grades"] if g["n"]]
+    assert finals == sorted(finals)
+    assert load_model(out).metadata_["scope"]["population"] == "application"
+    assert main(["train", "--data", str(sim_features), "--out", str(tmp_path / "x"), "--population", "new"]) == 2

@@ -29,12 +29,13 @@ from smecredit.features.catalog import feature_catalog
 from smecredit.io import file_sha256, frame_fingerprint, write_table
 from smecredit.models import fit_credit_model, load_model, save_model
 from smecredit.models.pyfunc import input_example, log_model
-from smecredit.pipelines.report import (REPORT_ARTIFACT, REPORT_SHA_TAG, identity_of, load_report_data, promote,
-                                        run_report)
+from smecredit.pipelines.report import (REPORT_ARTIFACT, REPORT_SHA_TAG, identity_of, load_report_data, log_report,
+                                        promote, run_report)
 from smecredit.privacy import pseudonymise
 from smecredit.report import ReportSettings, build_report
 
 KEY = "report-test-key-0123456789"
+DEVELOPER = "dev-042"
 FEATURES = ["cr_max_dpd_12m", "cons_insured_share", "elec_yoy_3m", "tax_sales_yoy_6m", "si_arrears_months_3m",
             "jud_lawsuits_12m", "reg_age_years", "reg_county", "reg_industry", "reg_size_class", "reg_legal_form",
             "reg_mountain_county", "reg_tech_sme", "reg_green"]
@@ -74,6 +75,8 @@ def city(sim_city, tmp_path_factory):
 
         exp = tracking.ensure_experiment("report-tests")
         with mlflow.start_run(experiment_id=exp) as run:
+            mlflow.set_tag("smecredit.developer", DEVELOPER)
+            gbm.metadata_["developer"] = DEVELOPER
             gbm.metadata_["run_id"] = run.info.run_id
             gbm.metadata_["registered_name"] = "city_pd"
             info = log_model(gbm, example=input_example(gbm, train), registered_model_name="city_pd")
@@ -106,10 +109,12 @@ def city_report(city):
         mp.undo()
 
 
-def _new_version(city) -> tuple[str, str]:
+def _new_version(city, developer: str | None = None) -> tuple[str, str]:
     """Register another version of city_pd (a fresh run without a report)."""
     model = load_model(city["scorecard"])
     with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("report-tests").experiment_id) as run:
+        if developer:
+            mlflow.set_tag("smecredit.developer", developer)
         info = log_model(model, example=input_example(model, city["train"]), registered_model_name="city_pd")
     return str(info.registered_model_version), run.info.run_id
 
@@ -120,15 +125,33 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     text = city_report.path.read_text(encoding="utf-8")
     for title in SECTIONS:
         assert html.escape(title) in text, title
-    assert "out-of-time (after training window)" in text
-    assert "in-time (training window)" in text
+    assert "out-of-time: after the training window (held out)" in text
+    assert "in-sample: training window 2023-12-31 to 2024-03-31 (overfitting check only)" in text
+    assert "all labelled rows" not in text  # no performance figure mixes training and held-out rows
     assert "rows in the training window (2023-12-31 to 2024-03-31)" in text
     assert "obligor pairs 12 months apart" in text  # migration matrix rendered
+    assert re.search(r"[\d,]+ default within the 12 months \(column D", text)  # defaulters reach column D
+    assert "Joint importance (mean |sum of contributions|)" in html.unescape(text)  # SHAP family view
     for label in ("County", "Industry", "Size class", "Legal form", "Tech SME", "Green enterprise",
                   "all mountain counties"):
         assert label in text
     assert "Spearman rank correlation" in text and "DeLong test" in text
     assert "No reference data" not in text and "No second model" not in text
+    # scope: model card and performance by population and days-past-due bucket on out-of-time rows
+    assert "Populations and days past due (out-of-time: after the training window (held out))" in text
+    assert "application: rows with cr_dpd_now = 0" in text and "current (0 dpd)" in text
+    assert "More than 90 days past due" in html.unescape(text) and "12 months after the snapshot" in text
+    assert "Hosmer–Lemeshow" in text and "g (out-of-sample)" in text
+    assert "Long-run calibration (EBA GL/2017/16)" in text and "Rating philosophy" in text
+    assert "Margin of conservatism" in text and "PD with MoC (master scale)" in text
+    assert "PSI / CSI of every feature" in text and "Outlier policy" in text and "Coverage per snapshot" in text
+    # concentration over grades in rows and in exposure (loan balance), HHI computed by hand
+    frame = city_env["frame"]
+    grades = load_model(f"models:/city_pd/{city_env['version']}").predict(frame)["grade"].astype(str)
+    share = grades.value_counts(normalize=True)
+    bal = frame["cr_balance"].fillna(0.0).groupby(grades.to_numpy()).sum()
+    hhi_rows, hhi_exp = float((share ** 2).sum()), float(((bal / bal.sum()) ** 2).sum())
+    assert f"rows {hhi_rows:.3f}, exposure (loan balance) {hhi_exp:.3f}" in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)
 
@@ -213,54 +236,150 @@ def test_report_logs_and_run_artifacts_contain_no_enterprise_id_or_name(city_env
 
 
 # ------------------------------------------------------------------------------------------- promotion
+FUTURE = (pd.Timestamp.now(tz="UTC") + pd.DateOffset(years=1)).strftime("%Y-%m-%d")
+FINDINGS_YAML = """findings:
+  - id: F1
+    title: Discrimination carried by grade 10 (borrowers in arrears)
+    severity: high
+    owner: model-dev
+    due: 2027-03-31
+  - id: F2
+    title: PSI structural break in cons_sales_elec_gap_12m
+    severity: medium
+    owner: data-office
+    due: 2027-06-30
+conditions:
+  - Application population only (no current arrears)
+"""
+
+
+def _decide(version, *extra, reviewer="val-007", decision="approve-with-conditions", date=FUTURE):
+    args = ["promote", "--name", "city_pd", "--version", version, "--alias", "champion", "--decision", decision,
+            "--reviewer", reviewer, "--note", "OOT AUC and calibration acceptable"]
+    if date:
+        args += ["--revalidation-date", date]
+    return main(args + list(extra))
+
+
+def _champion() -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias("city_pd", "champion").version)
+    except Exception:  # noqa: BLE001 - no alias yet
+        return None
+
+
 @pytest.mark.slow
-def test_promote_records_review_tags_and_moves_the_champion_alias(city_env, city_report):
-    code = main(["promote", "--name", "city_pd", "--version", city_env["version"], "--alias", "champion",
-                 "--reviewer", "val-007", "--note", "OOT AUC and calibration acceptable"])
+def test_promote_records_the_decision_findings_and_conditions_and_moves_the_alias(city_env, city_report, tmp_path):
+    findings = tmp_path / "findings.yaml"
+    findings.write_text(FINDINGS_YAML, encoding="utf-8")
+    code = _decide(city_env["version"], "--findings", str(findings), "--condition", "Exposure below 5m CNY")
     assert code == 0
     client = MlflowClient()
     mv = client.get_model_version("city_pd", city_env["version"])
-    assert mv.tags["review.reviewer"] == "val-007"
+    assert mv.tags["review.decision"] == "approve-with-conditions"
+    assert mv.tags["review.reviewer"] == "val-007" and mv.tags["review.developer"] == DEVELOPER
     assert mv.tags["review.note"] == "OOT AUC and calibration acceptable"
     assert mv.tags["review.report_sha256"] == client.get_run(city_env["run_id"]).data.tags[REPORT_SHA_TAG]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mv.tags["review.time"])
+    assert mv.tags["review.revalidation_date"] == FUTURE
+    assert json.loads(mv.tags["review.conditions"]) == ["Exposure below 5m CNY",
+                                                        "Application population only (no current arrears)"]
+    assert mv.tags["review.findings"] == "high=1, medium=1, low=0"
+    assert mv.tags["review.alias_moved"] == "true"
     kept = mv.tags["review.report_artifact"]
     local = mlflow.artifacts.download_artifacts(artifact_uri=kept, dst_path=str(city_env["root"] / "kept"))
     assert file_sha256(local) == mv.tags["review.report_sha256"]
-    assert str(client.get_model_version_by_alias("city_pd", "champion").version) == city_env["version"]
+    record = json.loads(Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=mv.tags["review.record_artifact"], dst_path=str(tmp_path / "rec"))).read_text(encoding="utf-8"))
+    assert [f["id"] for f in record["findings"]] == ["F1", "F2"]
+    assert record["findings"][0] == {"id": "F1", "title": "Discrimination carried by grade 10 (borrowers in "
+                                          "arrears)", "severity": "high", "owner": "model-dev", "due": "2027-03-31",
+                                          "status": "open"}
+    assert _champion() == city_env["version"]
     assert load_model("models:/city_pd@champion").metadata_["run_id"] == city_env["run_id"]
+    # the report's sign-off section shows the recorded decision and the findings register
+    out = tmp_path / "after.html"
+    run_report(f"models:/city_pd/{city_env['version']}", city_env["features"], out, settings=FAST,
+               log_to_mlflow=False)
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    assert "No decision is recorded" not in text
+    for piece in ("approve-with-conditions", "val-007 / dev-042", FUTURE, "Findings register", "model-dev",
+                  "PSI structural break in cons_sales_elec_gap_12m", "Exposure below 5m CNY",
+                  "alias @champion moved to this version"):
+        assert piece in text, piece
+
+
+@pytest.mark.slow
+def test_promote_refuses_the_developer_as_reviewer_and_a_missing_revalidation_date(city_env, city_report, capsys):
+    version, run_id = _new_version(city_env, developer="dev-042")
+    log_report(run_id, city_report.path, city_report.sha256)
+    before = _champion()
+    assert _decide(version, reviewer=" DEV-042 ") == 5
+    assert "is the model's developer" in capsys.readouterr().err
+    assert _decide(version, "--condition", "x", date=None) == 2
+    assert "needs a re-validation date" in capsys.readouterr().err
+    assert _decide(version, "--condition", "x", date="2020-01-01") == 2
+    assert _decide(version, decision="approve-with-conditions") == 2  # no condition of use
+    assert _decide(version, decision="maybe") == 2
+    mv = MlflowClient().get_model_version("city_pd", version)
+    assert not any(k.startswith("review.") for k in mv.tags)
+    assert _champion() == before
+
+
+@pytest.mark.slow
+def test_promote_reject_records_the_decision_and_leaves_the_alias(city_env, city_report, tmp_path):
+    version, run_id = _new_version(city_env, developer="dev-042")
+    log_report(run_id, city_report.path, city_report.sha256)
+    before = _champion()
+    assert before != version
+    findings = tmp_path / "f.json"
+    findings.write_text(json.dumps([{"id": "F9", "title": "Grade 10 drives the AUC", "severity": "high",
+                                     "owner": "model-dev", "due": "2027-01-31"}]), encoding="utf-8")
+    # a plain approval with an open high-severity finding is refused
+    assert _decide(version, "--findings", str(findings), decision="approve") == 5
+    assert _decide(version, "--findings", str(findings), decision="reject", date=None) == 0
+    mv = MlflowClient().get_model_version("city_pd", version)
+    assert mv.tags["review.decision"] == "reject" and mv.tags["review.alias_moved"] == "false"
+    assert mv.tags["review.findings"] == "high=1, medium=0, low=0"
+    assert _champion() == before
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_version_without_recorded_developer(city_env, city_report, capsys):
+    version, run_id = _new_version(city_env)
+    log_report(run_id, city_report.path, city_report.sha256)
+    assert _decide(version, "--condition", "x") == 5
+    assert "records no developer" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_promote_is_refused_for_a_version_without_report(city_env, capsys):
-    version, _ = _new_version(city_env)
-    code = main(["promote", "--name", "city_pd", "--version", version, "--alias", "champion",
-                 "--reviewer", "val-007", "--note", "looks fine"])
+    version, _ = _new_version(city_env, developer="dev-042")
+    code = _decide(version, "--condition", "x")
     assert code == 5
     assert "has no reports/governance_report.html" in capsys.readouterr().err
     mv = MlflowClient().get_model_version("city_pd", version)
     assert "review.reviewer" not in mv.tags
     with pytest.raises(Exception, match="no reports/governance_report.html"):
-        promote("city_pd", version, reviewer="val-007", note="again")
+        promote("city_pd", version, reviewer="val-007", note="again", decision="approve",
+                revalidation_date=FUTURE)
 
 
 @pytest.mark.slow
 def test_promote_is_refused_when_the_logged_report_was_changed(city_env, tmp_path):
-    version, run_id = _new_version(city_env)
+    version, run_id = _new_version(city_env, developer="dev-042")
     fake = tmp_path / "governance_report.html"
     fake.write_text("<html>edited</html>", encoding="utf-8")
     client = MlflowClient()
     client.log_artifact(run_id, str(fake), artifact_path="reports")
     client.set_tag(run_id, REPORT_SHA_TAG, "0" * 64)
-    assert main(["promote", "--name", "city_pd", "--version", version, "--reviewer", "val-007",
-                 "--note", "x"]) == 5
+    assert _decide(version, "--condition", "x") == 5
 
 
 @pytest.mark.slow
 def test_promote_rejects_empty_reviewer_and_unknown_version(city_env):
-    assert main(["promote", "--name", "city_pd", "--version", city_env["version"], "--reviewer", " ",
-                 "--note", "x"]) == 2
-    assert main(["promote", "--name", "city_pd", "--version", "999", "--reviewer", "a", "--note", "x"]) == 4
+    assert _decide(city_env["version"], "--condition", "x", reviewer=" ") == 2
+    assert _decide("999", "--condition", "x") == 4
 
 
 # ------------------------------------------------------------------------------------------- single table

@@ -81,6 +81,13 @@ def test_validation_json_has_metrics_with_cis_calibration_and_grade_tests(traine
     assert 0 <= val["hosmer_lemeshow"]["p_value"] <= 1
     assert sum(g.get("n", 0) for g in val["grades"]) == val["n"] == 200
     assert {"binomial_p", "jeffreys_p"} <= set(next(g for g in val["grades"] if g["n"] > 0))
+    # the test rows are held out: Hosmer-Lemeshow with g degrees of freedom, not g - 2
+    assert val["hosmer_lemeshow"]["dof"] == len(val["hosmer_lemeshow"]["groups"])
+    assert val["hosmer_lemeshow"]["sample"] == "out-of-sample"
+    assert {g["verdict"] for g in val["grades"] if g["n"] > 0} <= {"PD too low", "PD conservative", "consistent",
+                                                                   "insufficient evidence"}
+    assert val["grade_test_rules"]["min_defaults"] >= 1 and "Holm" in val["grade_test_rules"]["multiplicity"]
+    assert val["long_run"] is None  # a single table has no snapshots: no long-run average
     assert val["delong"]["benchmark"] == "scorecard" and 0 <= val["delong"]["p_value"] <= 1
     assert val["calibration"]["method"] in ("platt", "isotonic")
     assert val["metrics"]["auc"]["value"] > 0.7

@@ -24,6 +24,11 @@ def train(
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Fit the other kind too and DeLong-compare AUCs."),
     tune_seconds: float = typer.Option(0.0, "--tune-seconds", help="Optuna time budget for GBM tuning (0 = off)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    population: str = typer.Option("behavioural", "--population",
+                                   help="behavioural (all rows) or application (no current arrears: cr_dpd_now = 0)."),
+    developer: str = typer.Option(None, "--developer",
+                                  help="Model developer id, recorded as MLflow tag smecredit.developer "
+                                       "(default: the OS user); promote refuses a review by this person."),
 ) -> None:
     """Train a calibrated, graded PD model, validate it, log it to MLflow and save MODEL_DIR."""
     from smecredit.exceptions import ConfigError
@@ -39,9 +44,11 @@ def train(
 
     with Progress("train", total=5 if compare else 4) as progress:  # a bar on a terminal, plain lines otherwise
         s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,
-                      compare=compare, tune_seconds=tune_seconds, random_state=seed, progress=progress.stage)
+                      compare=compare, tune_seconds=tune_seconds, random_state=seed, developer=developer,
+                      population=population, progress=progress.stage)
     lo, hi = s["test_auc_ci"]
-    console.print(f"trained {s['kind']} on {s['n_train']} rows ({s['split']} split); test AUC {s['test_auc']:.4f} "
+    console.print(f"trained {s['kind']} on {s['n_train']} rows ({s['split']} split, {s['population']} population, "
+                  f"{s['rows_excluded']} rows outside it); test AUC {s['test_auc']:.4f} "
                   f"[{lo:.4f}, {hi:.4f}] on {s['n_test']} rows; mean PD {s['test_mean_pd']:.4f} vs default rate "
                   f"{s['test_default_rate']:.4f}", highlight=False)
     if "benchmark" in s:

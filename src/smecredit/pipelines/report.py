@@ -35,8 +35,9 @@ REPORT_DIR = "reports"
 REPORT_NAME = "governance_report.html"
 REPORT_ARTIFACT = f"{REPORT_DIR}/{REPORT_NAME}"
 REPORT_SHA_TAG = "smecredit.report_sha256"
-REVIEW_TAGS = ("review.reviewer", "review.time", "review.note", "review.report_sha256", "review.alias",
-               "review.report_artifact")
+REVIEW_TAGS = ("review.decision", "review.reviewer", "review.developer", "review.time", "review.note",
+               "review.report_sha256", "review.alias", "review.alias_moved", "review.report_artifact",
+               "review.revalidation_date", "review.conditions", "review.findings", "review.record_artifact")
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
     kind_label = {"gbm": "gradient-boosted PD model (LightGBM on a logistic base)",
                   "scorecard": "points scorecard (optbinning + logistic regression)"}.get(model.kind, model.kind)
     target = meta.get("target") or "bad"
-    horizon = meta.get("horizon")
+    horizon = meta.get("horizon") or meta.get("horizon_months")
     rate = meta.get("train_default_rate")
     return {
         "title": f"{name} version {version}" if name else f"{model.kind} model at {Path(model_uri).name or model_uri}",
@@ -141,13 +142,35 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
         "code_version": f"smecredit {__version__}" + (f", git {commit}" if commit else ""),
         "calibration": f"{meta.get('calibration', '–')}, PD floor {meta.get('pd_floor', '–')}",
         "generated_at": generated_at(),
+        "developer": meta.get("developer"),
     }
+
+
+def _registered_of(model_uri: str, meta: dict) -> tuple[str | None, str | None]:
+    """(name, version) of a registered model from its URI (``models:/name/version`` or ``@alias``) or metadata."""
+    if model_uri.startswith("models:/"):
+        ref = model_uri[len("models:/"):].strip("/")
+        if "@" in ref:
+            from mlflow import MlflowClient
+            from mlflow.exceptions import MlflowException
+
+            rname, alias = ref.split("@", 1)
+            try:
+                tracking.configure()
+                return rname, str(MlflowClient().get_model_version_by_alias(rname, alias).version)
+            except MlflowException:
+                return rname, None
+        if "/" in ref:
+            rname, ver = ref.split("/", 1)
+            return rname, ver
+    return meta.get("registered_name"), meta.get("registered_version")
 
 
 # --------------------------------------------------------------------------- report
 def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathLike, *, compare: str | None = None,
                reference: str | os.PathLike | None = None, settings: ReportSettings | None = None,
-               log_to_mlflow: bool = True, progress=None) -> ReportResult:
+               log_to_mlflow: bool = True, stress_raw: str | os.PathLike | None = None,
+               stress_as_of: str | None = None, progress=None) -> ReportResult:
     """Build the governance report of ``model_uri`` on ``data_path`` and write it to ``out``.
 
     Parameters
@@ -168,6 +191,8 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         Log the report to the model's MLflow run when the run is known.
     progress : callable or None
         Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
+    stress_raw, stress_as_of : path and date, optional
+        Raw data folder and snapshot of the sensitivity and stress test (:mod:`smecredit.pipelines.stress`).
     """
     from smecredit.models import load_model
 
@@ -183,10 +208,24 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         ref = load_report_data(reference)
         ref_frame, ref_label = ref.frame, f"reference data {reference}"
     identity = identity_of(model, model_uri, data)
+    reg_name, reg_version = _registered_of(model_uri, model.metadata_)
+    # the registry is only asked when the model came from it or the report is logged to MLflow anyway
+    ask = model_uri.startswith("models:/") or (log_to_mlflow and identity["run_id"])
+    identity["review"] = recorded_review(reg_name, reg_version) if ask else None
+    if identity["review"] and identity["review"].get("developer"):
+        identity["developer"] = identity["review"]["developer"]
     from smecredit.pipelines.train import held_out_mask
 
+    stress = None
+    if stress_raw is not None:
+        from smecredit.data import load_raw
+        from smecredit.pipelines.stress import stress_test
+
+        if not stress_as_of:
+            raise ConfigError("--stress-raw needs --stress-as-of DATE (the snapshot to stress)")
+        stress = stress_test(model, load_raw(stress_raw), stress_as_of)
     context = build_report(model, data, identity=identity, reference=ref_frame, reference_label=ref_label,
-                           compare=other, settings=settings, progress=stage,
+                           compare=other, settings=settings, stress=stress, progress=stage,
                            holdout=held_out_mask(data.frame, model.metadata_, manifest=data.manifest))
     stage("rendering and writing the report")
     html = render_report(context)
@@ -255,28 +294,61 @@ def reviewed_report_sha(client, run_id: str) -> str:
     return sha
 
 
-def promote(name: str, version: str | int, *, alias: str = "champion", reviewer: str, note: str) -> dict:
-    """Record a review on model version ``name``/``version`` and point ``alias`` at it.
+DEVELOPER_TAG = "smecredit.developer"
+REVIEW_DIR = "reviews"
 
-    Returns the review tags written.
+
+def _version_developer(client, mv) -> str | None:
+    """The developer recorded at training: version tag, else the run tag ``smecredit.developer``."""
+    dev = (mv.tags or {}).get(DEVELOPER_TAG)
+    if not dev and mv.run_id:
+        dev = client.get_run(mv.run_id).data.tags.get(DEVELOPER_TAG)
+    return dev
+
+
+def promote(name: str, version: str | int, *, alias: str = "champion", reviewer: str, note: str,
+            decision: str, findings=None, conditions=(), revalidation_date=None) -> dict:
+    """Record a validation decision on model version ``name``/``version``; move ``alias`` only on approval.
+
+    Parameters
+    ----------
+    decision : ``approve``, ``approve-with-conditions`` or ``reject``.
+    findings : path of a YAML/JSON findings file, a list of finding dicts, or None
+        Each finding: ``id, title, severity (high/medium/low), owner, due`` (see :mod:`smecredit.report.review`).
+    conditions : conditions of use (added to those of the findings file).
+    revalidation_date : date (``YYYY-MM-DD``) of the next validation; required for an approval.
+
+    Returns the review tags written (``review.*``).
 
     Raises
     ------
     ConfigError
-        Empty reviewer, note or alias.
+        Empty reviewer, note or alias; unknown decision; bad findings; missing or past re-validation
+        date; approval with conditions but none given.
     ModelNotFoundError
         No such registered model version.
     GovernanceError
-        The version's run has no governance report (or the report changed after logging).
+        No governance report (or it changed after logging); the reviewer is the model's developer (or
+        no developer is recorded); a plain approval with an open high-severity finding.
     """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from smecredit.report.review import load_findings, review_record
 
     reviewer = _require_text("reviewer", reviewer)
     note = _require_text("note", note)
     alias = _require_text("alias", alias)
     name = _require_text("name", name)
     version = _require_text("version", str(version))
+    conditions = list(conditions or [])
+    if findings is None:
+        items = []
+    elif isinstance(findings, (str, os.PathLike)):
+        items, more = load_findings(findings)
+        conditions += more
+    else:
+        items = list(findings)
     tracking.configure()
     client = MlflowClient()
     try:
@@ -287,19 +359,82 @@ def promote(name: str, version: str | int, *, alias: str = "champion", reviewer:
     if not mv.run_id:
         raise GovernanceError(f"model {name} version {version} is not linked to an MLflow run, so it has no report")
     sha = reviewed_report_sha(client, mv.run_id)
+    record = review_record(decision=decision, reviewer=reviewer, developer=_version_developer(client, mv),
+                           note=note, findings=items, conditions=conditions, revalidation_date=revalidation_date)
+    now = dt.datetime.now(tz=dt.UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    record_path = f"{REVIEW_DIR}/review_v{version}_{stamp}.json"
+    record.update({"model": name, "version": version, "run_id": mv.run_id, "alias": alias,
+                   "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "report_sha256": sha,
+                   "report_artifact": f"runs:/{mv.run_id}/{REPORT_DIR}/history/governance_report_{sha}.html"})
+    counts = record["findings_by_severity"]
     tags = {
+        "review.decision": record["decision"],
         "review.reviewer": reviewer,
-        "review.time": dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "review.developer": record["developer"],
+        "review.time": record["time"],
         "review.note": note,
         "review.report_sha256": sha,
         "review.alias": alias,
-        "review.report_artifact": f"runs:/{mv.run_id}/{REPORT_DIR}/history/governance_report_{sha}.html",
+        "review.alias_moved": "true" if record["alias_moves"] else "false",
+        "review.report_artifact": record["report_artifact"],
+        "review.revalidation_date": record["revalidation_date"] or "",
+        "review.conditions": json.dumps(record["conditions"], ensure_ascii=False)[:4900],
+        "review.findings": ", ".join(f"{k}={v}" for k, v in counts.items()),
+        "review.record_artifact": f"runs:/{mv.run_id}/{record_path}",
     }
     try:
+        with tempfile.TemporaryDirectory(prefix="smecredit-decision-") as tmp:
+            local = Path(tmp) / Path(record_path).name
+            local.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+            client.log_artifact(mv.run_id, str(local), artifact_path=REVIEW_DIR)
         for k, v in tags.items():
             client.set_model_version_tag(name, version, k, v)
-        client.set_registered_model_alias(name, alias, version)
+        if record["alias_moves"]:
+            client.set_registered_model_alias(name, alias, version)
     except MlflowException as exc:
-        raise ConfigError(f"cannot promote {name} version {version} to @{alias}: {str(exc).splitlines()[0]}") from exc
-    log.info("promoted %s version %s to @%s (reviewer %s, report sha256 %s)", name, version, alias, reviewer, sha)
+        raise ConfigError(f"cannot record the decision on {name} version {version}: "
+                          f"{str(exc).splitlines()[0]}") from exc
+    if record["alias_moves"]:
+        log.info("%s version %s: %s by %s; @%s moved (report sha256 %s)", name, version, record["decision"],
+                 reviewer, alias, sha)
+    else:
+        log.info("%s version %s: rejected by %s; @%s unchanged", name, version, reviewer, alias)
     return tags
+
+
+def recorded_review(name: str | None, version: str | None) -> dict | None:
+    """The decision recorded on a registered version (``review.*`` tags) with its findings, or ``None``."""
+    if not name or not version:
+        return None
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    tracking.configure()
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version(name, str(version))
+        developer = _version_developer(client, mv)
+    except MlflowException:
+        return None
+    tags = {k[len("review."):]: v for k, v in (mv.tags or {}).items() if k.startswith("review.")}
+    out: dict = {"developer": developer, "decision": None}
+    if "decision" in tags:
+        out.update(tags)
+        try:
+            out["conditions"] = json.loads(tags.get("conditions") or "[]")
+        except ValueError:  # a very long list is cut in the tag; the record artifact has it whole
+            out["conditions"] = []
+        out["findings"] = []
+        art = tags.get("record_artifact", "")
+        prefix = f"runs:/{mv.run_id}/"
+        if art.startswith(prefix):
+            try:
+                with tempfile.TemporaryDirectory(prefix="smecredit-decision-") as tmp:
+                    local = client.download_artifacts(mv.run_id, art[len(prefix):], tmp)
+                    record = json.loads(Path(local).read_text(encoding="utf-8"))
+                    out["findings"] = record.get("findings", [])
+                    out["conditions"] = record.get("conditions", out["conditions"])
+            except (MlflowException, OSError, ValueError):
+                log.warning("cannot read the decision record %s", art)
+    return out

@@ -37,6 +37,7 @@ from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_finite, check_target, check_text_in_numeric, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
 from smecredit.validation.report import validate_predictions
+from smecredit.validation.scope import POPULATION_RULE, check_population, population_mask, scope_card
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,60 @@ def version_description(kind: str, td: TrainingData, info: dict, val: dict) -> s
             f"rate {val['default_rate']:.4f}.")
 
 
+def _long_run(td: TrainingData, target: str, model, val: dict, info: dict) -> dict | None:
+    """Long-run calibration (GL/2017/16) over every snapshot of the population; ``None`` without snapshots.
+
+    The same computation as the report's section 5 (:func:`smecredit.validation.long_run.long_run_calibration`).
+    """
+    from smecredit.validation.long_run import long_run_calibration
+
+    df = td.frame
+    if "snapshot_date" not in df.columns:
+        return None
+    y = pd.to_numeric(df[target], errors="coerce").astype("float64")
+    if "observable" in df.columns:
+        y = y.where(df["observable"].fillna(False).astype(bool), np.nan)
+    p = model.predict_pd(df)  # no reason codes: the whole panel can be large
+    in_default = df["in_default"].fillna(False).astype(bool).to_numpy() if "in_default" in df.columns else None
+    grades = np.asarray(model.master_scale_.assign(p, in_default)).astype(str)
+    return long_run_calibration(df["snapshot_date"].to_numpy(), y.to_numpy(), grades,
+                                p, order=model.master_scale_.grades,
+                                bounds=model.master_scale_.table().to_dict("records"),
+                                train_snapshots=info.get("train_snapshots"),
+                                hl_p=val["hosmer_lemeshow"]["p_value"],
+                                n_grades_too_low=sum(g.get("verdict") == "PD too low" for g in val["grades"]),
+                                pd_floor=model.metadata_.get("pd_floor", 0.0005))
+
+
+def _by_population(model, test_df: pd.DataFrame, y_te, pred: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """Test-sample performance by population view and days-past-due bucket (the report's section 4 function)."""
+    from smecredit.report.scope import scope_section
+
+    out = scope_section(model.metadata_, test_df.reset_index(drop=True), pd.Series(y_te, dtype="float64"),
+                        pred.reset_index(drop=True), np.ones(len(test_df), dtype=bool), "test sample",
+                        n_boot=min(n_boot, 200), seed=seed)
+    out.pop("card", None)
+    return out
+
+
+def resolve_developer(developer: str | None) -> str:
+    """The model developer: ``developer`` when given, else the OS user name (``uid-<n>`` when it has none)."""
+    import getpass
+
+    if developer is not None:
+        if not str(developer).strip():
+            raise ConfigError("developer must be a non-empty text")
+        return str(developer).strip()
+    try:
+        user = getpass.getuser().strip()
+    except (OSError, KeyError):  # no user name for this uid (e.g. a container): the uid identifies the account
+        user = ""
+    if not user:
+        user = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+        log.warning("no OS user name; the model developer is recorded as %s (pass --developer ID)", user)
+    return user
+
+
 def _json_default(o):
     if isinstance(o, (np.integer,)):
         return int(o)
@@ -294,6 +349,8 @@ def train(
     random_state: int = 0,
     n_boot: int = 500,
     progress=None,
+    developer: str | None = None,
+    population: str = "behavioural",
 ) -> dict:
     """Train, validate, log and save a credit model; return a summary dict.
 
@@ -310,6 +367,10 @@ def train(
     tune_seconds : Optuna time budget for GBM hyper-parameters (0 = defaults).
     progress : callable or None
         Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
+    population : "behavioural" (every row) or "application" (rows with no current arrears,
+        ``cr_dpd_now == 0``); recorded with the intended use and default definition as ``scope``.
+    developer : who developed the model (default: the OS user); recorded as the MLflow tag
+        ``smecredit.developer`` so that ``smecredit promote`` can refuse a review by the developer.
     """
     import mlflow
 
@@ -317,11 +378,20 @@ def train(
 
     stage = progress or (lambda name: None)
     stage("loading data")
+    developer = resolve_developer(developer)
+    check_population(population)
     td = load_training_data(data)
     all_types = feature_columns(td.frame, target)
     check_text_in_numeric(td.frame, all_types, source=td.source)
     check_finite(td.frame, all_types, source=td.source)
     quality = duplicate_report(td.frame, td.source)
+    fingerprint = frame_fingerprint(td.frame)  # of the whole table, before the population filter
+    in_pop = population_mask(td.frame, population, source=td.source)
+    n_excluded = int((~in_pop).sum())
+    if n_excluded:
+        td.frame = td.frame.loc[in_pop]
+        log.info("%s population: %d of %d rows kept (%s)", population, int(in_pop.sum()), len(in_pop),
+                 POPULATION_RULE[population])
     if split is None:
         split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
     train_df, test_df, info = split_data(td, target, split, random_state=random_state)
@@ -334,7 +404,6 @@ def train(
     groups = train_df["enterprise_id"].to_numpy() if "enterprise_id" in train_df.columns else None
     if groups is None and quality["duplicate_rows"]:  # copies of a row stay in one CV fold
         groups = row_groups(train_df)
-    fingerprint = frame_fingerprint(td.frame)
     params = {}
     if tune_seconds and kind == "gbm":
         from smecredit.models.tuning import tune_gbm
@@ -343,8 +412,10 @@ def train(
 
         params = tune_gbm(coerce_features(train_df, types), y_tr, time_budget=tune_seconds,
                           directions=directions_from_catalog(td.catalog, features), random_state=random_state)
-    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint,
-            "random_state": random_state, **info}
+    scope = scope_card(population, horizon_months=info.get("horizon_months") or td.manifest.get("horizon"),
+                       n_rows=len(td.frame), n_excluded=n_excluded)
+    meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, "developer": developer,
+            "scope": scope, "random_state": random_state, **info}
     stage(f"fitting the {kind} on {len(train_df):,} rows")
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
@@ -364,12 +435,15 @@ def train(
     stage(f"validating on {len(test_df):,} test rows")
     val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),
                                grade_order=model.master_scale_.grades, n_boot=n_boot, random_state=random_state,
-                               benchmark=bench)
-    val.update({"kind": kind, "split": info, "calibration": {"method": model.calibrator_.method_,
+                               benchmark=bench,
+                               clusters=test_df["enterprise_id"].to_numpy() if "enterprise_id" in test_df else None)
+    val.update({"kind": kind, "split": info, "scope": scope, "developer": developer, "calibration": {"method": model.calibrator_.method_,
                 "held_out_brier": model.calibrator_.brier_, "pd_floor": pd_floor},
                 "master_scale": model.master_scale_.to_dict(), "data_fingerprint": fingerprint,
                 "data_quality": quality, "features": features,
                 "dropped_features": getattr(model.estimator_, "dropped_features_", {})})
+    val["long_run"] = _long_run(td, target, model, val, info)
+    val["by_population"] = _by_population(model, test_df, y_te, pred, n_boot, random_state)
     est = model.estimator_
     if kind == "gbm":
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)
@@ -384,12 +458,14 @@ def train(
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{kind}-{split}") as run:
         model.metadata_["run_id"] = run.info.run_id
         mlflow.log_params({"kind": kind, "split": split, "target": target, "n_features": len(features),
+                           "population": population,
                            "calibration": model.calibrator_.method_, "pd_floor": pd_floor,
                            "random_state": random_state, "n_train": info["n_train"], "n_test": info["n_test"],
                            "data_fingerprint": fingerprint, "data_source": Path(td.source).name,
                            **{f"model_{k}": v for k, v in model.estimator_.get_params().items()
                               if k != "directions" and isinstance(v, (int, float, str, bool, type(None)))}})
-        mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint})
+        mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint,
+                         "smecredit.developer": developer})
         mlflow.log_metrics(_flat_metrics(val))
         mlflow.log_metrics(train_metrics(y_tr, model.predict_pd(train_df)))  # in-sample, next to the test ones
         with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
@@ -423,6 +499,7 @@ def train(
                 save_model(model, tmp_dir, example=example, extra_files=files)
         mlflow.log_metric("model_dir_written", 1)
     summary = {"model_dir": str(out), "run_id": run.info.run_id, "experiment_id": experiment_id, "kind": kind,
+               "population": population, "rows_excluded": n_excluded,
                "split": split, "n_train": info["n_train"], "n_test": info["n_test"],
                "test_auc": val["metrics"]["auc"]["value"], "test_auc_ci": [val["metrics"]["auc"]["ci_low"],
                                                                             val["metrics"]["auc"]["ci_high"]],

@@ -25,7 +25,12 @@ from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
 from smecredit.report import plots
-from smecredit.validation.metrics import auc, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
+from smecredit.report.data_quality import data_quality_section
+from smecredit.report.evidence import evidence
+from smecredit.report.long_run import long_run_section
+from smecredit.report.scope import scope_section
+from smecredit.validation.metrics import auc, auc_ci, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
+from smecredit.validation.report import grade_test_rules
 from smecredit.validation.stability import (feature_psi, information_value, migration_matrix, paired_grades, psi,
                                             psi_status, psi_table)
 
@@ -42,6 +47,7 @@ SEGMENTS = {  # label -> candidate columns (registry family first, raw names sec
     "Green enterprise": ("reg_green", "green"),
 }
 MIN_SEGMENT_AUC_ROWS = 30
+EAD_COL = "cr_balance"  # loan balance at the snapshot: the exposure of the concentration measures
 
 
 @dataclass
@@ -254,8 +260,14 @@ def discrimination_section(samples: dict[str, tuple[np.ndarray, np.ndarray]], se
 
 
 # --------------------------------------------------------------------------- section 5: calibration
-def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_grades: np.ndarray, model) -> dict:
-    """Per-grade binomial and Jeffreys tests, Hosmer-Lemeshow and the master-scale distribution."""
+def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_grades: np.ndarray, model, *,
+                        clusters: np.ndarray | None = None, in_sample: bool = False,
+                        exposure: np.ndarray | None = None) -> dict:
+    """Per-grade binomial and Jeffreys tests (gated, Holm-corrected, clustered), Hosmer-Lemeshow, master scale.
+
+    ``clusters`` (enterprise ids) make the grade tests use the design effect of repeated rows;
+    ``in_sample`` says the rows are the model's training rows (Hosmer-Lemeshow with g - 2 df).
+    """
     order = model.master_scale_.grades
     scale = model.master_scale_.table()
     counts = pd.Series(all_grades).astype(str).value_counts().reindex(order, fill_value=0)
@@ -266,18 +278,30 @@ def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_gr
                                                title="Master-scale distribution", xlabel="Grade",
                                                ylabel="Share of rows")}
     out["max_share"] = float(counts.max() / max(counts.sum(), 1))
+    shares = (counts / max(counts.sum(), 1)).to_numpy()
+    out["hhi_rows"] = float(np.sum(shares ** 2))  # Herfindahl-Hirschman index over grades (1/n_grades .. 1)
+    if exposure is not None and np.nansum(exposure) > 0:
+        ex = pd.Series(np.nan_to_num(exposure, nan=0.0)).groupby(pd.Series(all_grades).astype(str).to_numpy()).sum()
+        ex = ex.reindex(order, fill_value=0.0) / ex.sum()
+        for d in out["distribution"]:
+            d["exposure_share"] = float(ex[d["grade"]])
+        out["hhi_exposure"] = float(np.sum(ex.to_numpy() ** 2))
+        out["max_exposure_share"] = float(ex.max())
     if not _both_classes(y):
         out["available"] = False
         return out
-    tests = pd.DataFrame(grade_tests(y, p, grades, order=order))
+    if clusters is not None and len(pd.unique(clusters)) == len(clusters):
+        clusters = None  # one row per enterprise: nothing to correct
+    tests = pd.DataFrame(grade_tests(y, p, grades, order=order, clusters=clusters))
     tests = tests[tests["n"] > 0].copy()
-    tests["flag"] = np.where((tests["binomial_p"] < 0.05) | (tests["jeffreys_p"] < 0.05),
-                             "PD too low (p < 0.05)",
-                             np.where(tests["default_rate"] < tests["pd_mean"] / 2, "PD conservative", ""))
+    tests["flag"] = tests["verdict"]
     out.update({"available": True, "grades": tests.to_dict("records"),
-                "plot": plots.calibration_plot(tests), "hosmer_lemeshow": hosmer_lemeshow(y, p),
+                "plot": plots.calibration_plot(tests), "hosmer_lemeshow": hosmer_lemeshow(y, p, in_sample=in_sample),
                 "mean_pd": float(p.mean()), "default_rate": float(y.mean()),
-                "n_flagged": int((tests["flag"] == "PD too low (p < 0.05)").sum())})
+                "rules": grade_test_rules(clusters is not None),
+                "deff": float(tests["deff"].iloc[0]) if len(tests) else 1.0,
+                "n_insufficient": int((tests["verdict"] == "insufficient evidence").sum()),
+                "n_flagged": int((tests["verdict"] == "PD too low").sum())})
     return out
 
 
@@ -306,8 +330,29 @@ def stability_section(ref_frame: pd.DataFrame, ref_preds: pd.DataFrame, act_fram
     }
 
 
-def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, grade_order: list[str]) -> dict:
-    """Grade migration over ``months`` between snapshots of the same obligor (shortest gap as fallback)."""
+def _with_defaults(g: pd.DataFrame, y: pd.Series, months: int, pairs: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Migration pairs with a default column: an obligor that defaults within the horizon migrates to ``D``.
+
+    Defaulters leave the panel, so without this the ``D`` column would be empty by construction. Only
+    start snapshots with a snapshot ``months`` later in the data count (their window is observed).
+    """
+    t = pd.to_datetime(g[TIME_COL])
+    k = (t.dt.year * 12 + t.dt.month).to_numpy()
+    left = pd.DataFrame({"id": g[ID_COL].to_numpy(), "k": k, "from": g["grade"].to_numpy(), "y": y.to_numpy()})
+    right = pd.DataFrame({"id": g[ID_COL].to_numpy(), "k": k - months, "to": g["grade"].to_numpy()})
+    later = set(np.unique(k) - months) & set(np.unique(k))
+    both = left[left["k"].isin(later)].merge(right, on=["id", "k"], how="left")
+    both.loc[both["y"] == 1, "to"] = "D"
+    both = both[both["to"].notna()]
+    return both[["from", "to"]].reset_index(drop=True), int((both["to"] == "D").sum())
+
+
+def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, grade_order: list[str],
+                      y: pd.Series | None = None, horizon: int | None = None) -> dict:
+    """Grade migration over ``months`` between snapshots of the same obligor (shortest gap as fallback).
+
+    With outcomes ``y`` over a ``horizon`` equal to the gap, obligors that default migrate to grade ``D``.
+    """
     if ID_COL not in frame.columns or TIME_COL not in frame.columns:
         return {"available": False, "note": "the data have no enterprise id and snapshot date columns"}
     g = pd.DataFrame({ID_COL: frame[ID_COL].to_numpy(), TIME_COL: frame[TIME_COL].to_numpy(),
@@ -322,12 +367,15 @@ def migration_section(frame: pd.DataFrame, preds: pd.DataFrame, months: int, gra
             pairs = paired_grades(g, months=used)
     if pairs.empty:
         return {"available": False, "note": "no obligor appears at two snapshots"}
+    n_default = 0
+    if y is not None and horizon is not None and used == horizon:
+        pairs, n_default = _with_defaults(g, y, used, pairs)
     shares = migration_matrix(pairs["from"], pairs["to"], grades=grade_order)
     shares = shares.loc[(shares.sum(axis=1) > 0), :]
     idx = {gr: i for i, gr in enumerate(grade_order)}
     f = pairs["from"].map(idx).to_numpy()
     t = pairs["to"].map(idx).to_numpy()
-    return {"available": True, "months": used, "n_pairs": len(pairs),
+    return {"available": True, "months": used, "n_pairs": len(pairs), "n_default": n_default,
             "stable": float(np.mean(f == t)), "within_one": float(np.mean(np.abs(f - t) <= 1)),
             "upgrades": float(np.mean(t < f)), "downgrades": float(np.mean(t > f)),
             "plot": plots.heatmap_plot(shares, title=f"Grade migration over {used} months (row shares)",
@@ -344,8 +392,26 @@ def _describer():
     return describe
 
 
+def family_importance(values: pd.DataFrame, catalog: pd.DataFrame | None) -> list[dict]:
+    """Importance per feature family: mean over rows of |sum of the family's contributions|.
+
+    Contributions are additive, so a family's sum is its joint contribution: correlated features of one
+    family (e.g. sales over 3, 6 and 12 months) no longer split the credit between them.
+    """
+    if catalog is None or not {"name", "family"}.issubset(catalog.columns):
+        return []
+    fam = dict(zip(catalog["name"].astype(str), catalog["family"].astype(str), strict=False))
+    keys = [fam.get(str(c), "other") for c in values.columns]
+    joint = values.T.groupby(keys).sum().T.abs().mean(axis=0)
+    split = values.abs().mean(axis=0).groupby(keys).sum()
+    total = float(joint.sum()) or 1.0
+    rows = [{"family": f, "joint": float(joint[f]), "share": float(joint[f] / total), "sum_of_features": float(split[f]),
+             "n_features": int(sum(k == f for k in keys))} for f in joint.index]
+    return sorted(rows, key=lambda r: -r["joint"])
+
+
 def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: ReportSettings, key: bytes | None,
-                 ) -> tuple[dict, pd.DataFrame]:
+                 catalog: pd.DataFrame | None = None) -> tuple[dict, pd.DataFrame]:
     """Global importance (all rows), beeswarm and dependence (a sample), local explanations (pseudonymised)."""
     from smecredit.models.reasons import reason_text
 
@@ -363,7 +429,8 @@ def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: Repo
                                              title="Global importance: mean |contribution|",
                                              xlabel=f"mean |contribution| ({expl.unit})", horizontal=True,
                                              height=0.3 * min(20, len(imp)) + 1.2),
-           "beeswarm_plot": plots.beeswarm_plot(vals_s, data_s, top, unit=expl.unit, seed=settings.seed)}
+           "beeswarm_plot": plots.beeswarm_plot(vals_s, data_s, top, unit=expl.unit, seed=settings.seed),
+           "families": family_importance(expl.values, catalog)}
     out["dependence"] = [{"feature": f, "plot": plots.dependence_plot(data_s[f], vals_s[f], feature=f,
                                                                       unit=expl.unit)}
                          for f in imp["feature"].head(settings.n_dependence)]
@@ -439,6 +506,8 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
             row["default_rate"] = float(yy[lab].mean())
         if lab.sum() >= MIN_SEGMENT_AUC_ROWS and _both_classes(yy[lab]):
             row["auc"] = auc(yy[lab], p[lab])
+            if min(yy[lab].sum(), (1 - yy[lab]).sum()) >= 2:
+                row["auc_ci"] = auc_ci(yy[lab], p[lab])
     return row
 
 
@@ -503,7 +572,7 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
 def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataFrame | None = None,
                  reference_label: str = "", compare=None, settings: ReportSettings | None = None,
                  pseudonym_key: bytes | None = None, holdout: np.ndarray | None = None,
-                 progress=None) -> dict:
+                 stress: dict | None = None, progress=None) -> dict:
     """Compute every section of the governance report; return the template context.
 
     ``holdout`` marks the rows the model held out for its test (a random split on a single
@@ -526,6 +595,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         Key of the enterprise pseudonyms (default: :func:`smecredit.privacy.load_key`).
     progress : callable or None
         Called with the name of each section as it starts; silent when None.
+    stress : dict or None
+        Result of :func:`smecredit.pipelines.stress.stress_test` (sensitivity and stress subsection).
     """
     stage = progress or (lambda name: None)
     settings = settings or ReportSettings()
@@ -562,65 +633,87 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         in_time = ((t >= window[0]) & (t <= window[1])).to_numpy()
         oot = (t > window[1]).to_numpy()
 
+    ev = evidence(frame, model.metadata_, window, lab, holdout=holdout)
+    held = ev.oot if ev.has_oot else None  # performance evidence: held-out rows only
+
     # 2-3 data and features
     stage("data and features")
     data_sec = data_section(frame, y, preds, data.catalog, features)
-    feat_sec = feature_section(model, frame, y, data.catalog)
+    feat_sec = feature_section(model, frame, y if held is None else y.where(held), data.catalog)
+    feat_sec["iv_sample"] = ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)"
 
-    # 4 discrimination
+    # 4 discrimination: out-of-time first; the training window only as a labelled overfitting check
     stage("discrimination (bootstrap intervals)")
     samples = {}
-    held = None if holdout is None or in_time is not None else np.asarray(holdout, dtype=bool) & lab
     if lab.any():
         yy, pp = y.to_numpy(), preds["pd"].to_numpy()
-        if held is not None and held.any():
-            samples["held-out test rows (not used in training)"] = (yy[held], pp[held])
-            samples["all labelled rows (in-sample: includes the training rows)"] = (yy[lab], pp[lab])
-        elif in_time is None:
-            samples["all labelled rows (may include training rows)"] = (yy[lab], pp[lab])
+        if held is not None:
+            samples[ev.oot_label] = (yy[held], pp[held])
+        elif ev.oot is not None:
+            limitations.append("No labelled rows in the out-of-time sample: no out-of-time test; the figures "
+                               "below are in-sample and are not performance evidence.")
         else:
-            samples["all labelled rows"] = (yy[lab], pp[lab])
-        if in_time is not None:
-            if (lab & in_time).any():
-                samples["in-time (training window)"] = (yy[lab & in_time], pp[lab & in_time])
-            if (lab & oot).any():
-                samples["out-of-time (after training window)"] = (yy[lab & oot], pp[lab & oot])
-            else:
-                limitations.append("No labelled rows after the training window: no out-of-time test.")
-        elif held is not None and held.any():
-            limitations.append(f"No snapshot dates: the model's own held-out test rows ({int(held.sum()):,}, "
-                               "recomputed from its recorded random split) are the test; figures on all labelled "
-                               "rows include the training rows and overstate discrimination.")
-        else:
-            limitations.append("The training window or snapshot dates are unknown and the data are not the "
-                               "model's training table: in-time and out-of-time samples cannot be told apart; "
-                               "figures are on all labelled rows, which may include training rows (in-sample).")
+            samples["all labelled rows (may include training rows)"] = (yy[lab & ev.population],
+                                                                       pp[lab & ev.population])
+            limitations.append(ev.note + " Figures are on all labelled rows.")
+        if ev.in_sample is not None and ev.in_sample.any():
+            samples[ev.in_sample_label] = (yy[ev.in_sample], pp[ev.in_sample])
         disc = discrimination_section(samples, settings)
+        disc["evidence_note"] = ev.note
+        if held is not None and ev.in_sample is not None:
+            rows = {r["sample"]: r for r in disc["rows"] if "auc" in r}
+            if ev.oot_label in rows and ev.in_sample_label in rows:
+                disc["overfit_gap"] = rows[ev.in_sample_label]["auc"]["value"] - rows[ev.oot_label]["auc"]["value"]
     else:
         disc = {"available": False, "rows": []}
         notes["discrimination"] = f"The data have no observed outcomes (column {target!r}); discrimination " \
                                   "and calibration cannot be measured."
         limitations.append(notes["discrimination"])
 
+    # 4b scope: performance by population view and days-past-due bucket (held-out rows when known)
+    scope = scope_section(model.metadata_, frame, y, preds, ev.oot_all if held is not None else lab,
+                          ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)",
+                          n_boot=settings.n_boot, seed=settings.seed)
+    if scope.get("auc_drop") is not None and scope["auc_drop"] > 0.02:
+        v = scope["views"]
+        limitations.append(f"Without the rows in arrears the AUC ({scope['sample']}) falls from "
+                           f"{v[0]['auc']['value']:.3f} to {v[1]['auc']['value']:.3f}: part of the discrimination "
+                           "comes from borrowers already past due (see section 4, populations).")
+
     # 5 calibration
     stage("calibration")
-    if oot is not None and (lab & oot).any():
-        cal_mask, cal_label = lab & oot, "out-of-time rows"
-    elif held is not None and held.any():
-        cal_mask, cal_label = held, "held-out test rows"
-    else:
-        cal_mask, cal_label = lab, "all labelled rows" + (" (may include training rows)" if in_time is None else "")
+    cal_mask = held if held is not None else lab & ev.population
+    cal_label = ev.oot_label if held is not None else "all labelled rows"
     cal = calibration_section(y.to_numpy()[cal_mask] if y is not None else np.array([]),
                               preds["pd"].to_numpy()[cal_mask], preds["grade"].astype(str).to_numpy()[cal_mask],
-                              preds["grade"].astype(str).to_numpy(), model)
+                              preds["grade"].astype(str).to_numpy(), model,
+                              clusters=frame[ID_COL].astype(str).to_numpy()[cal_mask] if ID_COL in frame else None,
+                              in_sample=held is None,
+                              exposure=pd.to_numeric(frame[EAD_COL], errors="coerce").to_numpy(dtype="float64")
+                              if EAD_COL in frame.columns else None)
     cal["sample"] = cal_label
     if cal["max_share"] > 0.35:
         limitations.append(f"One grade holds {cal['max_share']:.0%} of the rows: the master-scale distribution is "
                            "concentrated (Basel: no excessive concentration).")
+    if cal.get("max_exposure_share", 0) > 0.35:
+        limitations.append(f"One grade holds {cal['max_exposure_share']:.0%} of the exposure (loan balance): the "
+                           "master-scale distribution of exposure is concentrated.")
+
+    # 5b long-run calibration (EBA GL/2017/16): LRA, MoC, PD per grade
+    long_run = long_run_section(model, frame, y, preds, ev.population, cal)
+    if long_run["available"]:
+        lr = long_run["long_run"]
+        if not lr["enough_years"]:
+            limitations.append(f"The default history covers {lr['years']:.1f} years ({lr['first']} to {lr['last']}), "
+                               f"less than the {lr['min_years']} years GL/2017/16 asks for the long-run average; "
+                               "the margin of conservatism (category A) covers it.")
+        if not lr["downturn"]:
+            limitations.append("No downturn year in the default history: the long-run average may be too low "
+                               "(margin of conservatism, category A).")
 
     # 7 SHAP (before stability: its importance ranks the features whose PSI is shown)
     stage("SHAP explanations")
-    shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key)
+    shap_sec, imp = shap_section(model, model_input, preds, settings, pseudonym_key, catalog=data.catalog)
     if shap_sec["n_sample"] < shap_sec["n_rows"]:
         limitations.append(f"The beeswarm and dependence plots show a random sample of {shap_sec['n_sample']:,} "
                            f"of {shap_sec['n_rows']:,} rows; global importance uses every row.")
@@ -646,11 +739,25 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
                 "note": "No reference data: pass the training data (--reference) or report on data that extend "
                         "beyond the model's recorded training window."}
         limitations.append("Population stability (PSI) was not computed: " + stab["note"])
-    migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades)
+    migr = migration_section(frame, preds, settings.migration_months, model.master_scale_.grades, y=y,
+                             horizon=model.metadata_.get("horizon_months") or model.metadata_.get("horizon") or 12)
+    if reference is not None:
+        dq = data_quality_section(model, frame, reference, frame, data.catalog, reference_label or "training data",
+                                  "report data")
+    elif in_time is not None and in_time.any() and oot.any():
+        dq = data_quality_section(model, frame, frame[in_time], frame[oot], data.catalog,
+                                  f"rows in the training window ({_fmt_window(window)})",
+                                  "rows after the training window")
+    else:
+        dq = data_quality_section(model, frame, None, None, data.catalog, "", "")
+    if dq["breaks"]:
+        limitations.append(f"{len(dq['breaks'])} feature(s) are 100 % missing at some snapshot (structural break): "
+                           + ", ".join(sorted(dq["breaks"])[:10]) + ("…" if len(dq["breaks"]) > 10 else "") + ".")
 
     # 8 segments
     stage("segments")
-    seg = segment_section(frame, y, preds, settings.cutoff_pd)
+    seg = segment_section(frame, y if held is None else y.where(held), preds, settings.cutoff_pd)
+    seg["outcome_sample"] = ev.oot_label if held is not None else "all labelled rows (no out-of-time sample)"
     if not seg["available"]:
         seg["note"] = ("The data have no segment columns (county, industry, size class, legal form, tech or "
                        "green flags; the registry feature family provides them).")
@@ -659,12 +766,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
     # 9 comparison
     stage("comparison with the second model")
     if compare is not None:
-        oot_known = oot is not None and y is not None and (lab & oot).any()
-        held_known = held is not None and held.any()
-        comp = comparison_section(model, compare, frame, model_input, y, preds,
-                                  test_mask=oot if oot_known else held if held_known else None,
-                                  test_label="out-of-time rows" if oot_known else "held-out test rows"
-                                  if held_known else "all labelled rows")
+        comp = comparison_section(model, compare, frame, model_input, y, preds, test_mask=held,
+                                  test_label=ev.oot_label if held is not None else "all labelled rows")
     else:
         comp = {"available": False, "note": "No second model was given (smecredit report --compare MODEL)."}
 
@@ -684,9 +787,14 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         "data": data_sec,
         "features": feat_sec,
         "discrimination": disc,
+        "scope": scope,
         "calibration": cal,
+        "long_run": long_run,
         "stability": stab,
         "migration": migr,
+        "data_quality": dq,
+        "stress": stress or {"scenarios": [], "note": "No stress test was run (smecredit report --stress-raw RAW "
+                                                      "--stress-as-of DATE, or smecredit stress)."},
         "shap": shap_sec,
         "segments": seg,
         "comparison": comp,

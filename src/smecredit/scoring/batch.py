@@ -18,12 +18,31 @@ from smecredit.io import read_table, write_table
 from smecredit.models import CreditModel, load_model
 from smecredit.exceptions import sheet_rows
 from smecredit.models.credit_model import ALL_MISSING, OUTPUT_COLUMNS
+from smecredit.validation.scope import DPD_COL, population_mask
 
 log = logging.getLogger(__name__)
 
 
+def out_of_scope(model: CreditModel, frame: pd.DataFrame) -> int:
+    """Number of rows outside the population the model was trained and validated for (0 when unknown).
+
+    An application model (``scope.population == "application"``) is validated only for rows without
+    current arrears (``cr_dpd_now == 0``); rows in arrears are still scored, with a warning.
+    """
+    scope = (getattr(model, "metadata_", {}) or {}).get("scope") or {}
+    population = scope.get("population")
+    if population != "application" or DPD_COL not in frame.columns:
+        return 0
+    return int((~population_mask(frame, population)).sum())
+
+
 def score_frame(model: CreditModel, frame: pd.DataFrame, *, source: str = "input table") -> pd.DataFrame:
     """Score ``frame`` (not modified); the result has a fresh 0..n-1 index in input order."""
+    outside = out_of_scope(model, frame)
+    if outside:
+        log.warning("%s: %d of %d rows have current arrears (%s > 0), outside the application population the "
+                    "model was validated for; they are scored, but their PDs are not validated", source, outside,
+                    len(frame), DPD_COL)
     out = model.predict(frame.reset_index(drop=True), source=source)
     return out.reset_index(drop=True)
 

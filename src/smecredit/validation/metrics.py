@@ -7,9 +7,10 @@ higher = riskier) and return plain floats or dicts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Real
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from smecredit.exceptions import ConfigError, DataContractError
 
@@ -127,12 +128,18 @@ def bootstrap_ci(y, p, metric: Callable | str = "auc", *, n_boot: int = 500, lev
     return {"value": float(fn(y, p)), "ci_low": float(lo), "ci_high": float(hi), "level": level, "n_boot": n_boot}
 
 
-def hosmer_lemeshow(y, p, n_groups: int = 10) -> dict:
-    """Hosmer-Lemeshow goodness-of-fit test over ``n_groups`` PD deciles (chi-square, ``n_groups - 2`` df).
+def hosmer_lemeshow(y, p, n_groups: int = 10, *, in_sample: bool = False) -> dict:
+    """Hosmer-Lemeshow goodness-of-fit test over ``n_groups`` PD deciles (chi-square).
+
+    Degrees of freedom: ``g`` (the number of non-empty groups) when the PDs are tested on data the
+    model was not fitted on (out-of-sample / out-of-time, the default), ``g - 2`` on the model's
+    own training rows (Hosmer & Lemeshow: two parameters are estimated from the same data).
 
     >>> r = hosmer_lemeshow([0, 1] * 50, [0.5] * 100, n_groups=2)
-    >>> r["statistic"], r["p_value"]
-    (0.0, 1.0)
+    >>> r["statistic"], r["p_value"], r["dof"]
+    (0.0, 1.0, 2)
+    >>> hosmer_lemeshow([0, 1] * 50, [0.5] * 100, n_groups=4, in_sample=True)["dof"]
+    2
     """
     y, p = _arrays(y, p)
     if not isinstance(n_groups, int) or n_groups < 2:
@@ -150,8 +157,11 @@ def hosmer_lemeshow(y, p, n_groups: int = 10) -> dict:
         if denom > 0:
             stat += (obs - exp) ** 2 / denom
         rows.append({"n": int(n), "observed": int(obs), "expected": float(exp)})
-    dof = max(len(rows) - 2, 1)
-    return {"statistic": float(stat), "dof": dof, "p_value": float(stats.chi2.sf(stat, dof)), "groups": rows}
+    g = len(rows)
+    dof = max(g - 2, 1) if in_sample else g
+    return {"statistic": float(stat), "dof": dof, "p_value": float(stats.chi2.sf(stat, dof)), "groups": rows,
+            "sample": "in-sample" if in_sample else "out-of-sample",
+            "dof_rule": "g - 2 (in-sample)" if in_sample else "g (out-of-sample)"}
 
 
 def binomial_test(n_defaults: int, n: int, pd_mean: float) -> float:
@@ -178,10 +188,109 @@ def jeffreys_test(n_defaults: int, n: int, pd_mean: float) -> float:
     return float(stats.beta.cdf(pd_mean, n_defaults + 0.5, n - n_defaults + 0.5))
 
 
-def grade_tests(y, p, grades, order=None) -> list[dict]:
-    """Per-grade count, defaults, mean PD, observed rate and binomial / Jeffreys p-values."""
+MIN_DEFAULTS = 5
+"""Default gate of the per-grade tests: fewer (effective) observed defaults than this cannot support a
+"PD too low" finding."""
+MIN_EXPECTED = 5.0
+"""Default gate of the per-grade tests: fewer (effective) expected defaults than this cannot support a
+"PD conservative" finding (nor does a grade with both counts below the gates get any verdict)."""
+ALPHA = 0.05
+"""Family-wise significance level of the per-grade tests (after Holm's correction)."""
+VERDICTS = ("PD too low", "PD conservative", "consistent", "insufficient evidence")
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (family-wise error rate); NaNs are left out of the family.
+
+    >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype="float64")
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="mergesort")]
+    adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
+    out[order] = adj
+    return out
+
+
+def design_effect(y, p, clusters) -> float:
+    """Design effect of clustered rows: cluster-robust over naive variance of the sum of ``y - p``.
+
+    ``deff = sum_c (sum_{i in c} (y_i - p_i))^2 / sum_i (y_i - p_i)^2``, floored at 1. Rows of the same
+    enterprise in overlapping snapshots share one default event, so they carry less evidence than
+    independent rows; the per-grade tests divide rows and defaults by ``deff`` (Kish effective
+    sample size). ``deff`` equals ``k`` exactly when every row is repeated ``k`` times.
+
+    >>> design_effect([1, 1, 0, 0], [0.5] * 4, ["a", "a", "b", "b"])
+    2.0
+    >>> design_effect([1, 0, 1, 0], [0.5] * 4, ["a", "b", "c", "d"])
+    1.0
+    """
+    y, p = _arrays(y, p)
+    c = np.asarray(clusters)
+    if c.shape[0] != y.shape[0]:
+        raise DataContractError(f"clusters must have one entry per row; got {c.shape[0]} for {len(y)} rows")
+    r = y - p
+    naive = float(np.sum(r ** 2))
+    if naive <= 0:
+        return 1.0
+    _, inv = np.unique(c.astype(str), return_inverse=True)
+    robust = float(np.sum(np.bincount(inv, weights=r) ** 2))
+    return max(1.0, robust / naive)
+
+
+def _binom_sf(d: float, n: float, q: float) -> float:
+    """P(D >= d) for D ~ Binomial(n, q), continued to real d and n (regularised incomplete beta)."""
+    if d <= 0:
+        return 1.0
+    if d > n:
+        return 0.0
+    return float(special.betainc(d, n - d + 1, q))
+
+
+def _binom_cdf(d: float, n: float, q: float) -> float:
+    """P(D <= d) for D ~ Binomial(n, q), continued to real d and n."""
+    if d >= n:
+        return 1.0
+    return float(special.betainc(n - d, d + 1, 1 - q))
+
+
+def grade_tests(y, p, grades, order=None, *, clusters=None, min_defaults: float = MIN_DEFAULTS,
+                min_expected: float = MIN_EXPECTED, alpha: float = ALPHA) -> list[dict]:
+    """Per-grade calibration tests with an evidence gate, Holm correction and clustered rows.
+
+    For each grade: rows ``n``, observed ``defaults``, mean PD, observed rate, expected defaults
+    (sum of PDs), the one-sided exact binomial and Jeffreys p-values that the PD is too low and the
+    binomial p-value that it is too high (``conservative_p``). With ``clusters`` (e.g. enterprise
+    ids of a snapshot panel) the rows and defaults of every grade are divided by the sample's
+    :func:`design_effect` before testing (``n_eff``, ``defaults_eff``).
+
+    ``verdict``:
+
+    * ``"insufficient evidence"`` — fewer than ``min_defaults`` effective defaults *and* fewer than
+      ``min_expected`` effective expected defaults: the grade is not judged either way;
+    * ``"PD too low"`` — Holm-adjusted Jeffreys p (``jeffreys_p_holm``) below ``alpha`` with at least
+      ``min_defaults`` effective defaults;
+    * ``"PD conservative"`` — Holm-adjusted ``conservative_p`` below ``alpha`` with at least
+      ``min_expected`` effective expected defaults;
+    * ``"consistent"`` otherwise.
+
+    Holm's correction runs over the grades that pass the gate, separately for each one-sided
+    family (``m_tests`` says how many).
+    """
     y, p = _arrays(y, p)
     g = np.asarray(grades).astype(str)
+    if not (isinstance(min_defaults, Real) and min_defaults >= 0 and isinstance(min_expected, Real)
+            and min_expected >= 0):
+        raise ConfigError(f"min_defaults and min_expected must be numbers >= 0; got {min_defaults!r}, "
+                          f"{min_expected!r}")
+    if not (isinstance(alpha, Real) and 0 < alpha < 1):
+        raise ConfigError(f"alpha must be in (0, 1); got {alpha!r}")
+    deff = 1.0 if clusters is None else design_effect(y, p, clusters)
     labels = order or sorted(set(g), key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
     out = []
     for lab in labels:
@@ -191,8 +300,30 @@ def grade_tests(y, p, grades, order=None) -> list[dict]:
             out.append({"grade": lab, "n": 0})
             continue
         d, pdm = int(y[m].sum()), float(p[m].mean())
-        out.append({"grade": lab, "n": n, "defaults": d, "pd_mean": pdm, "default_rate": d / n,
-                    "binomial_p": binomial_test(d, n, pdm), "jeffreys_p": jeffreys_test(d, n, pdm)})
+        ne, de = n / deff, d / deff
+        row = {"grade": lab, "n": n, "defaults": d, "pd_mean": pdm, "default_rate": d / n,
+               "expected_defaults": float(p[m].sum()), "deff": deff, "n_eff": ne, "defaults_eff": de,
+               "binomial_p": _binom_sf(de, ne, pdm), "jeffreys_p": jeffreys_test(de, ne, pdm),
+               "conservative_p": _binom_cdf(de, ne, pdm)}
+        row["gate_low"] = de >= min_defaults
+        row["gate_high"] = ne * pdm >= min_expected
+        out.append(row)
+    tested = [r for r in out if r["n"] > 0]
+    low = holm([r["jeffreys_p"] if r["gate_low"] else np.nan for r in tested])
+    low_b = holm([r["binomial_p"] if r["gate_low"] else np.nan for r in tested])
+    high = holm([r["conservative_p"] if r["gate_high"] else np.nan for r in tested])
+    m_low, m_high = int(np.sum(~np.isnan(low))), int(np.sum(~np.isnan(high)))
+    for r, a, b, c in zip(tested, low, low_b, high, strict=True):
+        r.update({"jeffreys_p_holm": float(a), "binomial_p_holm": float(b), "conservative_p_holm": float(c),
+                  "m_tests": {"too_low": m_low, "conservative": m_high}})
+        if not (r["gate_low"] or r["gate_high"]):
+            r["verdict"] = "insufficient evidence"
+        elif r["gate_low"] and a < alpha:
+            r["verdict"] = "PD too low"
+        elif r["gate_high"] and c < alpha:
+            r["verdict"] = "PD conservative"
+        else:
+            r["verdict"] = "consistent"
     return out
 
 
@@ -204,6 +335,28 @@ def _placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarra
     v10 = (allr[:m] - rx) / n
     v01 = 1.0 - (allr[m:] - ry) / m
     return v10, v01
+
+
+def auc_ci(y, p, level: float = 0.95) -> dict:
+    """AUC with a DeLong (asymptotic) confidence interval, clipped to [0, 1]; fast, no resampling.
+
+    >>> r = auc_ci([0, 0, 1, 1, 0, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.3, 0.7])
+    >>> r["value"], r["ci_low"] <= r["value"] <= r["ci_high"]
+    (0.9375, True)
+    """
+    if not 0 < level < 1:
+        raise ConfigError(f"level must be in (0, 1); got {level!r}")
+    y, p = _arrays(y, p)
+    pos, neg = y == 1, y == 0
+    m, n = int(pos.sum()), int(neg.sum())
+    if m < 2 or n < 2:
+        raise DataContractError("the AUC confidence interval needs at least two rows of each class")
+    v10, v01 = _placements(p[pos], p[neg])
+    value = float(v10.mean())
+    se = float(np.sqrt(max(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n, 0.0)))
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return {"value": value, "ci_low": max(0.0, value - z * se), "ci_high": min(1.0, value + z * se), "se": se,
+            "level": level, "method": "DeLong"}
 
 
 def delong_test(y, p1, p2) -> dict:
