@@ -46,3 +46,17 @@ class GovernanceError(SmeCreditError):
 
 class NotFittedError(SmeCreditError, _SkNotFittedError):
     """An estimator was used before ``fit``."""
+
+
+class ModelIntegrityError(GovernanceError):
+    """A model's files do not match their signed manifest or registry record; loading is refused."""
+
+
+class AuditIntegrityError(GovernanceError):
+    """The audit store's HMAC chain is broken (a part deleted, edited, reordered or inserted)."""
+
+
+class OutputError(SmeCreditError):
+    """An output cannot be written (read-only or missing folder, disk full, path is a file...)."""
+
+    exit_code = 6
