@@ -35,6 +35,9 @@ def simulate(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from smecredit.data.simulator import simulate as run_simulation
+    from smecredit.io import check_writable
+
+    check_writable(out, is_dir=True)
 
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:

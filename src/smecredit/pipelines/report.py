@@ -26,7 +26,7 @@ import pandas as pd
 
 from smecredit import __version__, tracking
 from smecredit.exceptions import ConfigError, DataContractError, GovernanceError, ModelNotFoundError
-from smecredit.io import atomic_path, file_sha256, frame_fingerprint, read_table
+from smecredit.io import atomic_path, check_writable, file_sha256, frame_fingerprint, read_table
 from smecredit.report import ReportData, ReportSettings, build_report, render_report
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     """
     from smecredit.models import load_model
 
+    out = check_writable(out)  # refused before any work
     model_uri = str(model_uri)
     model = load_model(model_uri)
     data = load_report_data(data_path)

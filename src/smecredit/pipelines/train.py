@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.io import atomic_path, frame_fingerprint, read_table
+from smecredit.exceptions import ConfigError, DataContractError, OutputError
+from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_table, writing
 from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_target, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
@@ -188,6 +188,16 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def check_model_out(out) -> Path:
+    """Check early that MODEL_DIR ``out`` can be written: a new folder, or an existing model folder
+    (replaced as a unit); never a file or a folder holding something else."""
+    out = check_writable(out, is_dir=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / "MLmodel").is_file():
+        raise OutputError(f"cannot write the model to {out}: the folder exists and is not a model folder "
+                          "(no MLmodel); give a new folder name")
+    return out
+
+
 def train(
     data,
     target: str,
@@ -222,6 +232,7 @@ def train(
 
     from smecredit import tracking
 
+    out = check_model_out(out)  # refused before any work
     td = load_training_data(data)
     if split is None:
         split = "time" if (td.is_features_folder and "snapshot_date" in td.frame.columns) else "random"
@@ -306,7 +317,8 @@ def train(
             out = Path(out)
             with atomic_path(out, is_dir=True) as tmp_dir:
                 os.rmdir(tmp_dir)
-                save_model(model, tmp_dir, example=example, extra_files=files)
+                with writing(out):
+                    save_model(model, tmp_dir, example=example, extra_files=files)
         mlflow.log_metric("model_dir_written", 1)
     summary = {"model_dir": str(out), "run_id": run.info.run_id, "experiment_id": experiment_id, "kind": kind,
                "split": split, "n_train": info["n_train"], "n_test": info["n_test"],

@@ -1,0 +1,47 @@
+"""``smecredit key init`` and ``smecredit audit verify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from smecredit.cli import app, console
+
+key_app = typer.Typer(help="The project key (pseudonyms, model signatures, audit chain).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+audit_app = typer.Typer(help="The tamper-evident audit store of decisions.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@key_app.command("init")
+def key_init(
+    source: Path | None = typer.Option(None, "--from", help="Use the key in this file (e.g. an old "
+                                       ".smecredit/pseudonym.key) instead of a new random one."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing key (changes every pseudonym)."),
+) -> None:
+    """Create the user-level key file (~/.config/smecredit/pseudonym.key, mode 600) once."""
+    from smecredit.io import writing
+    from smecredit.privacy import init_key, user_key_file
+
+    with writing(user_key_file()):
+        path = init_key(source=source, force=force)
+    console.print(f"key written to {path}; every smecredit command of this user now uses it", highlight=False, soft_wrap=True)
+
+
+@audit_app.command("verify")
+def audit_verify(store: Path = typer.Option(..., "--audit", help="Audit store folder (of `decide --audit`).")) -> None:
+    """Check the HMAC chain of every part: exit 0 if intact, 5 naming each deleted, edited, reordered or
+    inserted part."""
+    from smecredit.decisions.audit import audit_parts, chain_head, verify_audit
+    from smecredit.exceptions import AuditIntegrityError
+
+    problems = verify_audit(store)
+    if problems:
+        for p in problems:
+            console.print(f"TAMPERED {p}", highlight=False, soft_wrap=True)
+        raise AuditIntegrityError(f"audit store {store}: {len(problems)} problem(s); first: {problems[0]}")
+    head = chain_head(store)
+    n = len(audit_parts(store))
+    tail = f"; head part {head['part']} mac {head['mac'][:16]}" if head else ""
+    console.print(f"audit store {store}: {n} part(s), chain intact{tail}", highlight=False, soft_wrap=True)
