@@ -240,3 +240,41 @@ def test_check_store_refuses_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(OutputError, match="is a file"):
         audit.check_store(tmp_path / "f")
+
+
+# --------------------------------------------------------------------------- end to end on the simulated city
+@pytest.fixture(scope="module")
+def city_model(sim_city, tmp_path_factory):
+    from smecredit.data import load_raw
+    from smecredit.features import build_features
+    from smecredit.models import fit_credit_model, save_model
+    from smecredit.models.pyfunc import input_example
+
+    X = build_features(load_raw(sim_city), ["2024-06-30"])
+    X = X[X["observable"].astype(bool)].reset_index(drop=True)
+    model = fit_credit_model(X.drop(columns=["bad"]), X["bad"].astype(int), kind="gbm", cv=2,
+                             params={"max_rounds": 40, "cv_folds": 2, "learning_rate": 0.1, "linear_base": False})
+    path = tmp_path_factory.mktemp("audit_city") / "model"
+    save_model(model, path, example=input_example(model, X))
+    return path
+
+
+@pytest.mark.slow
+def test_decide_loan_never_writes_a_decision_without_its_audit_record(sim_city, city_model, tmp_path, capsys):
+    store, out = tmp_path / "audit", tmp_path / "loans.csv"
+    args = ["decide", "loan", "--model", str(city_model), "--raw", str(sim_city), "--applications",
+            str(sim_city / "loan_applications.parquet"), "--as-of", "2025-12-31", "--out", str(out), "--audit",
+            str(store)]
+    assert main(args) == 0, capsys.readouterr().err
+    assert "chain head mac" in capsys.readouterr().out
+    dec = pd.read_csv(out)
+    logged = audit.read_audit(store)
+    assert len(logged) == len(dec) > 0 and logged["application_id"].tolist() == dec["application_id"].tolist()
+    # the store's tail is tampered with: the append fails, and no decision output appears
+    out.unlink()
+    df = pd.read_parquet(_part(store, 1))
+    df.to_parquet(_part(store, 1), index=False)
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 5 and not out.exists() and "part-00000001.parquet" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit"]

@@ -199,11 +199,13 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
             else:
                 os.replace(tmp, target)
             _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, folder made read-only meanwhile...: a clear error
+            raise output_error(target, exc) from exc
         raise
 
 

@@ -19,11 +19,22 @@ def key_init(
     source: Path | None = typer.Option(None, "--from", help="Use the key in this file (e.g. an old "
                                        ".smecredit/pseudonym.key) instead of a new random one."),
     force: bool = typer.Option(False, "--force", help="Replace an existing key (changes every pseudonym)."),
+    if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing (exit 0) when a key is already "
+                                    "configured (environment or user file)."),
 ) -> None:
     """Create the user-level key file (~/.config/smecredit/pseudonym.key, mode 600) once."""
+    from smecredit.exceptions import ConfigError
     from smecredit.io import writing
-    from smecredit.privacy import init_key, user_key_file
+    from smecredit.privacy import init_key, load_key, user_key_file
 
+    if if_missing:
+        try:
+            load_key()
+        except ConfigError:
+            pass
+        else:
+            console.print("a key is already configured; nothing to do", highlight=False)
+            return
     with writing(user_key_file()):
         path = init_key(source=source, force=force)
     console.print(f"key written to {path}; every smecredit command of this user now uses it", highlight=False, soft_wrap=True)
