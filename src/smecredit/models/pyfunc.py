@@ -1,9 +1,14 @@
-"""MLflow pyfunc packaging of a :class:`~smecredit.models.credit_model.CreditModel`.
+"""MLflow pyfunc packaging of a :class:`~smecredit.models.credit_model.CreditModel`, without pickle.
 
 ``save_model(model, path)`` writes an MLflow model directory (``mlflow.pyfunc.load_model(path)``
-works offline); its ``predict`` returns exactly :meth:`CreditModel.predict`. The directory also
+works offline); its ``predict`` returns exactly :meth:`CreditModel.predict`. The model itself is
+plain data under ``data/smecredit/`` (:mod:`smecredit.models.persist`: ``model.json``,
+``booster.txt``, a signed ``manifest.json``); MLflow loads it through this module's
+:func:`_load_pyfunc` (``loader_module``), so neither MLflow nor smecredit unpickles anything.
+:func:`load_model` does not use MLflow's loader at all: it verifies the files (and, for a
+registered version, the SHA-256 tag on the version) and rebuilds the model. The directory also
 holds the scorecard table (scorecard models) and, written by the training pipeline,
-``validation.json``.
+``validation.json`` (informational, not read back).
 """
 
 from __future__ import annotations
