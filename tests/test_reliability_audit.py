@@ -278,3 +278,10 @@ def test_decide_loan_never_writes_a_decision_without_its_audit_record(sim_city, 
     err = capsys.readouterr().err
     assert rc == 5 and not out.exists() and "part-00000001.parquet" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit"]
+
+
+def test_staging_file_of_a_killed_append_is_removed_by_the_next_append(store):
+    dead = store / ".part-00000004.parquet.4194999.abc123.tmp"  # a pid above Linux's pid_max: never alive
+    dead.write_bytes(b"half a part")
+    audit.append_decisions(renew(), store)
+    assert not dead.exists() and audit.verify_audit(store) == []

@@ -217,8 +217,8 @@ def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(model
     X, _ = german
     model = models["gbm"]
     exp = tracking.ensure_experiment("integrity")
-    with mlflow.start_run(experiment_id=exp):
-        log_model(model, example=input_example(model, X), registered_model_name="rel_pd")
+    with mlflow.start_run(experiment_id=exp) as run:
+        info = log_model(model, example=input_example(model, X), registered_model_name="rel_pd")
     client = mlflow.MlflowClient()
     tag = json.loads(client.get_model_version("rel_pd", "1").tags[HASH_TAG])
     assert set(tag) == {"model.json", "booster.txt", "manifest.json"}
@@ -226,6 +226,8 @@ def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(model
     loaded = load_model("models:/rel_pd@champion")
     np.testing.assert_allclose(loaded.predict_pd(X), model.predict_pd(X), rtol=0, atol=1e-12)
     assert loaded.metadata_["registered_version"] == "1"
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):  # logged-model id and run URIs: manifest only
+        np.testing.assert_allclose(load_model(uri).predict_pd(X), model.predict_pd(X), rtol=0, atol=1e-12)
     # tamper with the stored artifact: the registry's record catches it
     boosters = [p for p in (tmp_path / "mlartifacts").rglob("booster.txt")]
     assert len(boosters) == 1
@@ -233,6 +235,8 @@ def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(model
     boosters[0].write_text(text.replace("leaf_value=", "leaf_value=1", 1))
     with pytest.raises(ModelIntegrityError, match=r"booster\.txt"):
         load_model("models:/rel_pd@champion")
+    with pytest.raises(ModelIntegrityError, match=r"booster\.txt"):
+        load_model(info.model_uri)
     os.chdir(tmp_path)
     inp = tmp_path / "in.csv"
     X.head(5).to_csv(inp, index=False)

@@ -135,6 +135,22 @@ def clean_stale_temps(target) -> list[Path]:
     return removed
 
 
+def clean_stale_temps_in(folder) -> list[Path]:
+    """Remove every temporary file of a killed run (process gone) directly inside ``folder``."""
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = _TMP_RE.match(p.name)
+        if m is None or _pid_alive(int(m.group("pid"))) or not p.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
 def check_writable(path, *, is_dir: bool = False) -> Path:
     """Fail early (before any work) when ``path`` cannot be written; return it as a ``Path``.
 

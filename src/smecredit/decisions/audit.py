@@ -38,7 +38,7 @@ import pandas as pd
 
 from smecredit.decisions.common import AUDIT_COLUMNS
 from smecredit.exceptions import AuditIntegrityError, DataContractError, OutputError
-from smecredit.io import _fsync_dir, check_writable, frame_fingerprint, writing
+from smecredit.io import _fsync_dir, check_writable, clean_stale_temps_in, frame_fingerprint, writing
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ def append_decisions(decisions: pd.DataFrame, store: str | os.PathLike) -> Path:
     store = check_store(store)
     key = _key()
     with writing(store):
+        clean_stale_temps_in(store)  # staging files of a killed append
         table = pa.Table.from_pandas(decisions.reset_index(drop=True), preserve_index=False)
         for _ in range(100):
             seq_prev, mac_prev = _tail(store, key)

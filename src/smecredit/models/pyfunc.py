@@ -203,8 +203,9 @@ def load_model(uri_or_dir) -> CreditModel:
         return read_model(data)
     tracking.configure()
     expected, info = None, {}
-    if target.startswith("models:/"):
-        mv = _registry_version(target[len("models:/"):])
+    ref = target[len("models:/"):] if target.startswith("models:/") else ""
+    if ref and ("@" in ref or "/" in ref.strip("/")):  # a registered version (not a logged-model id m-...)
+        mv = _registry_version(ref)
         info = {"registered_name": mv.name, "registered_version": str(mv.version), "run_id": mv.run_id}
         tag = (mv.tags or {}).get(HASH_TAG)
         if not tag:
