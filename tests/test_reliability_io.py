@@ -115,11 +115,22 @@ def _raw_with(tmp_path: Path, content: bytes, name: str = "enterprises.parquet")
     return raw
 
 
-@pytest.mark.parametrize("content", [b"PAR1 this is not parquet", b"enterprise_id,name\nE1,x\n"],
-                         ids=["corrupt", "csv_named_parquet"])
-def test_load_raw_reports_a_corrupt_or_mislabelled_table_cleanly(tmp_path, content, capsys):
-    raw = _raw_with(tmp_path, content)
-    with pytest.raises(DataContractError, match=r"enterprises\.parquet: not a valid Parquet file"):
+def _parquet_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    pd.DataFrame({"enterprise_id": ["E1"], "name": ["x"]}).to_parquet(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("content,name", [(b"PAR1 this is not parquet", "enterprises.parquet"),
+                                          (b"enterprise_id,name\nE1,x\n", "enterprises.parquet"),
+                                          (None, "enterprises.csv")],
+                         ids=["corrupt", "csv_named_parquet", "parquet_named_csv"])
+def test_load_raw_reports_a_corrupt_or_mislabelled_table_cleanly(tmp_path, content, name, capsys):
+    raw = _raw_with(tmp_path, _parquet_bytes() if content is None else content, name)
+    kind = "Parquet" if name.endswith(".parquet") else "CSV"
+    with pytest.raises(DataContractError, match=rf"{name.replace('.', '[.]')}: not a valid {kind} file"):
         load_raw(raw)
     out = tmp_path / "feat"
     assert main(["features", "--raw", str(raw), "--out", str(out), "--snapshots", "2025-06-30"]) == 3
@@ -129,7 +140,7 @@ def test_load_raw_reports_a_corrupt_or_mislabelled_table_cleanly(tmp_path, conte
                  "--out", str(dec)]) == 3
     assert not dec.exists()
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "enterprises.parquet" in err
+    assert "Traceback" not in err and name in err
 
 
 def test_corrupt_input_tables_of_score_and_portfolio_are_clean_errors(tmp_path, capsys):
