@@ -276,3 +276,12 @@ def test_key_init_from_an_old_per_folder_key_keeps_its_pseudonyms(tmp_path, monk
         pseudonymise("x")
     assert main(["key", "init", "--from", str(legacy)]) == 0
     assert pseudonymise("x") == pseudonymise("x", b"0123456789abcdef0123456789abcdef")
+
+
+def test_simulate_out_onto_a_foreign_folder_is_refused(tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("keep")
+    assert main(["simulate", "-n", "50", "--months", "13", "--out", str(home)]) == 6
+    assert (home / "notes.txt").read_text() == "keep"
+    assert "holds other files (notes.txt)" in capsys.readouterr().err

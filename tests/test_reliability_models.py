@@ -147,16 +147,17 @@ def test_pickle_with_recomputed_unkeyed_manifest_is_refused(saved, tmp_path):
     assert not marker.exists()
 
 
-def test_even_a_correctly_signed_pickle_is_never_unpickled(saved, tmp_path):
-    """An attacker holding the key can sign anything: the loader still only parses JSON."""
+@pytest.mark.parametrize("target", ["model.json", "booster.txt"])
+def test_even_a_correctly_signed_pickle_is_never_unpickled(saved, tmp_path, target):
+    """An attacker holding the key can sign anything: the loader still only parses JSON and LightGBM text."""
     folder = _copy(saved, "gbm", tmp_path)
     data = folder / DATA_SUBPATH
     marker = tmp_path / "pwned"
-    (data / "model.json").write_bytes(_evil_pickle(marker))
+    (data / target).write_bytes(_evil_pickle(marker))
     import hashlib
 
     write_manifest(data, {n: hashlib.sha256((data / n).read_bytes()).hexdigest() for n in ("model.json", "booster.txt")})
-    with pytest.raises(ModelIntegrityError, match="not a valid smecredit model file"):
+    with pytest.raises(ModelIntegrityError, match="not a valid smecredit model file|malformed model file"):
         load_model(folder)
     assert not marker.exists()
 

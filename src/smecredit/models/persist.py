@@ -288,8 +288,9 @@ def read_model(folder: Path):
         meta = {**s["metadata"], "_train_categories": s["categories"]}
         return CreditModel(s["kind"], est, _calibrator_from(s["calibrator"]), MasterScale(**s["master_scale"]),
                            s["feature_types"], s["scaling"], meta)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelIntegrityError(f"{folder / STATE_FILE}: malformed model file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a (signed but) malformed file is a refusal
+        raise ModelIntegrityError(f"{folder / STATE_FILE}: malformed model file ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]})") from exc
 
 
 # --------------------------------------------------------------------------- manifest
