@@ -285,3 +285,22 @@ def test_staging_file_of_a_killed_append_is_removed_by_the_next_append(store):
     dead.write_bytes(b"half a part")
     audit.append_decisions(renew(), store)
     assert not dead.exists() and audit.verify_audit(store) == []
+
+
+@pytest.mark.slow
+def test_concurrent_appends_keep_one_intact_chain(tmp_path):
+    """Four processes append at once: every batch gets its own part, the chain and head verify."""
+    import os
+    import subprocess
+    import sys
+
+    store = tmp_path / "audit"
+    batch = tmp_path / "batch.parquet"
+    renew().to_parquet(batch)
+    code = ("import pandas as pd, sys; from smecredit.decisions import audit; "
+            "audit.append_decisions(pd.read_parquet(sys.argv[1]), sys.argv[2])")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(batch), str(store)], env=env) for _ in range(4)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
+    assert [p.name for p in audit.audit_parts(store)] == [f"part-{k:08d}.parquet" for k in (1, 2, 3, 4)]
+    assert audit.verify_audit(store) == []

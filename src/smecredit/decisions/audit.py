@@ -142,6 +142,19 @@ def _tail(store: Path, key: bytes) -> tuple[int, str]:
     return seq, link["mac"]
 
 
+@contextlib.contextmanager
+def _locked(store: Path):
+    """Hold an exclusive lock on ``store/.lock`` (concurrent appends take turns; the head never goes back)."""
+    import fcntl
+
+    with open(store / ".lock", "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def append_decisions(decisions: pd.DataFrame, store: str | os.PathLike) -> Path:
     """Append a batch of decision rows to the audit store folder ``store`` (durably: fsync'ed); return the part.
 
@@ -157,7 +170,7 @@ def append_decisions(decisions: pd.DataFrame, store: str | os.PathLike) -> Path:
         raise DataContractError(f"decisions lack audit column(s) {miss}; cannot append to the audit store")
     store = check_store(store)
     key = _key()
-    with writing(store):
+    with writing(store), _locked(store):
         clean_stale_temps_in(store)  # staging files of a killed append
         table = pa.Table.from_pandas(decisions.reset_index(drop=True), preserve_index=False)
         for _ in range(100):
