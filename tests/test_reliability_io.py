@@ -285,3 +285,25 @@ def test_simulate_out_onto_a_foreign_folder_is_refused(tmp_path, capsys):
     assert main(["simulate", "-n", "50", "--months", "13", "--out", str(home)]) == 6
     assert (home / "notes.txt").read_text() == "keep"
     assert "holds other files (notes.txt)" in capsys.readouterr().err
+
+
+def test_work_folder_of_a_killed_run_is_removed_by_the_next_run(tmp_path, monkeypatch):
+    import tempfile
+
+    from smecredit.io import work_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system temp folder of this test
+    code = textwrap.dedent("""
+        import os, signal
+        from smecredit.io import work_dir
+        with work_dir("smecredit-chunks-") as tmp:
+            (tmp / "part.parquet").write_bytes(b"x" * 1000)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TMPDIR": str(tmp_path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == -9
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith("smecredit-chunks-")
+    with work_dir("smecredit-chunks-") as mine:
+        assert [p.name for p in tmp_path.iterdir()] == [mine.name]
+    assert list(tmp_path.iterdir()) == []

@@ -135,6 +135,27 @@ def clean_stale_temps(target) -> list[Path]:
     return removed
 
 
+_WORK_RE = re.compile(r"^(?P<prefix>smecredit-[a-z]+-)(?P<pid>\d+)-[^/]+$")
+
+
+@contextlib.contextmanager
+def work_dir(prefix: str) -> Iterator[Path]:
+    """A private temporary folder in the system temp folder, removed on exit (success or failure).
+
+    Its name carries the process id (``<prefix><pid>-<random>``); folders of the same prefix left by a
+    killed run (process gone) are removed first, so a killed chunked ``features`` run does not leave
+    its partitioned copy of the raw data behind for ever.
+    """
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for p in base.iterdir():
+            m = _WORK_RE.match(p.name)
+            if m and m.group("prefix") == prefix and not _pid_alive(int(m.group("pid"))) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-") as tmp:
+        yield Path(tmp)
+
+
 def clean_stale_temps_in(folder) -> list[Path]:
     """Remove every temporary file of a killed run (process gone) directly inside ``folder``."""
     folder = Path(folder)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from smecredit.features._panel import (MONTHLY_TABLES, FeatureConfig, PreparedRa
                                        month_label, prepare)
 from smecredit.features.catalog import feature_catalog, feature_specs
 from smecredit.features.labels import label_frame
-from smecredit.io import atomic_path, check_writable, frame_fingerprint, table_read_error, writing
+from smecredit.io import atomic_path, check_writable, frame_fingerprint, table_read_error, work_dir, writing
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +331,7 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     counts = dict.fromkeys(files, 0)
     hashes = {name: hashlib.sha256() for name in files}
     frames = []
-    with tempfile.TemporaryDirectory(prefix="smecredit-chunks-") as tmp:
+    with work_dir("smecredit-chunks-") as tmp:
         parts: dict[str, list[Path]] = {}
         for name, path in files.items():
             if path.suffix != ".parquet":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from smecredit.exceptions import ConfigError, DataContractError, OutputError
-from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_table, writing
+from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_table, work_dir, writing
 from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_target, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
@@ -291,7 +290,7 @@ def train(
                               if k != "directions" and isinstance(v, (int, float, str, bool, type(None)))}})
         mlflow.set_tags({"smecredit.kind": kind, "smecredit.data_fingerprint": fingerprint})
         mlflow.log_metrics(_flat_metrics(val))
-        with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
+        with work_dir("smecredit-train-") as tmp:
             tmp = Path(tmp)
             files = {VALIDATION_FILE: json.dumps(val, indent=2, default=_json_default, ensure_ascii=False),
                      "features.json": json.dumps({"features": features, "types": types}, indent=2)}
