@@ -254,3 +254,12 @@ def test_registered_version_without_hash_tag_is_refused(models, german):
     mlflow.MlflowClient().delete_model_version_tag("untagged", "1", HASH_TAG)
     with pytest.raises(ModelIntegrityError, match="records no SHA-256"):
         load_model("models:/untagged/1")
+
+
+def test_model_verify_command(saved, tmp_path, capsys):
+    folder = _copy(saved, "scorecard", tmp_path)
+    assert main(["model", "verify", "--model", str(folder)]) == 0
+    assert "files intact" in capsys.readouterr().out
+    (folder / DATA_SUBPATH / "model.json").write_text("{}")
+    assert main(["model", "verify", "--model", str(folder)]) == 5
+    assert "model.json" in capsys.readouterr().err

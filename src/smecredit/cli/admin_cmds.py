@@ -56,3 +56,21 @@ def audit_verify(store: Path = typer.Option(..., "--audit", help="Audit store fo
     n = len(audit_parts(store))
     tail = f"; head part {head['part']} mac {head['mac'][:16]}" if head else ""
     console.print(f"audit store {store}: {n} part(s), chain intact{tail}", highlight=False, soft_wrap=True)
+
+
+model_app = typer.Typer(help="Saved models.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("verify")
+def model_verify(model: str = typer.Option(..., "--model", help="MODEL_DIR, runs:/..., models:/NAME/VERSION or "
+                                           "models:/NAME@ALIAS.")) -> None:
+    """Check a model's files against its signed manifest (and the registry's SHA-256 tag): exit 0 if intact, 5
+    naming the file otherwise. Run it before serving a model folder with `mlflow models serve`."""
+    from smecredit.models import load_model
+
+    m = load_model(model)
+    md = m.metadata_
+    reg = f"; registered {md['registered_name']} version {md['registered_version']}" if md.get("registered_version") else ""
+    console.print(f"{model}: {m.kind} model, {len(m.feature_names_)} features, files intact{reg}", highlight=False,
+                  soft_wrap=True)
