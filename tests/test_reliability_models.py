@@ -263,3 +263,20 @@ def test_model_verify_command(saved, tmp_path, capsys):
     (folder / DATA_SUBPATH / "model.json").write_text("{}")
     assert main(["model", "verify", "--model", str(folder)]) == 5
     assert "model.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit", ["loader_module", "code"])
+def test_mlmodel_pointing_mlflow_at_other_code_is_refused(saved, tmp_path, edit, capsys):
+    folder = _copy(saved, "gbm", tmp_path)
+    text = (folder / "MLmodel").read_text()
+    if edit == "loader_module":
+        text = text.replace("loader_module: smecredit.models.pyfunc", "loader_module: evil_loader")
+    else:
+        text = text.replace("    code: null", "    code: code")
+        (folder / "code").mkdir()
+        (folder / "code" / "evil_loader.py").write_text("open('pwned', 'w')\n")
+    (folder / "MLmodel").write_text(text)
+    with pytest.raises(ModelIntegrityError, match="MLmodel.*was changed"):
+        load_model(folder)
+    assert main(["model", "verify", "--model", str(folder)]) == 5
+    assert edit in capsys.readouterr().err

@@ -160,10 +160,39 @@ def log_model(model: CreditModel, *, example: pd.DataFrame | None = None, regist
     return info
 
 
+def check_mlmodel(root: Path, label: str) -> None:
+    """Refuse an ``MLmodel`` file that would make MLflow's own loader run other code than smecredit's.
+
+    ``mlflow.pyfunc.load_model`` / ``mlflow models serve`` import ``loader_module`` and add ``code`` paths
+    to ``sys.path``: both must be exactly what :func:`save_model` wrote.
+    """
+    import yaml
+
+    path = root / "MLmodel"
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        flavors = spec["flavors"]
+        pf = flavors["python_function"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"{path}: not a valid MLmodel file of a smecredit model; refusing") from exc
+    problems = []
+    if pf.get("loader_module") != LOADER_MODULE:
+        problems.append(f"loader_module is {pf.get('loader_module')!r}, not {LOADER_MODULE!r}")
+    if pf.get("code"):
+        problems.append(f"code paths {pf.get('code')!r} would be put on sys.path")
+    if pf.get("data") != DATA_SUBPATH:
+        problems.append(f"data is {pf.get('data')!r}, not {DATA_SUBPATH!r}")
+    if set(flavors) != {"python_function"}:
+        problems.append(f"unexpected flavors {sorted(set(flavors) - {'python_function'})}")
+    if problems:
+        raise ModelIntegrityError(f"{path} ({label}) was changed: {'; '.join(problems)}; refusing")
+
+
 def _data_folder(root: Path, label: str) -> Path:
     """The folder of the model files inside MLflow model folder ``root`` (never read from ``MLmodel``)."""
     data = root / DATA_SUBPATH
     if data.is_dir():
+        check_mlmodel(root, label)
         return data
     if (root / "python_model.pkl").exists() or (root / "artifacts" / "credit_model.pkl").exists():
         raise ModelIntegrityError(
