@@ -307,3 +307,15 @@ def test_work_folder_of_a_killed_run_is_removed_by_the_next_run(tmp_path, monkey
     with work_dir("smecredit-chunks-") as mine:
         assert [p.name for p in tmp_path.iterdir()] == [mine.name]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_swap_interrupted_between_its_two_renames_restores_the_previous_folder(tmp_path):
+    """A run killed after moving the old folder aside but before moving the new one in: the next run
+    writing the same output brings the old folder back before anything else."""
+    out = tmp_path / "feat"
+    write_feature_dir(_features_frame(), out, manifest={"run": 1})
+    out.rename(tmp_path / ".feat.old")  # the state such a kill leaves
+    with pytest.raises(Exception):  # noqa: B017 - the next run fails too
+        write_feature_dir(_features_frame(bad=True), out, manifest={"run": 2})
+    assert json.loads((out / "manifest.json").read_text())["run"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feat"]

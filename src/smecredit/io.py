@@ -130,8 +130,11 @@ def clean_stale_temps(target) -> list[Path]:
     old = target.with_name(f".{target.name}.old")
     if old.is_dir():
         with contextlib.suppress(OSError):
-            shutil.rmtree(old)
-            removed.append(old)
+            if target.exists():
+                shutil.rmtree(old)
+                removed.append(old)
+            else:  # killed between the two renames of a folder swap: the previous folder comes back
+                old.rename(target)
     return removed
 
 
@@ -229,7 +232,11 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
                     if backup.exists():
                         shutil.rmtree(backup)
                     target.rename(backup)
-                    tmp.rename(target)
+                    try:
+                        tmp.rename(target)
+                    except BaseException:
+                        backup.rename(target)  # put the previous folder back
+                        raise
                     shutil.rmtree(backup, ignore_errors=True)
                 else:
                     tmp.rename(target)
