@@ -319,3 +319,15 @@ def test_folder_swap_interrupted_between_its_two_renames_restores_the_previous_f
         write_feature_dir(_features_frame(bad=True), out, manifest={"run": 2})
     assert json.loads((out / "manifest.json").read_text())["run"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feat"]
+
+
+def test_chunked_features_report_a_corrupt_table_cleanly(tmp_path, capsys):
+    raw = _raw_with(tmp_path, b"PAR1 not parquet at all")
+    for name in ("loans", "loan_monthly"):
+        (raw / f"{name}.parquet").write_bytes(_parquet_bytes())
+    out = tmp_path / "feat"
+    assert main(["features", "--raw", str(raw), "--out", str(out), "--snapshots", "2025-06-30",
+                 "--chunk-size", "10"]) == 3
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "enterprises.parquet: not a valid Parquet file" in err and "Traceback" not in err

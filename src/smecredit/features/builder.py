@@ -266,6 +266,8 @@ def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) 
                 if k not in writers:
                     writers[k] = pq.ParquetWriter(files[k], part.schema)
                 writers[k].write_batch(part)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:  # a corrupt row group, no enterprise_id...
+        raise table_read_error(path, exc) from exc
     finally:
         for w in writers.values():
             w.close()
