@@ -6,7 +6,6 @@ Commands covered: ``score`` (and every loader: ``load_model``, ``mlflow.pyfunc.l
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
 from pathlib import Path
@@ -214,7 +213,7 @@ def test_model_saved_under_another_key_is_refused(saved, tmp_path, monkeypatch):
         load_model(folder)
 
 
-def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(models, german, tmp_path):
+def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(models, german, tmp_path, monkeypatch):
     X, _ = german
     model = models["gbm"]
     exp = tracking.ensure_experiment("integrity")
@@ -238,7 +237,7 @@ def test_registered_version_records_hashes_and_refuses_a_tampered_artifact(model
         load_model("models:/rel_pd@champion")
     with pytest.raises(ModelIntegrityError, match=r"booster\.txt"):
         load_model(info.model_uri)
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     inp = tmp_path / "in.csv"
     X.head(5).to_csv(inp, index=False)
     assert main(["score", "--model", "models:/rel_pd/1", "--input", str(inp), "--output",

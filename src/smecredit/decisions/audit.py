@@ -250,7 +250,7 @@ def verify_audit(store: str | os.PathLike) -> list[str]:
         elif not all(k in link for k in (*_LINK_FIELDS, "mac")):
             problems.append(f"{p.name}: incomplete chain link")
         elif not hmac.compare_digest(str(link["mac"]), _mac(key, link)):
-            problems.append(f"{p.name}: chain link does not match its HMAC (link edited, or forged without the key)")
+            problems.append(f"{p.name}: chain link does not match its HMAC (link edited or forged, or not the key that wrote the store)")
         else:
             ok = True
             try:
