@@ -39,6 +39,7 @@ browser:
 	  else echo "note: install Debian's 'chromium' and 'fonts-wqy-zenhei' packages to run the browser test"; fi; fi
 
 demo: $(STAMP)
+	$(BIN)/smecredit key init --if-missing
 	$(BIN)/smecredit simulate --enterprises $(N) --months $(MONTHS) --seed $(SEED) --out $(RAW)
 	$(BIN)/smecredit validate --raw $(RAW)
 	$(BIN)/smecredit features --raw $(RAW) --out $(FEAT) --every 6M --horizon 12

@@ -9,6 +9,11 @@ import pytest
 
 from smecredit.data.simulator import simulate
 
+TEST_KEY = "test-key-0123456789abcdef"
+# set before any fixture runs (module- and session-scoped ones too): every model, audit chain and
+# pseudonym of the test session uses one key, and no test relies on a key file
+os.environ["SMECREDIT_PSEUDONYM_KEY"] = TEST_KEY
+
 SIM_N = 4000
 SIM_MONTHS = 36
 SIM_SEED = 7
@@ -25,6 +30,6 @@ def sim_city(tmp_path_factory) -> Path:
 def _isolated_env(tmp_path, monkeypatch):
     """Every test tracks MLflow to its own sqlite file and uses a fixed pseudonymisation key."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("SMECREDIT_PSEUDONYM_KEY", "test-key-0123456789abcdef")
+    monkeypatch.setenv("SMECREDIT_PSEUDONYM_KEY", TEST_KEY)
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     yield

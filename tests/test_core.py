@@ -54,13 +54,13 @@ def test_short_key_is_rejected(monkeypatch):
         pseudonymise("x")
 
 
-def test_key_file_is_created_once_when_no_key_is_configured(tmp_path, monkeypatch):
+def test_no_key_configured_refuses_and_creates_nothing_in_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("SMECREDIT_PSEUDONYM_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.chdir(tmp_path)
-    a = pseudonymise("91350100M000100Y43")
-    key_file = tmp_path / ".smecredit" / "pseudonym.key"
-    assert key_file.exists() and (key_file.stat().st_mode & 0o077) == 0
-    assert pseudonymise("91350100M000100Y43") == a
+    with pytest.raises(ConfigError, match="smecredit key init"):
+        pseudonymise("91350100M000100Y43")
+    assert not (tmp_path / ".smecredit").exists() and not (tmp_path / "config").exists()
 
 
 def test_known_codes_are_valid_and_any_single_character_change_is_caught():

@@ -144,12 +144,12 @@ def test_cli_writes_html_json_and_fails_on_red(world, tmp_path, capsys):
     html = out.read_text(encoding="utf-8")
     assert "Population stability" in html and "Grade migration" in html and "http" not in html.replace(
         "http-equiv", "")
-    # the shock period selected from one folder with --current-period: red, exit 6 with --fail-on red
+    # the shock period selected from one folder with --current-period: red, exit 7 with --fail-on red
     out2 = tmp_path / "shock.html"
     rc = main(["monitor", "--model", str(world["model_dir"]), "--baseline", str(f["all"]), "--baseline-period",
                "2024-09-30:2024-09-30", "--current", str(f["all"]), "--current-period", "2023-01-01:2023-12-31",
                "--out", str(out2), "--json", str(tmp_path / "shock.json"), "--fail-on", "red", "--no-log"])
-    assert rc == 6
+    assert rc == 7
     res = json.loads((tmp_path / "shock.json").read_text(encoding="utf-8"))
     assert res["status"] == "red" and res["current"]["last_snapshot"] == "2023-09-30"
     # a bad option: exit 2, nothing written

@@ -391,7 +391,9 @@ def german(tmp_path_factory):
     df = pd.read_csv(data)
     y = df.pop("bad").to_numpy()
     model = fit_credit_model(df, y, kind="scorecard", cv=2)
-    save_model(model, root / "model", example=input_example(model, df))
+    with pytest.MonkeyPatch.context() as mp:  # signed with the key the tests using it run with (conftest's)
+        mp.setenv("SMECREDIT_PSEUDONYM_KEY", "test-key-0123456789abcdef")
+        save_model(model, root / "model", example=input_example(model, df))
     return {"model": root / "model", "data": data, "root": root}
 
 

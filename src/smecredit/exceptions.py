@@ -48,6 +48,20 @@ class NotFittedError(SmeCreditError, _SkNotFittedError):
     """An estimator was used before ``fit``."""
 
 
+class ModelIntegrityError(GovernanceError):
+    """A model's files do not match their signed manifest or registry record; loading is refused."""
+
+
+class AuditIntegrityError(GovernanceError):
+    """The audit store's HMAC chain is broken (a part deleted, edited, reordered or inserted)."""
+
+
+class OutputError(SmeCreditError):
+    """An output cannot be written (read-only or missing folder, disk full, path is a file...)."""
+
+    exit_code = 6
+
+
 #: How every error message counts rows: as a spreadsheet does, the header line being row 1, so the
 #: first record of a table (CSV or Parquet) is row 2. ``sheet_row(0) == 2``.
 ROW_NUMBERING = "spreadsheet rows: header = row 1, first record = row 2"

@@ -3,7 +3,8 @@
 Each command module registers its commands on :data:`app`. Library errors
 (:class:`smecredit.exceptions.SmeCreditError`) become a one-line message on stderr and the
 error's exit code (1 domain failure, 2 configuration, 3 data contract, 4 model not found,
-5 governance refusal); nothing prints a stack trace at the user.
+5 governance refusal or integrity failure, 6 output cannot be written); nothing prints a stack
+trace at the user.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ COMMAND_MODULES = [
     "smecredit.cli.report_cmds",
     "smecredit.cli.decide_cmds",
     "smecredit.cli.monitor_cmds",
+    "smecredit.cli.admin_cmds",
 ]
 
 

@@ -35,6 +35,15 @@ def simulate(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from smecredit.data.simulator import simulate as run_simulation
+    from smecredit.exceptions import OutputError
+    from smecredit.io import check_writable
+
+    check_writable(out, is_dir=True)  # refused before any work
+    if out.is_dir():  # replaced as a unit: only a folder of raw tables (or an empty one)
+        other = sorted(p.name for p in out.iterdir() if p.name != "_truth" and p.suffix not in (".parquet", ".csv"))
+        if other:
+            raise OutputError(f"cannot simulate into {out}: the folder exists and holds other files "
+                              f"({', '.join(other[:5])}); give a new or a raw-data folder")
 
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:

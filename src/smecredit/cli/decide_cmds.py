@@ -32,6 +32,16 @@ def _counts(dec, title: str) -> None:
     console.print(t)
 
 
+def _audit_line(audit) -> None:
+    if audit is None:
+        return
+    from smecredit.decisions.audit import chain_head
+
+    head = chain_head(audit) or {}
+    console.print(f"audit record {head.get('part')} appended to {audit} (chain head mac {head.get('mac', '')}); keep "
+                  "this mac with the run's records", highlight=False, soft_wrap=True)
+
+
 @decide_app.command("loan")
 def decide_loan(model: str = _MODEL, raw: Path = _RAW,
                 applications: Path = typer.Option(..., "--applications", help="Applications file (.parquet/.csv)."),
@@ -43,6 +53,7 @@ def decide_loan(model: str = _MODEL, raw: Path = _RAW,
     if len(dec):
         _counts(dec, f"Loan decisions as of {as_of}")
     console.print(f"{len(dec)} decisions written to {out}", highlight=False)
+    _audit_line(audit)
 
 
 @decide_app.command("renewal")
@@ -55,6 +66,7 @@ def decide_renewal(model: str = _MODEL, raw: Path = _RAW, as_of: str = _ASOF, po
     if len(dec):
         _counts(dec, f"Renewal review as of {as_of}")
     console.print(f"{len(dec)} loans reviewed, written to {out}", highlight=False)
+    _audit_line(audit)
 
 
 @app.command("portfolio")

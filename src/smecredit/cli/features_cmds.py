@@ -55,7 +55,10 @@ def features(
     from smecredit import __version__
     from smecredit.data import load_raw
     from smecredit.features import build_features, every_snapshots, write_feature_dir
-    from smecredit.features.builder import build_features_from_folder, parse_snapshots, raw_fingerprint
+    from smecredit.features.builder import (build_features_from_folder, check_feature_out, parse_snapshots,
+                                            raw_fingerprint)
+
+    check_feature_out(out)  # a read-only folder, a file at --out...: refused before any work
 
     if every is not None and chunk_size is not None:
         raise ConfigError("features: --every needs the whole data in memory; give --snapshots with --chunk-size")

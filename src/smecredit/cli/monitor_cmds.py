@@ -14,9 +14,9 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 class MonitoringAlert(SmeCreditError):
-    """``--fail-on``: a flag at or above the level was raised (exit code 6, for schedulers)."""
+    """``--fail-on``: a flag at or above the level was raised (exit code 7, for schedulers)."""
 
-    exit_code = 6
+    exit_code = 7
 
 
 @app.command()
@@ -28,7 +28,7 @@ def monitor(
     json_out: Path = typer.Option(None, "--json", help="JSON file to write (default: OUT with .json)."),
     baseline_period: str = typer.Option(None, "--baseline-period", help="START:END snapshots of the baseline."),
     current_period: str = typer.Option(None, "--current-period", help="START:END snapshots of the current period."),
-    fail_on: str = typer.Option(None, "--fail-on", help="red or amber: exit 6 when a flag at that level is raised."),
+    fail_on: str = typer.Option(None, "--fail-on", help="red or amber: exit 7 when a flag at that level is raised."),
     log_mlflow: bool = typer.Option(True, "--log/--no-log", help="Log metrics and files to the model's MLflow run."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap interval of the AUC."),
     metrics_out: Path = typer.Option(None, "--metrics", help="Also write the flat metrics (JSON, for dvc metrics)."),

@@ -20,6 +20,7 @@ import pandas as pd
 from smecredit.data.schemas import TABLES
 from smecredit.data.validate import ValidationReport, coerce_types, find_table_file, validate_table
 from smecredit.exceptions import DataContractError
+from smecredit.io import read_table_file
 
 
 @dataclass
@@ -85,7 +86,7 @@ def load_raw(folder: str | Path, tables: Iterable[str] | None = None, *, validat
                                         f"(expected {name}.parquet or {name}.csv)")
             missing.append(name)
             continue
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+        df = read_table_file(path, csv_kwargs={"dtype": str})  # corrupt or mislabelled: DataContractError
         typed = validate_table(df, spec, report) if validate else coerce_types(df, spec, report)
         if typed is not None:
             out[name] = _finalise(typed, name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -20,14 +19,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from smecredit.data.loaders import RawData, load_raw
-from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
+from smecredit.exceptions import ConfigError, DataContractError, NotFittedError, OutputError
 from smecredit.features import (consistency, credit, events, green, ip, registry, related, social, supply_chain,
                                 tax, utilities)
 from smecredit.features._panel import (MONTHLY_TABLES, FeatureConfig, PreparedRaw, anchor_month, month_index,
                                        month_label, prepare)
 from smecredit.features.catalog import feature_catalog, feature_specs
 from smecredit.features.labels import label_frame
-from smecredit.io import atomic_path, frame_fingerprint, write_table
+from smecredit.io import atomic_path, check_writable, frame_fingerprint, table_read_error, work_dir, writing
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +231,7 @@ def _read_rows(path: Path, ids: list[str] | None, columns: list[str] | None = No
             return pq.read_table(path, columns=columns, filters=filters).to_pandas()
         df = pd.read_csv(path, dtype=str, usecols=columns)
     except (OSError, ValueError) as exc:
-        raise DataContractError(f"cannot read table {path}: {exc}") from exc
+        raise table_read_error(path, exc) from exc
     return df if ids is None else df[df["enterprise_id"].isin(ids)].reset_index(drop=True)
 
 
@@ -248,7 +247,10 @@ def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) 
 
     n_chunks = (len(ids) + chunk_size - 1) // chunk_size
     value_set = pa.array(ids.tolist(), type=pa.string())
-    pf = pq.ParquetFile(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise table_read_error(path, exc) from exc
     files = [out / f"{path.stem}.{k:05d}.parquet" for k in range(n_chunks)]
     writers: dict[int, pq.ParquetWriter] = {}
     unknown = 0
@@ -264,6 +266,8 @@ def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) 
                 if k not in writers:
                     writers[k] = pq.ParquetWriter(files[k], part.schema)
                 writers[k].write_batch(part)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:  # a corrupt row group, no enterprise_id...
+        raise table_read_error(path, exc) from exc
     finally:
         for w in writers.values():
             w.close()
@@ -329,7 +333,7 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     counts = dict.fromkeys(files, 0)
     hashes = {name: hashlib.sha256() for name in files}
     frames = []
-    with tempfile.TemporaryDirectory(prefix="smecredit-chunks-") as tmp:
+    with work_dir("smecredit-chunks-") as tmp:
         parts: dict[str, list[Path]] = {}
         for name, path in files.items():
             if path.suffix != ".parquet":
@@ -393,14 +397,35 @@ def raw_fingerprint(raw: RawData | PreparedRaw) -> str:
     return h.hexdigest()
 
 
+FEATURE_DIR_FILES = ("features.parquet", "catalog.csv", "manifest.json")
+
+
 def write_feature_dir(features: pd.DataFrame, out: str | Path, *, manifest: dict) -> Path:
-    """Write ``features.parquet``, ``catalog.csv`` and ``manifest.json`` into ``out`` (atomically)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(features, out / "features.parquet")
-    write_table(feature_catalog(), out / "catalog.csv")
-    with atomic_path(out / "manifest.json") as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write ``features.parquet``, ``catalog.csv`` and ``manifest.json`` into folder ``out`` as one unit.
+
+    The three files are written into a staging folder next to ``out``, which is then renamed
+    onto ``out``: a failure leaves the previous folder (or nothing) intact, never a new table
+    beside an old manifest. An existing features folder is replaced; an existing folder holding
+    anything else, or a file at ``out``, is refused (:class:`~smecredit.exceptions.OutputError`).
+    """
+    out = check_feature_out(out)
+    with atomic_path(out, is_dir=True) as tmp:
+        with writing(out):
+            features.to_parquet(tmp / "features.parquet", index=False)
+            feature_catalog().to_csv(tmp / "catalog.csv", index=False)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+                                               + "\n", encoding="utf-8")
+    return out
+
+
+def check_feature_out(out: str | Path) -> Path:
+    """Check early that ``out`` can be written as a features folder (see :func:`write_feature_dir`)."""
+    out = check_writable(out, is_dir=True)
+    if out.is_dir():
+        other = sorted(p.name for p in out.iterdir() if p.name not in FEATURE_DIR_FILES)
+        if other:
+            raise OutputError(f"cannot write features to {out}: the folder exists and holds other files "
+                              f"({', '.join(other[:5])}); give a new or a features folder")
     return out
 
 

@@ -1,19 +1,24 @@
-"""MLflow pyfunc packaging of a :class:`~smecredit.models.credit_model.CreditModel`.
+"""MLflow pyfunc packaging of a :class:`~smecredit.models.credit_model.CreditModel`, without pickle.
 
 ``save_model(model, path)`` writes an MLflow model directory (``mlflow.pyfunc.load_model(path)``
-works offline); its ``predict`` returns exactly :meth:`CreditModel.predict`. The directory also
+works offline); its ``predict`` returns exactly :meth:`CreditModel.predict`. The model itself is
+plain data under ``data/smecredit/`` (:mod:`smecredit.models.persist`: ``model.json``,
+``booster.txt``, a signed ``manifest.json``); MLflow loads it through this module's
+:func:`_load_pyfunc` (``loader_module``), so neither MLflow nor smecredit unpickles anything.
+:func:`load_model` does not use MLflow's loader at all: it verifies the files (and, for a
+registered version, the SHA-256 tag on the version) and rebuilds the model. The directory also
 holds the scorecard table (scorecard models) and, written by the training pipeline,
-``validation.json``.
+``validation.json`` (informational, not read back).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import pickle
-import warnings
 import shutil
 import tempfile
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -26,28 +31,38 @@ with warnings.catch_warnings():  # importing mlflow.pyfunc warns about type hint
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-from smecredit.exceptions import ModelNotFoundError
+from smecredit.exceptions import ModelIntegrityError, ModelNotFoundError
 from smecredit.models.credit_model import OUTPUT_COLUMNS, CreditModel
+from smecredit.models.persist import MANIFEST_FILE, model_files, read_model, sha256_bytes, verify_folder, write_manifest
 
 log = logging.getLogger(__name__)
 
-ARTIFACT = "credit_model"
+DATA_DIR = "smecredit"  # the model files, at data/smecredit/ of the MLflow model folder
+DATA_SUBPATH = f"data/{DATA_DIR}"
+HASH_TAG = "smecredit.artifacts_sha256"
+LOADER_MODULE = __name__
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "optbinning", "mlflow", "pyarrow")
 
 
-class SmeCreditPyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow ``PythonModel`` wrapping a pickled :class:`CreditModel`."""
+class SmeCreditPyfunc:
+    """What ``mlflow.pyfunc.load_model`` returns for a smecredit model: ``predict`` = :meth:`CreditModel.predict`.
 
-    # The input schema is an explicit signature (built from the training features), so MLflow's
-    # type-hint validation wrapper (and its "add type hints" warning on every predict) is skipped.
-    _skip_type_hint_validation = True
+    Built by :func:`_load_pyfunc` (the model's ``loader_module``) from the verified plain-data
+    files; MLflow pickles nothing of it.
+    """
 
-    def load_context(self, context):
-        with open(context.artifacts[ARTIFACT], "rb") as fh:
-            self.model = pickle.load(fh)
+    def __init__(self, model: CreditModel):
+        self.model = model
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, model_input, params=None):
         return self.model.predict(model_input)
+
+
+def _load_pyfunc(data_path):
+    """MLflow ``loader_module`` entry point: verify and load the model files in ``data_path``."""
+    folder = Path(data_path)
+    verify_folder(folder)
+    return SmeCreditPyfunc(read_model(folder))
 
 
 @contextlib.contextmanager
@@ -83,11 +98,16 @@ def pip_requirements() -> list[str]:
     return reqs
 
 
-def _pickle(model: CreditModel, folder: Path) -> Path:
-    path = folder / "credit_model.pkl"
-    with open(path, "wb") as fh:
-        pickle.dump(model, fh, protocol=5)
-    return path
+def _write_data(model: CreditModel, folder: Path) -> dict[str, str]:
+    """Write the model files and their signed manifest into new folder ``folder``; return ``{file: sha256}``."""
+    folder.mkdir()
+    hashes = {}
+    for name, data in model_files(model).items():
+        (folder / name).write_bytes(data)
+        hashes[name] = sha256_bytes(data)
+    write_manifest(folder, hashes)
+    hashes[MANIFEST_FILE] = sha256_bytes((folder / MANIFEST_FILE).read_bytes())
+    return hashes
 
 
 def input_example(model: CreditModel, X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -98,13 +118,19 @@ def input_example(model: CreditModel, X: pd.DataFrame, n: int = 5) -> pd.DataFra
 
 
 def save_model(model: CreditModel, path, *, example: pd.DataFrame | None = None, extra_files: dict | None = None) -> Path:
-    """Save ``model`` as an MLflow pyfunc directory at ``path`` (which must not exist)."""
+    """Save ``model`` as an MLflow pyfunc directory at ``path`` (which must not exist).
+
+    The model itself is plain data at ``data/smecredit/`` (``model.json``, ``booster.txt``, signed
+    ``manifest.json``); MLflow loads it through this module's :func:`_load_pyfunc` (``loader_module``),
+    so nothing is pickled.
+    """
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="smecredit-model-") as tmp:
-        pkl = _pickle(model, Path(tmp))
+        data = Path(tmp) / DATA_DIR
+        _write_data(model, data)
         with _quiet_mlflow():
             mlflow.pyfunc.save_model(
-                path=str(path), python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
+                path=str(path), loader_module=LOADER_MODULE, data_path=str(data),
                 signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
                 metadata={"smecredit_kind": model.kind},
             )
@@ -114,66 +140,137 @@ def save_model(model: CreditModel, path, *, example: pd.DataFrame | None = None,
 
 
 def log_model(model: CreditModel, *, example: pd.DataFrame | None = None, registered_model_name: str | None = None):
-    """Log ``model`` to the active MLflow run (optionally registering it); return the ModelInfo."""
+    """Log ``model`` to the active MLflow run (optionally registering it); return the ModelInfo.
+
+    A registered version gets the tag ``smecredit.artifacts_sha256``: the SHA-256 of each model
+    file, checked by :func:`load_model` against what it downloads.
+    """
     with tempfile.TemporaryDirectory(prefix="smecredit-model-") as tmp:
-        pkl = _pickle(model, Path(tmp))
+        data = Path(tmp) / DATA_DIR
+        hashes = _write_data(model, data)
         with _quiet_mlflow():
-            return mlflow.pyfunc.log_model(
-                name="model", python_model=SmeCreditPyfunc(), artifacts={ARTIFACT: str(pkl)},
+            info = mlflow.pyfunc.log_model(
+                name="model", loader_module=LOADER_MODULE, data_path=str(data),
                 signature=signature(model), input_example=example, pip_requirements=pip_requirements(),
                 registered_model_name=registered_model_name, metadata={"smecredit_kind": model.kind},
             )
+    if registered_model_name:
+        mlflow.MlflowClient().set_model_version_tag(registered_model_name, str(info.registered_model_version),
+                                                    HASH_TAG, json.dumps(hashes, sort_keys=True))
+    return info
+
+
+def check_mlmodel(root: Path, label: str) -> None:
+    """Refuse an ``MLmodel`` file that would make MLflow's own loader run other code than smecredit's.
+
+    ``mlflow.pyfunc.load_model`` / ``mlflow models serve`` import ``loader_module`` and add ``code`` paths
+    to ``sys.path``: both must be exactly what :func:`save_model` wrote.
+    """
+    import yaml
+
+    path = root / "MLmodel"
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        flavors = spec["flavors"]
+        pf = flavors["python_function"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"{path}: not a valid MLmodel file of a smecredit model; refusing") from exc
+    problems = []
+    if pf.get("loader_module") != LOADER_MODULE:
+        problems.append(f"loader_module is {pf.get('loader_module')!r}, not {LOADER_MODULE!r}")
+    if pf.get("code"):
+        problems.append(f"code paths {pf.get('code')!r} would be put on sys.path")
+    if pf.get("data") != DATA_SUBPATH:
+        problems.append(f"data is {pf.get('data')!r}, not {DATA_SUBPATH!r}")
+    if set(flavors) != {"python_function"}:
+        problems.append(f"unexpected flavors {sorted(set(flavors) - {'python_function'})}")
+    if problems:
+        raise ModelIntegrityError(f"{path} ({label}) was changed: {'; '.join(problems)}; refusing")
+
+
+def _data_folder(root: Path, label: str) -> Path:
+    """The folder of the model files inside MLflow model folder ``root`` (never read from ``MLmodel``)."""
+    data = root / DATA_SUBPATH
+    if data.is_dir():
+        check_mlmodel(root, label)
+        return data
+    if (root / "python_model.pkl").exists() or (root / "artifacts" / "credit_model.pkl").exists():
+        raise ModelIntegrityError(
+            f"{label} is a model in the old pickle format, which smecredit no longer loads (a pickle can run "
+            "code); retrain it with this version (smecredit train)")
+    if not (root / "MLmodel").is_file():
+        raise ModelNotFoundError(f"no MLflow model directory at {label} (no MLmodel file)")
+    raise ModelNotFoundError(f"{label} is an MLflow model but not a smecredit credit model (no {DATA_SUBPATH})")
 
 
 def load_model(uri_or_dir) -> CreditModel:
     """Load a :class:`CreditModel` from an MLflow model directory, ``runs:/``, ``models:/name/version``,
     ``models:/name@alias`` or any other MLflow model URI.
 
+    Every model file is checked against the model's signed manifest (and, for a registered
+    version, against the SHA-256 recorded on the version) before it is read; the files are plain
+    JSON and LightGBM text, never unpickled. MLflow's own loader is not used.
+
     Raises
     ------
     ModelNotFoundError
         Nothing loadable at that location.
+    ModelIntegrityError
+        A model file was changed, added or removed, or the model is in the old pickle format.
     """
     from mlflow.exceptions import MlflowException
 
     from smecredit import tracking
 
     target = str(uri_or_dir)
-    local = Path(target)
     if "://" not in target and ":/" not in target[:12]:
-        if not (local / "MLmodel").is_file():
-            raise ModelNotFoundError(f"no MLflow model directory at {local} (no MLmodel file)")
-        target = str(local.resolve())
-    else:
-        tracking.configure()
-    try:
-        with _quiet_mlflow():
-            loaded = mlflow.pyfunc.load_model(target)
-    except (MlflowException, OSError) as exc:
-        raise ModelNotFoundError(f"cannot load model {uri_or_dir}: {str(exc).splitlines()[0]}") from exc
-    wrapper = loaded.unwrap_python_model()
-    if not isinstance(wrapper, SmeCreditPyfunc):
-        raise ModelNotFoundError(f"{uri_or_dir} is an MLflow model but not a smecredit credit model")
-    model = wrapper.model
-    if target.startswith("models:/"):
-        model.metadata_.update(_registry_info(target[len("models:/"):]))
+        local = Path(target)
+        if not local.is_dir():
+            raise ModelNotFoundError(f"no MLflow model directory at {local}")
+        data = _data_folder(local, str(local))
+        verify_folder(data)
+        return read_model(data)
+    tracking.configure()
+    expected, info = None, {}
+    ref = target[len("models:/"):] if target.startswith("models:/") else ""
+    if ref and ("@" in ref or "/" in ref.strip("/")):  # a registered version (not a logged-model id m-...)
+        mv = _registry_version(ref)
+        info = {"registered_name": mv.name, "registered_version": str(mv.version), "run_id": mv.run_id}
+        tag = (mv.tags or {}).get(HASH_TAG)
+        if not tag:
+            raise ModelIntegrityError(f"registered model {mv.name!r} version {mv.version} records no SHA-256 of its "
+                                      f"files (tag {HASH_TAG}); refusing to load it")
+        try:
+            expected = json.loads(tag)
+        except ValueError as exc:
+            raise ModelIntegrityError(f"tag {HASH_TAG} of {mv.name!r} version {mv.version} is not valid JSON") from exc
+        target = f"models:/{mv.name}/{mv.version}"  # the version resolved once, even if the alias moves
+    with tempfile.TemporaryDirectory(prefix="smecredit-load-") as tmp:
+        try:
+            with _quiet_mlflow():
+                local = Path(mlflow.artifacts.download_artifacts(artifact_uri=target, dst_path=tmp))
+        except (MlflowException, OSError) as exc:
+            raise ModelNotFoundError(f"cannot load model {uri_or_dir}: {str(exc).splitlines()[0]}") from exc
+        data = _data_folder(local, str(uri_or_dir))
+        verify_folder(data, expected)
+        model = read_model(data)
+    model.metadata_.update(info)
     return model
 
 
-def _registry_info(ref: str) -> dict:
+def _registry_version(ref: str):
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
     try:
         if "@" in ref:
             name, alias = ref.split("@", 1)
-            mv = client.get_model_version_by_alias(name, alias)
-        else:
-            name, ver = ref.split("/", 1)
-            mv = client.get_model_version(name, ver)
-    except Exception:  # noqa: BLE001 - registry info is best effort
-        return {}
-    return {"registered_name": mv.name, "registered_version": str(mv.version), "run_id": mv.run_id}
+            return client.get_model_version_by_alias(name, alias)
+        name, ver = ref.split("/", 1)
+        return client.get_model_version(name, ver)
+    except (MlflowException, ValueError) as exc:
+        raise ModelNotFoundError(f"cannot resolve models:/{ref}: {str(exc).splitlines()[0]}") from exc
 
 
 def copy_into(src: Path, dst: Path) -> None:

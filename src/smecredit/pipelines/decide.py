@@ -17,14 +17,14 @@ import pandas as pd
 
 from smecredit.data import load_raw
 from smecredit.data.loaders import RawData
-from smecredit.decisions.audit import append_decisions
+from smecredit.decisions.audit import append_decisions, check_store
 from smecredit.decisions.common import REASON_COLUMNS, as_date
 from smecredit.decisions.loan import check_applications, decide_loans
 from smecredit.decisions.policy import Policy, load_policy
 from smecredit.decisions.portfolio import ROW_COLUMN, SOURCE_COLUMN, party_totals, portfolio_exposures, summarise
 from smecredit.decisions.renewal import decide_renewals, select_candidates
 from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
-from smecredit.io import read_table, write_table
+from smecredit.io import atomic_path, check_table_output, read_table, write_table, write_table_into
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def check_as_of(raw: RawData, as_of) -> None:
 
 def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
     """Advance review of loans maturing in the policy's window; write ``out`` and append to ``audit``."""
+    _check_outputs(out, audit)
     pol = _policy(policy)
     raw = load_raw(raw_dir)
     check_as_of(raw, as_of)
@@ -92,6 +93,7 @@ def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audi
 
 def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
     """Decide the applications in the file ``applications``; write ``out`` and append to ``audit``."""
+    _check_outputs(out, audit)
     pol = _policy(policy)
     raw = load_raw(raw_dir)
     check_as_of(raw, as_of)
@@ -110,6 +112,8 @@ def run_loan_decisions(model_uri, raw_dir, applications, as_of, *, policy=None, 
 
 def run_portfolio(decisions_paths, *, policy=None, out=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Expected loss of the booked exposures of one or more decisions files: (exposures, by segment, by party)."""
+    if out is not None:
+        check_table_output(out)
     pol = _policy(policy)
     paths = [decisions_paths] if isinstance(decisions_paths, (str, os.PathLike)) else list(decisions_paths)
     seen: dict[Path, str] = {}
@@ -131,8 +135,28 @@ def run_portfolio(decisions_paths, *, policy=None, out=None) -> tuple[pd.DataFra
     return exp, summary, party_totals(exp)
 
 
-def _write(dec: pd.DataFrame, out, audit) -> None:
+def _check_outputs(out, audit) -> None:
+    """Refuse an unwritable ``--out`` or ``--audit`` before any work (clear error, nothing written)."""
     if out is not None:
-        write_table(dec, out)
+        check_table_output(out)
     if audit is not None:
-        append_decisions(dec, audit)
+        check_store(audit)
+
+
+def _write(dec: pd.DataFrame, out, audit) -> None:
+    """Write the decisions and their audit record as one unit: the audit part first, durably.
+
+    The output is written and flushed to a temporary file, then the audit part is appended
+    (fsync'ed, with its chain link); only then is the output renamed into place. Any failure
+    before that point leaves neither the output nor (except a completed audit append) anything
+    else: a decision file never exists without its audit record.
+    """
+    if out is None:
+        if audit is not None:
+            append_decisions(dec, audit)
+        return
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        write_table_into(dec, tmp, out)
+        if audit is not None:
+            append_decisions(dec, audit)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from smecredit import __version__, tracking
 from smecredit.exceptions import ConfigError, DataContractError, GovernanceError, ModelNotFoundError
-from smecredit.io import atomic_path, file_sha256, frame_fingerprint, read_table
+from smecredit.io import atomic_path, check_writable, file_sha256, frame_fingerprint, read_table
 from smecredit.report import ReportData, ReportSettings, build_report, render_report
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,7 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     """
     from smecredit.models import load_model
 
+    out = check_writable(out)  # refused before any work
     stage = progress or (lambda name: None)
     stage("loading the model and data")
     model_uri = str(model_uri)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +30,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.io import atomic_path, frame_fingerprint, read_table
+from smecredit.exceptions import ConfigError, DataContractError, OutputError
+from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_table, work_dir, writing
 from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_finite, check_target, check_text_in_numeric, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
@@ -333,6 +332,16 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def check_model_out(out) -> Path:
+    """Check early that MODEL_DIR ``out`` can be written: a new folder, or an existing model folder
+    (replaced as a unit); never a file or a folder holding something else."""
+    out = check_writable(out, is_dir=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / "MLmodel").is_file():
+        raise OutputError(f"cannot write the model to {out}: the folder exists and is not a model folder "
+                          "(no MLmodel); give a new folder name")
+    return out
+
+
 def train(
     data,
     target: str,
@@ -376,6 +385,7 @@ def train(
 
     from smecredit import tracking
 
+    out = check_model_out(out)  # refused before any work
     stage = progress or (lambda name: None)
     stage("loading data")
     developer = resolve_developer(developer)
@@ -468,7 +478,7 @@ def train(
                          "smecredit.developer": developer})
         mlflow.log_metrics(_flat_metrics(val))
         mlflow.log_metrics(train_metrics(y_tr, model.predict_pd(train_df)))  # in-sample, next to the test ones
-        with tempfile.TemporaryDirectory(prefix="smecredit-train-") as tmp:
+        with work_dir("smecredit-train-") as tmp:
             tmp = Path(tmp)
             files = {VALIDATION_FILE: json.dumps(val, indent=2, default=_json_default, ensure_ascii=False),
                      "features.json": json.dumps({"features": features, "types": types}, indent=2)}
@@ -496,7 +506,8 @@ def train(
             out = Path(out)
             with atomic_path(out, is_dir=True) as tmp_dir:
                 os.rmdir(tmp_dir)
-                save_model(model, tmp_dir, example=example, extra_files=files)
+                with writing(out):
+                    save_model(model, tmp_dir, example=example, extra_files=files)
         mlflow.log_metric("model_dir_written", 1)
     summary = {"model_dir": str(out), "run_id": run.info.run_id, "experiment_id": experiment_id, "kind": kind,
                "population": population, "rows_excluded": n_excluded,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from smecredit.io import read_table, write_table
+from smecredit.io import check_table_output, read_table, write_table
 from smecredit.models import CreditModel, load_model
 from smecredit.exceptions import sheet_rows
 from smecredit.models.credit_model import ALL_MISSING, OUTPUT_COLUMNS
@@ -50,9 +50,10 @@ def score_frame(model: CreditModel, frame: pd.DataFrame, *, source: str = "input
 def score(model, input_path, output_path) -> pd.DataFrame:
     """Score the table at ``input_path`` with ``model`` (a CreditModel, MODEL_DIR or MLflow URI);
     write the result atomically to ``output_path`` (.parquet or .csv) and return it."""
+    output_path = check_table_output(output_path)  # refused before any work
+    frame = read_table(input_path)
     if not isinstance(model, CreditModel):
         model = load_model(model)
-    frame = read_table(input_path)
     if len(frame):
         result = score_frame(model, frame, source=str(input_path))
     else:
