@@ -285,19 +285,17 @@ def test_bad_decision_date_is_a_data_contract_error():
         decide_renewals(w.raw(), w.scores(), POLICY, "soon")
 
 
-def test_a_rule_marked_soft_in_the_policy_refers_instead_of_failing():
+def test_a_bank_policy_rule_marked_soft_refers_instead_of_failing():
     from smecredit.decisions.policy import policy_from_dict
 
     fr = w.frames()
-    fr["admin_events"] = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["A1"],
-                                       "event_date": pd.to_datetime(["2025-05-01"]), "event_type": ["market_penalty"],
-                                       "severity": ["major"], "amount": [1e5]})
-    assert one(fr)["decision"] == "require_repayment"
+    fr["loan_monthly"].loc[fr["loan_monthly"]["loan_id"] == "L1", "balance"] = 1_100_000.0   # above the original
+    assert one(fr)["R13_status"] == "fail" and one(fr)["decision"] == "require_repayment"
     d = POLICY.model_dump(mode="json")
-    d["rules"]["R06"]["severity"] = "soft"
+    d["rules"]["R13"]["severity"] = "soft"                 # R13 is bank policy: the bank may soften it
     soft = policy_from_dict(d)
     row = decide_renewals(w.raw(fr), w.scores(), soft, w.AS_OF).iloc[0]
-    assert row["decision"] == "refer" and row["R06_status"] == "refer"
+    assert row["decision"] == "refer" and row["R13_status"] == "refer"
     assert "soft rule in this policy" in row["reasons"]
 
 

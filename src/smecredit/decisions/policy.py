@@ -329,12 +329,22 @@ class ExpectedLossPolicy(_Frozen):
     """LGD by collateral type and the risk-sharing schemes used for expected loss."""
 
     lgd: dict[str, float]
-    recovery_rate: float = Field(ge=0, le=1)
+    #: Guarantees by the owner, a family member or a related enterprise share the borrower's default
+    #: risk: they move no loss off the bank and at most lower the LGD, by this relative amount.
+    own_guarantee_lgd_relief: float = Field(ge=0, le=0.5)
     policy_guarantor_scheme: str
     tech_sme_scheme: str
     insurance_scheme: str
     application_guarantor_type: Literal["policy_guarantor", "commercial_guarantor", "related_enterprise", "individual"]
     custom_schemes: dict[str, dict] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_recovery_rate(cls, data):
+        if isinstance(data, dict) and "recovery_rate" in data:
+            raise ValueError("recovery_rate is not used: LGD already nets recoveries, so applying a recovery "
+                             "rate on top double-counts them (domain notes §5.3); remove it and set lgd")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):

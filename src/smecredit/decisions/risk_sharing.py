@@ -366,26 +366,60 @@ def loss_on_default(lgd, ead) -> Decimal:
 
 
 def compensatory_payment(ead, share, accrued_interest=0) -> Decimal:
-    """Guarantor's compensatory payment (代偿) on default: ``share × (principal + accrued interest)``."""
+    """Compensation (代偿) of ``share`` of the exposure: ``share × (principal + accrued interest)``."""
     return (_dec(share) * (_dec(ead) + _dec(accrued_interest))).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def net_loss_after_recovery(amount, recovery_rate) -> Decimal:
-    """Net loss after recovery (追偿): ``amount × (1 − recovery_rate)``."""
-    r = _dec(recovery_rate)
-    if not 0 <= r <= 1:
-        raise PolicyError(f"recovery_rate must be in [0, 1], got {recovery_rate}")
-    return (_dec(amount) * (1 - r)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+def front_payer(scheme: RiskShareStructure) -> str | None:
+    """The party that pays the bank on default: the originating guarantor, else the county guarantor,
+    else the insurer, else the first other non-bank party; None when the bank carries everything."""
+    for p in ("originating_guarantor", "county_guarantor", "insurer", *PARTIES):
+        if p != "bank" and scheme.shares[p] > 0:
+            return p
+    return None
 
 
-def break_even_fee(pd_, lgd, share, recovery_rate=0) -> Decimal:
-    """Break-even annual guarantee fee rate ``PD × LGD × share × (1 − recovery_rate)``.
+def default_cash_flows(ead, lgd, scheme: RiskShareStructure) -> dict[str, dict[str, Decimal]]:
+    """Cash flows of each party when the borrower defaults with exposure ``ead`` and loss rate ``lgd``.
 
-    With ``recovery_rate=0`` this is the fee covering the guarantor's expected loss share;
-    the domain notes' worked example applies a further 30% recovery on the guarantor's
-    loss-on-default share (0.03 × 0.45 × 0.4 × 0.7 = 0.378% a year).
+    One LGD basis (LGD already nets recoveries; no separate recovery rate is applied on top):
+
+    - the front payer (:func:`front_payer`, the originating guarantor) pays the bank its compensation
+      (代偿) ``(1 − s_bank) × EAD``: the bank keeps its own share of the exposure;
+    - it claims from every other risk-sharing party (re-guarantors, national fund, compensation fund)
+      ``s_p × EAD``;
+    - recoveries from the borrower (追偿), ``(1 − LGD) × EAD``, are shared pro rata ``s_p``;
+    - each party's net loss is ``s_p × LGD × EAD``.
+
+    Returns party → ``{"pays", "receives", "recovery", "net_loss"}`` (yuan, to the fen) for every party;
+    the bank's ``pays`` is the exposure it has lent (EAD). Net losses sum exactly to ``LGD × EAD``,
+    recoveries to ``(1 − LGD) × EAD`` (largest-remainder rounding).
     """
-    return _dec(pd_) * _dec(lgd) * _dec(share) * (1 - _dec(recovery_rate))
+    e = _dec(ead).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    lod = loss_on_default(lgd, e)
+    net = split_loss(lod, scheme)
+    part = split_loss(e, scheme)           # each party's share of the exposure, summing exactly to EAD
+    rec = {p: part[p] - net[p] for p in PARTIES}
+    front = front_payer(scheme)
+    pays = {p: Decimal("0.00") for p in PARTIES}
+    receives = {p: Decimal("0.00") for p in PARTIES}
+    pays["bank"] = e
+    if front is not None:
+        receives["bank"] = pays[front] = e - part["bank"]
+        for p in PARTIES:
+            if p not in ("bank", front) and part[p] > 0:
+                pays[p] = part[p]
+                receives[front] += part[p]
+    return {p: {"pays": pays[p], "receives": receives[p], "recovery": rec[p], "net_loss": net[p]} for p in PARTIES}
+
+
+def break_even_fee(pd_, lgd, share) -> Decimal:
+    """Break-even annual guarantee fee rate of a party carrying ``share``: ``PD × LGD × share``.
+
+    On an LGD basis (LGD nets recoveries). Quoting a separate recovery rate r instead, it would be
+    ``PD × (1 − r) × share`` — never both (domain notes §5.3: 0.03 × 0.45 × 0.40 = 0.54 % a year).
+    """
+    return _dec(pd_) * _dec(lgd) * _dec(share)
 
 
 def compensation(compensatory_amount, rate, cap=None) -> Decimal:
