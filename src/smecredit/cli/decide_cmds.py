@@ -47,11 +47,15 @@ def decide_loan(model: str = _MODEL, raw: Path = _RAW,
 
 @decide_app.command("renewal")
 def decide_renewal(model: str = _MODEL, raw: Path = _RAW, as_of: str = _ASOF, policy: Path | None = _POLICY,
-                   out: Path = _OUT, audit: Path | None = _AUDIT) -> None:
+                   out: Path = _OUT, audit: Path | None = _AUDIT,
+                   within_days: int | None = typer.Option(
+                       None, "--within-days", help="Review the loans maturing from today to N days ahead "
+                       "(N up to the policy's max_window_days) instead of the policy's window.")) -> None:
     """Advance review of loans maturing in the policy's window: renew / renew with conditions / refer / repay."""
     from smecredit.pipelines.decide import run_renewal_review
 
-    dec = run_renewal_review(model, raw, as_of, policy=policy, out=out, audit=audit)
+    dec = run_renewal_review(model, raw, as_of, policy=policy, out=out, audit=audit,
+                             window=None if within_days is None else (0, within_days))
     if len(dec):
         _counts(dec, f"Renewal review as of {as_of}")
     console.print(f"{len(dec)} loans reviewed, written to {out}", highlight=False)

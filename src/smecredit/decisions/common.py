@@ -64,3 +64,24 @@ def as_date(value, name: str = "as_of") -> pd.Timestamp:
     if pd.isna(ts):
         raise DataContractError(f"{name} must be a date like 2025-12-31, got {value!r}")
     return ts.normalize()
+
+
+def default_override(f: dict) -> dict:
+    """Grade D and PD 1 for an enterprise in default or non-performing, whatever the model says.
+
+    ``f`` holds the facts (``in_default``, ``max_dpd_all_loans``, ``worst_class_now``) and the model's
+    ``pd``/``grade``; returns the updated facts with ``model_pd``, ``model_grade`` (the model's own
+    score, kept for the audit) and ``default_override`` (the reason in Chinese, empty when none).
+    """
+    f = dict(f)
+    f["model_pd"], f["model_grade"], f["default_override"] = f.get("pd"), f.get("grade"), ""
+    if bool(f.get("in_default")):
+        why = []
+        dpd, wc = f.get("max_dpd_all_loans"), f.get("worst_class_now")
+        if dpd is not None and not pd.isna(dpd) and dpd > 90:
+            why.append(f"现有贷款逾期{int(dpd)}天（超过90天）")
+        if isinstance(wc, str) and wc in ("次级", "可疑", "损失"):
+            why.append(f"现有贷款五级分类为{wc}类（不良）")
+        f["pd"], f["grade"] = 1.0, "D"
+        f["default_override"] = "已违约或不良：" + "，".join(why) + "，评级定为D、违约概率100%（不采用模型评分）"
+    return f

@@ -15,8 +15,12 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.loaders import RawData
+from smecredit.data.reference import NONPERFORMING_CLASSES, RISK_CLASSES
 
 log = logging.getLogger(__name__)
+
+#: Days past due beyond which an obligor is in default (Basel default definition; 2023 风险分类办法: > 90 days → 次级).
+DEFAULT_DPD = 90
 
 
 def _ts(as_of) -> pd.Timestamp:
@@ -111,6 +115,11 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
     g = cur.groupby("enterprise_id")
     out["max_dpd_all_loans"] = g["days_past_due"].max().reindex(ids).astype(float)
     out["any_interest_arrears"] = g["interest_arrears"].any().reindex(ids).astype(float)
+    rank = cur["risk_class_5"].map({c: i for i, c in enumerate(RISK_CLASSES)})
+    worst = rank.groupby(cur["enterprise_id"]).max().reindex(ids)
+    out["worst_class_now"] = worst.map(lambda r: None if pd.isna(r) else RISK_CLASSES[int(r)])
+    # in default (Basel: > 90 days past due) or non-performing (次级/可疑/损失) on any current loan, any lender
+    out["in_default"] = (out["max_dpd_all_loans"].gt(DEFAULT_DPD) | out["worst_class_now"].isin(NONPERFORMING_CLASSES)).to_numpy()
 
     ev = raw["loan_events"]
     ev = ev[ev["enterprise_id"].isin(ids) & (ev["event_date"] <= d)]

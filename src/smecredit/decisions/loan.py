@@ -24,7 +24,8 @@ import pandas as pd
 from smecredit.data.loaders import RawData
 from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS
 from smecredit.decisions import facts as F
-from smecredit.decisions.common import AUDIT_COLUMNS, as_date, check_scores, decided_at_now, model_reasons
+from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
+                                        model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import LendingPolicy, Policy
 from smecredit.decisions.risk_sharing import round_down
@@ -210,6 +211,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
+        f = default_override(f)
         res, limit, pricing = evaluate_application(f, app, lp)
         dec = _outcome(res)
         approved = min(app["requested_amount"], limit) if dec == "approve" else np.nan
@@ -224,7 +226,8 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
             zh.append("模型：" + "；".join(mr))
         rev, _ = revenue_proxy(f, lp)
         row = {"enterprise_id": eid, "loan_id": None, "decision": dec, "reasons": "\n".join(en), "pd": f["pd"],
-               "grade": f["grade"], "application_id": app["application_id"], "decision_zh": DECISION_ZH[dec],
+               "grade": f["grade"], "model_pd": f["model_pd"], "model_grade": f["model_grade"],
+               "default_override": f["default_override"], "application_id": app["application_id"], "decision_zh": DECISION_ZH[dec],
                "reasons_zh": "\n".join(zh), "requested_amount": app["requested_amount"], "credit_limit": limit,
                "approved_amount": approved, **pricing, "revenue_proxy": rev, "product": app["product"],
                "term_months": app["term_months"], "collateral_type": app["collateral_type"],
@@ -247,7 +250,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     if not len(out):
         return out[AUDIT_COLUMNS]
     out["ead"] = out["approved_amount"].where(out["approved_amount"].notna(), out["requested_amount"])
-    for c in ("pd", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
+    for c in ("pd", "model_pd", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
               "collateral_value", "guaranteed_share"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["tech_sme"] = out["tech_sme"].astype("boolean")

@@ -212,9 +212,8 @@ class RenewalPolicy(_Ordered):
     _PAIRS: ClassVar[tuple] = (
         ("window_start_days", "<", "window_end_days",
          "window_start_days ({a}) must be before window_end_days ({b})"),
-        ("review_lead_days", "<=", "window_start_days",
-         "review_lead_days ({a}) must not exceed window_start_days ({b}): loans at the start of the window "
-         "could not be reviewed before maturity"),
+        ("window_end_days", "<=", "max_window_days",
+         "window_end_days ({a}) must not exceed max_window_days ({b}), the review horizon the policy allows"),
         ("approve_pd_max", "<", "refer_pd_max",
          "refer band below approve band: approve_pd_max ({a}) must be < refer_pd_max ({b})"),
         ("approve_grade_max", "<=", "refer_grade_max",
@@ -230,6 +229,7 @@ class RenewalPolicy(_Ordered):
     medium_maturity_cutoff: dt.date
     window_start_days: int = Field(ge=0, le=3650)
     window_end_days: int = Field(ge=1, le=3650)
+    max_window_days: int = Field(ge=1, le=3650)
     require_application: bool
     review_lead_days: int = Field(ge=0, le=365)
     min_utilisation: float = Field(ge=0, le=1)

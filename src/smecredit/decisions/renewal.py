@@ -23,10 +23,12 @@ import pandas as pd
 from smecredit.data.loaders import RawData
 from smecredit.decisions import facts as F
 from smecredit.decisions import rules as R
-from smecredit.decisions.common import AUDIT_COLUMNS, as_date, check_scores, decided_at_now, model_reasons
+from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
+                                        model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import Policy
 from smecredit.decisions.risk_sharing import round_down
+from smecredit.exceptions import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +39,32 @@ DECISION_ZH = {"renew_without_repayment": "无还本续贷", "renew_with_conditi
                "refer": "提交人工审查", "require_repayment": "到期还款（不予续贷）"}
 
 
-def select_candidates(raw: RawData, as_of, policy: Policy) -> pd.DataFrame:
-    """Loans drawn by ``as_of`` maturing within [as_of + window_start_days, as_of + window_end_days].
+def review_window(policy: Policy, window: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The review window in days after the decision date: ``window`` (start, end) or the policy's.
+
+    Any window from today (0) up to the policy's horizon ``max_window_days`` may be asked for; beyond
+    it, or with the start after the end, :class:`~smecredit.exceptions.ConfigError` (exit code 2).
+    """
+    p = policy.renewal
+    if window is None:
+        return p.window_start_days, p.window_end_days
+    start, end = (int(x) for x in window)
+    if not 0 <= start <= end <= p.max_window_days:
+        raise ConfigError(f"review window {start}-{end} days refused: it must start today or later, end after it "
+                          f"starts, and end within the policy's horizon max_window_days = {p.max_window_days}")
+    return start, end
+
+
+def select_candidates(raw: RawData, as_of, policy: Policy, *, window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Loans drawn by ``as_of`` maturing within [as_of + start, as_of + end] days (:func:`review_window`).
 
     Loans whose latest monthly record (on or before ``as_of``) shows a zero balance are excluded
     (already repaid). Sorted by maturity date then loan id.
     """
     d = as_date(as_of)
-    p = policy.renewal
+    start, end = review_window(policy, window)
     loans = raw["loans"]
-    lo, hi = d + pd.Timedelta(days=p.window_start_days), d + pd.Timedelta(days=p.window_end_days)
+    lo, hi = d + pd.Timedelta(days=start), d + pd.Timedelta(days=end)
     c = loans[(loans["start_date"] <= d) & (loans["maturity_date"] >= lo) & (loans["maturity_date"] <= hi)]
     lm = raw["loan_monthly"]
     lm = lm[lm["loan_id"].isin(c["loan_id"]) & (lm["month_end"] <= d)]
@@ -132,6 +150,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
+        f = default_override(f)
         res = R.evaluate(f, p, d, severities)
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
@@ -144,6 +163,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         row = {
             "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": "\n".join(reasons_en),
             "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": "\n".join(reasons_zh),
+            "model_pd": f["model_pd"], "model_grade": f["model_grade"], "default_override": f["default_override"],
             "maturity_date": f["maturity_date"], "balance": f["balance"],
             "renewal_amount": amount if dec in RENEWED else np.nan,
             "renewal_term_months": term if dec in RENEWED else np.nan,
@@ -174,7 +194,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
 
 def _renewal_columns() -> list[str]:
     base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
-            "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
+            "model_pd", "model_grade", "default_override", "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
             "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
             "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
     return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
@@ -182,7 +202,7 @@ def _renewal_columns() -> list[str]:
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes (so empty and non-empty outputs, and repeated runs, write identical files)."""
-    floats = ["pd", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
+    floats = ["pd", "model_pd", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
     dates = ["maturity_date", "next_review_date", "as_of", "decided_at"]
     bools = ["tech_sme", "guarantee_insurance"]
     out = out.copy()

@@ -63,11 +63,13 @@ def _policy(policy: Policy | str | os.PathLike | None) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
-def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
-    """Advance review of loans maturing in the policy's window; write ``out`` and append to ``audit``."""
+def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None,
+                       window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Advance review of loans maturing in the policy's window (or ``window`` days, within the policy's
+    horizon); write ``out`` and append to ``audit``."""
     pol = _policy(policy)
     raw = load_raw(raw_dir)
-    cand = select_candidates(raw, as_of, pol)
+    cand = select_candidates(raw, as_of, pol, window=window)
     scores, name, version = score_enterprises(raw, model_uri, as_of, cand["enterprise_id"])
     dec = decide_renewals(raw, scores, pol, as_of, model_name=name, model_version=version, candidates=cand)
     _write(dec, out, audit)
