@@ -40,8 +40,38 @@ def _latest(df: pd.DataFrame, by: str, date_col: str) -> pd.DataFrame:
     return df.sort_values([by, date_col], kind="mergesort").drop_duplicates(by, keep="last").set_index(by)
 
 
+def _month_index(ts: pd.Series) -> pd.Series:
+    return ts.dt.year * 12 + ts.dt.month
+
+
+def overdue_history(lm: pd.DataFrame, ids: pd.Index, d: pd.Timestamp, months: int) -> pd.DataFrame:
+    """Overdue pattern over the last ``months`` months, all loans of each enterprise at every lender.
+
+    A month counts as overdue when any loan of the enterprise was past due or had interest in arrears
+    at that month's end. Columns: ``overdue_months`` (cumulative, 累计), ``overdue_run_max`` (longest
+    run of consecutive overdue months, 连续), ``arrears_months`` (months with interest arrears),
+    ``overdue_history_months`` (months with any loan record; 0 → no credit history in the window).
+    """
+    w = lm[lm["enterprise_id"].isin(ids) & (lm["month_end"] <= d) & (lm["month_end"] > d - pd.DateOffset(months=months))]
+    hist = w.groupby("enterprise_id")["month_end"].nunique()
+    bad = w[(w["days_past_due"].fillna(0) > 0) | w["interest_arrears"].fillna(False).astype(bool)]
+    m = pd.DataFrame({"enterprise_id": bad["enterprise_id"].to_numpy(), "mi": _month_index(bad["month_end"]).to_numpy()})
+    m = m.drop_duplicates().sort_values(["enterprise_id", "mi"], kind="mergesort")
+    new_run = (m["mi"].diff() != 1) | (m["enterprise_id"] != m["enterprise_id"].shift())
+    m["run"] = new_run.cumsum()
+    runs = m.groupby(["enterprise_id", "run"]).size().groupby(level=0).max()
+    arr = w[w["interest_arrears"].fillna(False).astype(bool)]
+    return pd.DataFrame({
+        "overdue_months": m.groupby("enterprise_id").size().reindex(ids, fill_value=0).astype(int),
+        "overdue_run_max": runs.reindex(ids, fill_value=0).astype(int),
+        "arrears_months": arr.groupby("enterprise_id")["month_end"].nunique().reindex(ids, fill_value=0).astype(int),
+        "overdue_history_months": hist.reindex(ids, fill_value=0).astype(int),
+    }, index=ids)
+
+
 def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, penalty_lookback_months: int = 24,
-                     restructuring_lookback_months: int = 24) -> pd.DataFrame:
+                     restructuring_lookback_months: int = 24, overdue_lookback_months: int = 24,
+                     enforcement_lookback_months: int = 24) -> pd.DataFrame:
     """One row per enterprise (index ``enterprise_id``) of point-in-time facts at ``as_of``.
 
     Columns: registry fields (size_class, county, industry, tech_sme, status_known), VAT sales and
@@ -92,6 +122,11 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
               & jud["event_type"].isin(["dishonest_debtor_listed", "dishonest_debtor_removed"])]
     last_j = _latest(jud, "enterprise_id", "event_date")["event_type"].reindex(ids)
     out["dishonest_debtor"] = last_j.eq("dishonest_debtor_listed").to_numpy()
+    enf = raw["judicial_events"]
+    enf = enf[enf["enterprise_id"].isin(ids) & (enf["event_date"] <= d) & enf["event_type"].eq("enforcement")
+              & (enf["event_date"] > d - pd.DateOffset(months=enforcement_lookback_months))]
+    out["enforcement_cases"] = enf.groupby("enterprise_id").size().reindex(ids, fill_value=0).astype(int)
+    out["enforcement_amount"] = enf.groupby("enterprise_id")["amount"].sum(min_count=1).reindex(ids).astype(float)
 
     rp = raw.get("related_persons")
     if rp is None:
@@ -108,8 +143,13 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
         out["persons_known"] = ids.isin(rp["enterprise_id"].unique())
         out["persons_flagged"] = agg.reindex(ids)
 
-    lm = raw["loan_monthly"]
-    lm = lm[lm["enterprise_id"].isin(ids) & (lm["month_end"] <= d) & (lm["month_end"] > d - pd.Timedelta(days=62))]
+    lm_all = raw["loan_monthly"]
+    out = out.join(overdue_history(lm_all, ids, d, overdue_lookback_months))
+    recent = overdue_history(lm_all, ids, d, 3)
+    out["overdue_months_3m"] = recent["overdue_months"]
+    out["arrears_months_12m"] = overdue_history(lm_all, ids, d, 12)["arrears_months"]
+    lm = lm_all[lm_all["enterprise_id"].isin(ids) & (lm_all["month_end"] <= d)
+                & (lm_all["month_end"] > d - pd.Timedelta(days=62))]
     cur = _latest(lm, "loan_id", "month_end")
     cur = cur[cur["balance"] > 0]
     g = cur.groupby("enterprise_id")
@@ -173,6 +213,9 @@ def loan_facts(raw: RawData, as_of, loan_ids: Iterable[str], *, max_data_age_day
     app = ev[ev["event_type"] == "renewal_application"].merge(mats, on="loan_id")
     app = app[app["event_date"] < app["maturity_date"]]
     base["application_date"] = app.groupby("loan_id")["event_date"].max().reindex(ids)
+    gua = ev[ev["event_type"] == "guarantee_contract_signed"].merge(mats, on="loan_id")
+    gua = gua[gua["event_date"] < gua["maturity_date"]]
+    base["guarantee_signed_date"] = gua.groupby("loan_id")["event_date"].max().reindex(ids)
     base["funds_misuse"] = ids.isin(ev.loc[ev["event_type"] == "funds_misuse_detected", "loan_id"].unique())
     base["loan_restructured"] = ids.isin(ev.loc[ev["event_type"] == "restructuring", "loan_id"].unique())
     chain = _consecutive_renewals(loans[loans["start_date"] <= d])

@@ -97,8 +97,10 @@ def _renewal_terms(f: dict, results: dict[str, R.RuleResult], policy: Policy) ->
         decline = -R.operating_changes(f, p.min_history_months)["sales"]
         amount = float(round_down(amount * (1 - decline), p.reduced_amount_rounding))
         conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in sales")
+    if results["R13"].status == "condition":
+        conditions.append(results["R13"].text_en.split(": ", 1)[-1])
     if results["R14"].status == "condition":
-        conditions.append(results["R14"].text_en.split(": ", 1)[-1])
+        conditions.append(results["R14"].text_en)
     return amount, new_term, conditions
 
 
@@ -140,7 +142,9 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     p = policy.renewal
     lf = F.loan_facts(raw, d, cand["loan_id"], max_data_age_days=p.max_data_age_days)
     ef = F.enterprise_facts(raw, d, cand["enterprise_id"], penalty_lookback_months=p.penalty_lookback_months,
-                            restructuring_lookback_months=p.restructuring_lookback_months)
+                            restructuring_lookback_months=p.restructuring_lookback_months,
+                            overdue_lookback_months=p.overdue_lookback_months,
+                            enforcement_lookback_months=p.enforcement_lookback_months)
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
     severities = {rid: meta.severity for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")

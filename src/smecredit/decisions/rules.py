@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from smecredit.data.reference import COLLATERAL_TYPES
 from smecredit.decisions.policy import RenewalPolicy
 
 #: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
@@ -240,12 +241,22 @@ def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
 
 
 def r08_credit(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R08: good credit: no current overdue, no interest arrears, not a dishonest judgment debtor."""
+    """R08: good credit over ``overdue_lookback_months`` (24), all loans at every lender.
+
+    Fail: a loan past due now, interest in arrears now, a dishonest judgment debtor, or an overdue
+    pattern reaching ``max_consecutive_overdue_months`` consecutive (连三) or
+    ``max_cumulative_overdue_months`` cumulative (累六) overdue months (past due or interest arrears).
+    Refer: court enforcement cases (被执行人) in ``enforcement_lookback_months``.
+    """
     dpd, arr = f.get("max_dpd_all_loans"), f.get("any_interest_arrears")
     if _na(dpd) or _na(arr):
         return _missing("R08", "loan_monthly (no current record of the enterprise's loans)", "贷款月度逾期记录")
     dis = bool(f.get("dishonest_debtor"))
-    value = f"max dpd {int(dpd)}, interest arrears {'yes' if arr else 'no'}, dishonest debtor {'yes' if dis else 'no'}"
+    run, cum = int(f.get("overdue_run_max") or 0), int(f.get("overdue_months") or 0)
+    enf = int(f.get("enforcement_cases") or 0)
+    n = p.overdue_lookback_months
+    value = (f"max dpd {int(dpd)}, interest arrears {'yes' if arr else 'no'}, dishonest debtor {'yes' if dis else 'no'}, "
+             f"overdue months {n}m: {cum} (longest run {run}), enforcement cases {enf}")
     bad = []
     if dpd > 0:
         bad.append((f"{int(dpd)} days past due on a current loan", f"现有贷款逾期{int(dpd)}天"))
@@ -253,11 +264,27 @@ def r08_credit(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
         bad.append(("interest in arrears", "存在欠息"))
     if dis:
         bad.append(("listed as a dishonest judgment debtor (失信被执行人)", "被列为失信被执行人"))
+    if run >= p.max_consecutive_overdue_months:
+        bad.append((f"{run} consecutive overdue months in the last {n} months (limit {p.max_consecutive_overdue_months})",
+                    f"近{n}个月连续逾期或欠息{run}个月（达到连续{p.max_consecutive_overdue_months}期）"))
+    if cum >= p.max_cumulative_overdue_months:
+        bad.append((f"{cum} overdue months in the last {n} months (limit {p.max_cumulative_overdue_months})",
+                    f"近{n}个月累计逾期或欠息{cum}个月（达到累计{p.max_cumulative_overdue_months}期）"))
     if bad:
         return RuleResult("R08", value, "fail", "Credit not good: " + "; ".join(b[0] for b in bad),
                           "信用状况不良：" + "；".join(b[1] for b in bad))
-    return RuleResult("R08", value, "pass", "No overdue, no interest arrears, not a dishonest debtor",
-                      "无逾期、无欠息，非失信被执行人")
+    if enf:
+        amt = f.get("enforcement_amount")
+        amt_en = "" if _na(amt) else f", enforced amount {_yuan(amt)}"
+        amt_zh = "" if _na(amt) else f"，执行标的金额{_yuan(amt)}"
+        return RuleResult("R08", value, "refer",
+                          f"{enf} court enforcement case(s) (被执行人) in the last {p.enforcement_lookback_months} months"
+                          f"{amt_en}: officer to check they are settled",
+                          f"近{p.enforcement_lookback_months}个月有{enf}宗被执行案件{amt_zh}，须人工核实是否已履行")
+    hist = f" ({cum} overdue month(s) in {n} months, below the limits)" if cum else ""
+    return RuleResult("R08", value, "pass", f"No overdue, no interest arrears, not a dishonest debtor{hist}",
+                      f"无逾期、无欠息，非失信被执行人（近{n}个月累计逾期或欠息{cum}个月）" if cum
+                      else f"近{n}个月无逾期、无欠息，非失信被执行人")
 
 
 def r09_misuse(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
@@ -315,7 +342,12 @@ def r12_related_persons(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
 
 
 def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R13: renewal amount (the outstanding principal) ≤ original and ≤ cap; term ≤ original and ≤ max."""
+    """R13 (bank policy): renewal amount (outstanding principal) ≤ original; term ≤ original and ≤ max.
+
+    A balance above the original amount fails. A term longer than ``max_term_months`` is renewed for
+    ``max_term_months`` as an explicit condition. An amount above ``max_amount`` (the 普惠 statistical
+    definition, not a renewal condition) is a condition (or a referral, ``amount_cap_action``).
+    """
     bal, amt, term = f.get("balance"), f.get("amount"), f.get("term_months")
     if _na(bal) or _na(amt) or _na(term):
         return _missing("R13", "loans.amount / loan_monthly.balance", "贷款金额或余额")
@@ -324,35 +356,63 @@ def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     if bal > amt:
         return RuleResult("R13", value, "fail", f"Outstanding {_yuan(bal)} exceeds the original amount {_yuan(amt)}",
                           f"贷款余额{_yuan(bal)}超过原贷款金额{_yuan(amt)}")
+    en, zh, status = [], [], "pass"
+    if term > p.max_term_months:
+        status = "condition"
+        en.append(f"term shortened from {int(term)} to {new_term} months (policy maximum)")
+        zh.append(f"续贷期限由原{int(term)}个月调整为{new_term}个月（行内上限）")
     if bal > p.max_amount:
-        return RuleResult("R13", value, "fail", f"Renewal amount {_yuan(bal)} above the policy cap {_yuan(p.max_amount)}",
-                          f"续贷金额{_yuan(bal)}超过上限{_yuan(p.max_amount)}")
-    return RuleResult("R13", value, "pass", f"Renewal of {_yuan(bal)} for {new_term} months within limits",
-                      f"续贷{_yuan(bal)}、期限{new_term}个月，符合限额")
+        status = "refer" if p.amount_cap_action == "refer" else ("condition" if status == "pass" else status)
+        en.append(f"renewal amount {_yuan(bal)} above {_yuan(p.max_amount)}: outside the 普惠 small/micro definition, "
+                  "approve at the bank's higher authority")
+        zh.append(f"续贷金额{_yuan(bal)}超过{_yuan(p.max_amount)}：不属于普惠型小微企业贷款口径，须按行内相应权限审批")
+    if status == "pass":
+        return RuleResult("R13", value, "pass", f"Renewal of {_yuan(bal)} for {new_term} months within limits",
+                          f"续贷金额{_yuan(bal)}、期限{new_term}个月，符合限额")
+    return RuleResult("R13", value, status, "Renew with: " + "; ".join(en), "续贷条件：" + "；".join(zh))
 
 
 def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R14: collateral revalued (haircut) still covers the balance; guarantee contract renewed."""
+    """R14: a new guarantee contract on file for a guaranteed loan; collateral revalued (haircut) still
+    covers the balance. A guarantee not yet signed, or a collateral shortfall, is a condition."""
     ctype, val, bal = f.get("collateral_type"), f.get("collateral_value"), f.get("balance")
     if _na(ctype):
         return _missing("R14", "loans.collateral_type", "担保方式")
-    if ctype == "unsecured":
-        return RuleResult("R14", "unsecured", "pass", "Credit (unsecured) loan: no collateral to revalue", "信用贷款，无押品")
-    if ctype == "guarantee":
-        return RuleResult("R14", "guarantee", "pass", "Guaranteed loan: a new guarantee contract is to be signed before maturity",
-                          "保证贷款：到期前须签订新的保证合同")
+    gt = f.get("guarantor_type")
+    guaranteed = ctype == "guarantee" or (isinstance(gt, str) and gt not in ("none", ""))
+    signed = f.get("guarantee_signed_date")
+    g_res = None
+    if guaranteed and _na(signed):
+        g_res = ("new guarantee contract not on file", "Guaranteed loan without a new guarantee contract on file: "
+                 "sign it before maturity", "保证贷款尚无新的保证合同：须在到期前签订新的保证合同")
+    elif guaranteed:
+        g_res = (f"new guarantee contract signed {_date(signed)}", f"New guarantee contract signed on {_date(signed)}, "
+                 "before maturity", f"已于{_date(signed)}（到期前）签订新的保证合同")
+    if ctype in ("guarantee", "unsecured"):
+        if g_res is None:
+            return RuleResult("R14", "unsecured", "pass", "Credit (unsecured) loan: no collateral to revalue", "信用贷款，无押品")
+        return RuleResult("R14", g_res[0], "condition" if _na(signed) else "pass", g_res[1], g_res[2])
     if _na(val) or _na(bal):
         return _missing("R14", "loans.collateral_value" if _na(val) else "loan_monthly.balance", "押品价值或贷款余额")
+    czh = COLLATERAL_TYPES.get(ctype, "押品")
     stressed = float(val) * (1 - p.collateral_decline_tolerance)
     cov = stressed / float(bal) if bal > 0 else math.inf
     value = f"{ctype}, coverage {cov:.2f} after -{p.collateral_decline_tolerance:.0%} revaluation"
     if cov >= p.min_collateral_coverage - EPS:
-        return RuleResult("R14", value, "pass", f"Collateral ({ctype}) covers the balance {cov:.2f}x after a "
-                          f"{p.collateral_decline_tolerance:.0%} revaluation haircut", f"押品（{ctype}）重估后覆盖率{cov:.2f}倍")
-    gap = float(bal) * p.min_collateral_coverage - stressed
-    return RuleResult("R14", value, "condition",
-                      f"Collateral ({ctype}) covers only {cov:.2f}x after revaluation: add a guarantee or collateral of {_yuan(gap)}",
-                      f"押品（{ctype}）重估后覆盖率仅{cov:.2f}倍：须追加担保或押品{_yuan(gap)}")
+        status, en, zh = "pass", (f"Collateral ({ctype}) covers the balance {cov:.2f}x after a "
+                                  f"{p.collateral_decline_tolerance:.0%} revaluation haircut"), \
+            f"{czh}押品按{p.collateral_decline_tolerance:.0%}折价重估后覆盖贷款余额{cov:.2f}倍"
+    else:
+        gap = float(bal) * p.min_collateral_coverage - stressed
+        status, en, zh = "condition", (f"Collateral ({ctype}) covers only {cov:.2f}x after revaluation: add a guarantee or "
+                                       f"collateral of {_yuan(gap)}"), \
+            f"{czh}押品重估后覆盖率仅{cov:.2f}倍：须追加担保或押品价值{_yuan(gap)}"
+    if g_res is not None:
+        value = f"{value}; {g_res[0]}"
+        en, zh = f"{en}; {g_res[1]}", f"{zh}；{g_res[2]}"
+        if _na(signed):
+            status = "condition"
+    return RuleResult("R14", value, status, en, zh)
 
 
 def r16_monitoring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
@@ -370,14 +430,47 @@ def r16_monitoring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
                       f"此前连续续贷{n}次；须于{nxt}前复核经营与信用状况")
 
 
+def restructuring_signs(f: Mapping, p: RenewalPolicy) -> list[tuple[str, str]]:
+    """Signs of financial difficulty (2023 风险分类办法): with them a renewal (借新还旧) is a restructuring."""
+    out = []
+    if f.get("worst_class_now") == "关注":
+        out.append(("a loan classified 关注 (special mention)", "有贷款为关注类"))
+    if int(f.get("overdue_months_3m") or 0) > 0:
+        out.append(("overdue or interest arrears in the last 3 months", "近3个月有逾期或欠息"))
+    if int(f.get("arrears_months_12m") or 0) > 0:
+        out.append((f"interest arrears in {int(f['arrears_months_12m'])} of the last 12 months",
+                    f"近12个月有{int(f['arrears_months_12m'])}个月欠息"))
+    sales = operating_changes(f, p.min_history_months)["sales"]
+    if not math.isnan(sales) and sales < -p.max_sales_decline - EPS:
+        out.append((f"VAT sales {_pct(sales)} year on year", f"开票销售额同比{_pct(sales)}"))
+    return out
+
+
 def r17_restructuring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R17: a restructuring case is handled under the restructuring rules, not as a renewal."""
+    """R17: a restructuring case is handled under the restructuring rules, not as a renewal.
+
+    Fail when a restructuring is on record, or when the borrower shows ``restructuring_signs_fail``
+    signs of financial difficulty (a renewal would then itself be a restructuring); refer on one sign.
+    """
     if bool(f.get("loan_restructured")) or bool(f.get("restructured_recently")):
         return RuleResult("R17", "restructuring on record", "fail",
                           f"Restructuring on record (last {p.restructuring_lookback_months} months): handle under the "
                           "2023 risk-classification rules for restructured assets, not as a renewal",
                           "存在贷款重组记录：按2023年风险分类办法的重组资产规定处理，不得按无还本续贷办理")
-    return RuleResult("R17", "none", "pass", "No restructuring on record", "无贷款重组记录")
+    signs = restructuring_signs(f, p)
+    if not signs:
+        return RuleResult("R17", "none", "pass", "No restructuring on record and no sign of financial difficulty",
+                          "无贷款重组记录，无财务困难迹象")
+    value = f"{len(signs)} sign(s) of financial difficulty"
+    en, zh = "; ".join(x[0] for x in signs), "；".join(x[1] for x in signs)
+    if len(signs) >= p.restructuring_signs_fail:
+        return RuleResult("R17", value, "fail",
+                          f"Financial difficulty ({en}): renewing would be a restructuring (借新还旧), to be handled "
+                          "under the 2023 risk-classification rules, not as a renewal",
+                          f"借款人存在财务困难迹象（{zh}）：续贷即构成重组（借新还旧），须按2023年风险分类办法处理")
+    return RuleResult("R17", value, "refer",
+                      f"A sign of financial difficulty ({en}): officer to decide whether the renewal is a restructuring",
+                      f"存在财务困难迹象（{zh}）：须人工判断续贷是否构成重组")
 
 
 def r15_classification(f: Mapping, results: Mapping[str, RuleResult]) -> RuleResult:
