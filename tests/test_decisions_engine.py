@@ -147,7 +147,7 @@ def test_renewal_expected_loss_splits_sum_exactly_to_el():
 
 
 def loans(fr=None, scores=None, apps=None):
-    fr = w.frames() if fr is None else fr
+    fr = w.frames_debt_free() if fr is None else fr
     return decide_loans(w.raw(fr), fr["loan_applications"] if apps is None else apps,
                         w.scores() if scores is None else scores, POLICY, w.AS_OF, decided_at=T0)
 
@@ -161,7 +161,7 @@ def test_clean_application_is_approved_with_limit_and_price_tier():
 
 
 def test_request_above_limit_is_approved_at_the_limit_with_a_reason():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     fr["loan_applications"].loc[0, "requested_amount"] = 900_000.0
     row = loans(fr).iloc[0]
     assert row["decision"] == "approve" and row["approved_amount"] == 480_000
@@ -169,7 +169,7 @@ def test_request_above_limit_is_approved_at_the_limit_with_a_reason():
 
 
 def test_dishonest_debtor_application_is_declined():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     jud = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["J1"], "event_date": pd.to_datetime(["2025-06-01"]),
                         "event_type": ["dishonest_debtor_listed"], "amount": [None]})
     fr["judicial_events"] = jud
@@ -178,7 +178,7 @@ def test_dishonest_debtor_application_is_declined():
 
 
 def test_application_without_tax_history_is_referred_for_missing_data():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     fr["tax_monthly"] = fr["tax_monthly"][fr["tax_monthly"]["enterprise_id"] != w.EID]
     row = loans(fr).iloc[0]
     assert row["decision"] == "refer" and "L07 refer: missing data: tax_monthly.invoiced_sales" in row["reasons"]

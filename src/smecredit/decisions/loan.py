@@ -24,6 +24,7 @@ import pandas as pd
 from smecredit.data.loaders import RawData
 from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS
 from smecredit.decisions import facts as F
+from smecredit.decisions import groups as G
 from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
                                         model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
@@ -150,32 +151,98 @@ def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[Ru
     else:
         res.append(_r("L07", f"¥{rev:,.0f}", "pass", f"Annual revenue proxy ¥{rev:,.0f} (VAT sales" +
                       (f", cut for {note})" if note else ")"), f"年收入估计¥{rev:,.0f}（增值税开票）"))
-    # L08 limit
-    limit, pricing = math.nan, {"price_tier": None, "spread_bp": math.nan}
+    # L08 limit, net of what the enterprise (and its group) already owe at every lender
+    limit, pricing = math.nan, {"price_tier": None, "spread_bp": math.nan, "limits_binding": ""}
     ctype, cval = app["collateral_type"], app.get("collateral_value")
     if ctype in SECURED and pd.isna(cval):
         res.append(_missing("L08", "collateral_value of the offered collateral", "押品评估价值"))
     elif not math.isnan(rev) and not math.isnan(g) and g <= 10:
-        rev_lim = rev * lp.revenue_multiple_by_grade[str(int(g))]
-        if ctype in SECURED:
-            c_lim, c_txt = float(cval) * lp.advance_rate.get(ctype, 0.0), f"{ctype} × {lp.advance_rate.get(ctype, 0.0):.0%}"
-        elif ctype == "guarantee":
-            c_lim, c_txt = lp.guarantee_cap, "guarantee cap"
-        else:
-            c_lim, c_txt = lp.unsecured_cap, "unsecured cap"
-        limit = float(round_down(min(rev_lim, c_lim, lp.max_limit), lp.limit_rounding))
-        binding = min((rev_lim, "revenue"), (c_lim, c_txt), (lp.max_limit, "single-borrower cap"))[1]
+        lims = credit_limits(f, app, lp, rev, g)
+        head = min(h for _, _, _, h in lims)
+        limit = max(0.0, float(round_down(max(head, 0.0), lp.limit_rounding)))
+        req = float(app["requested_amount"])
+        binding = sorted([x for x in lims if x[3] < req or x[3] <= head + 1e-6], key=lambda x: x[3])
+        pricing["limits_binding"] = "；".join(x[1] for x in binding)
+        detail_en = "; ".join(f"{k} ¥{h:,.0f}" for k, _, _, h in lims)
+        detail_zh = "；".join(f"{zh}" for _, _, zh, _ in lims)
+        first = min(lims, key=lambda x: x[3])
         val = f"¥{limit:,.0f}"
         if limit < lp.min_limit:
-            res.append(_r("L08", val, "decline", f"Credit limit ¥{limit:,.0f} below the minimum ¥{lp.min_limit:,.0f}",
-                          f"授信额度¥{limit:,.0f}低于最低额度¥{lp.min_limit:,.0f}"))
+            res.append(_r("L08", val, "decline",
+                          f"Credit limit ¥{limit:,.0f} below the minimum ¥{lp.min_limit:,.0f} (bound by {first[0]}; {detail_en})",
+                          f"可用授信额度¥{limit:,.0f}，低于最低授信额度¥{lp.min_limit:,.0f}；受{first[1]}约束。"
+                          f"各项额度：{detail_zh}"))
         else:
-            res.append(_r("L08", val, "pass", f"Credit limit ¥{limit:,.0f} (bound by {binding}: revenue ¥{rev_lim:,.0f}, "
-                          f"collateral/cap ¥{c_lim:,.0f})", f"授信额度¥{limit:,.0f}"))
+            res.append(_r("L08", val, "pass", f"Credit limit ¥{limit:,.0f} (bound by {first[0]}; {detail_en})",
+                          f"可用授信额度¥{limit:,.0f}，受{first[1]}约束。各项额度：{detail_zh}"))
         tier = next(t for t in lp.price_tiers if t.max_grade >= g) if g <= lp.price_tiers[-1].max_grade else None
         if tier is not None:
-            pricing = {"price_tier": tier.tier, "spread_bp": tier.spread_bp}
+            pricing.update(price_tier=tier.tier, spread_bp=tier.spread_bp)
+    # L09 group and guarantee network: contagion from guarantors in distress
+    gd, od = int(f.get("guarantors_in_distress") or 0), int(f.get("guaranteed_in_distress") or 0)
+    chain = int(f.get("guarantee_chain_size") or 1)
+    if gd or od:
+        zh = "；".join(x for x in (f"为其担保的{gd}家企业出现逾期、关注类或失信" if gd else "",
+                                   f"其担保的{od}家企业出现逾期、关注类或失信，或有负债可能转为实际负债" if od else "") if x)
+        res.append(_r("L09", f"guarantors in distress {gd}, guaranteed firms in distress {od}", "refer",
+                      f"Guarantee network risk (担保链): {gd} guarantor(s) and {od} guaranteed firm(s) in distress",
+                      f"担保圈风险（担保圈共{chain}家企业）：{zh}"))
+    else:
+        res.append(_r("L09", f"guarantee network {chain}", "pass",
+                      "No guarantor or guaranteed firm in distress" + (f" (guarantee network of {chain})" if chain > 1 else ""),
+                      f"担保圈共{chain}家企业，无风险企业" if chain > 1 else "无互保、联保关系"))
     return res, limit, pricing
+
+
+def _concentration_headroom(cap: float, book: float, segment: float) -> float:
+    """Largest new amount x keeping (segment + x) / (book + x) <= cap."""
+    return (cap * book - segment) / (1.0 - cap) if cap < 1 else math.inf
+
+
+def credit_limits(f: dict, app: dict, lp: LendingPolicy, rev: float, g: float) -> list[tuple[str, str, str, float]]:
+    """Every limit on a new loan as (key, Chinese name, Chinese sentence with its labelled amounts, headroom).
+
+    Revenue: annual revenue proxy × the grade's multiple, minus what the enterprise owes at every lender;
+    collateral: value × advance rate (or the unsecured / guarantee cap); enterprise: single-borrower cap
+    minus its exposure; group: group cap minus the group's exposure (groups of 2+); guarantor: cap per
+    guarantor enterprise minus what it already guarantees; industry and county: the largest amount
+    keeping the segment's share of the book within the cap.
+    """
+    expo = float(f.get("total_exposure") or 0.0)
+    mult = lp.revenue_multiple_by_grade[str(int(g))]
+    rev_lim = rev * mult
+    out = [("revenue", "收入口径额度", f"收入口径额度¥{max(rev_lim - expo, 0):,.0f}（年收入估计¥{rev:,.0f}×{mult:.2f}倍"
+            f"=¥{rev_lim:,.0f}，扣除现有各行负债¥{expo:,.0f}）", rev_lim - expo)]
+    ctype, cval = app["collateral_type"], app.get("collateral_value")
+    if ctype in SECURED:
+        rate = lp.advance_rate.get(ctype, 0.0)
+        c_lim = float(cval) * rate
+        out.append(("collateral", "押品额度", f"押品额度¥{c_lim:,.0f}（{COLLATERAL_TYPES[ctype]}评估价值¥{float(cval):,.0f}"
+                    f"×抵质押率{rate:.0%}）", c_lim))
+    elif ctype == "guarantee":
+        out.append(("guarantee cap", "保证贷款上限", f"保证贷款上限¥{lp.guarantee_cap:,.0f}", lp.guarantee_cap))
+    else:
+        out.append(("unsecured cap", "信用贷款上限", f"信用贷款上限¥{lp.unsecured_cap:,.0f}", lp.unsecured_cap))
+    out.append(("enterprise cap", "单户授信上限", f"单户授信余额¥{max(lp.max_limit - expo, 0):,.0f}（单户上限"
+                f"¥{lp.max_limit:,.0f}，扣除现有各行负债¥{expo:,.0f}）", lp.max_limit - expo))
+    gsize, gexpo = int(f.get("group_size") or 1), float(f.get("group_exposure") or expo)
+    if gsize > 1:
+        out.append(("group cap", "集团授信上限", f"集团授信余额¥{max(lp.max_group_exposure - gexpo, 0):,.0f}（关联企业"
+                    f"{gsize}家，集团上限¥{lp.max_group_exposure:,.0f}，扣除集团现有负债¥{gexpo:,.0f}）",
+                    lp.max_group_exposure - gexpo))
+    gexp = f.get("guarantor_guaranteed")
+    if gexp is not None and not pd.isna(gexp):
+        out.append(("guarantor cap", "单一保证人担保上限", f"保证人可担保余额¥{max(lp.max_guarantor_exposure - gexp, 0):,.0f}"
+                    f"（单一保证人上限¥{lp.max_guarantor_exposure:,.0f}，扣除其已担保余额¥{float(gexp):,.0f}）",
+                    lp.max_guarantor_exposure - float(gexp)))
+    book = f.get("book_total")
+    if book is not None and not pd.isna(book) and book >= max(lp.concentration_min_book, 1.0):
+        for key, zh, cap, seg in (("industry", "行业集中度上限", lp.max_industry_share, f.get("book_industry", 0.0)),
+                                  ("county", "区县集中度上限", lp.max_county_share, f.get("book_county", 0.0))):
+            h = _concentration_headroom(cap, float(book), float(seg or 0.0))
+            out.append((key, zh, f"{zh}{cap:.0%}：本行该{'行业' if key == 'industry' else '区县'}贷款余额¥{float(seg or 0):,.0f}"
+                        f"，占全部¥{float(book):,.0f}，可新增¥{max(h, 0):,.0f}", h))
+    return out
 
 
 def _outcome(res: list[RuleResult]) -> str:
@@ -202,12 +269,20 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     sc = check_scores(scores)
     lp = policy.lending
     ef = F.enterprise_facts(raw, d, apps["enterprise_id"], penalty_lookback_months=lp.penalty_lookback_months)
+    ef = ef.join(G.exposure_and_groups(raw, d, apps["enterprise_id"]))
+    book = G.book_concentration(raw, d, lender=lp.own_lender)
+    ef["book_total"] = book["total"]
+    ef["book_industry"] = ef["industry"].map(book["industry"]).fillna(0.0).astype(float)
+    ef["book_county"] = ef["county"].map(book["county"]).fillna(0.0).astype(float)
+    guaranteed_by = G.guarantor_exposure(raw, d)
     erec = ef.to_dict("index")
     srec = sc.to_dict("index")
     rows = []
     for app in apps.to_dict("records"):
         eid = app["enterprise_id"]
         f = dict(erec[eid])
+        gid = app.get("guarantor_enterprise_id")
+        f["guarantor_guaranteed"] = float(guaranteed_by.get(gid, 0.0)) if isinstance(gid, str) and gid else None
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
@@ -232,7 +307,9 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
                "approved_amount": approved, **pricing, "revenue_proxy": rev, "product": app["product"],
                "term_months": app["term_months"], "collateral_type": app["collateral_type"],
                "collateral_value": app["collateral_value"],
-               **{k: f.get(k) for k in ("county", "industry", "size_class", "tech_sme")},
+               **{k: f.get(k) for k in ("county", "industry", "size_class", "tech_sme", "legal_form", "total_exposure",
+                                        "group_id", "group_size", "group_exposure", "guarantee_chain_size",
+                                        "guarantors_in_distress")},
                "guarantor_type": lp_guarantor(app["collateral_type"], policy), "guaranteed_share": np.nan,
                "guarantee_insurance": False}
         for r in res:
@@ -250,6 +327,9 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     if not len(out):
         return out[AUDIT_COLUMNS]
     out["ead"] = out["approved_amount"].where(out["approved_amount"].notna(), out["requested_amount"])
+    # a scheme's single-firm cap applies to the enterprise's policy-guaranteed exposure including this loan
+    pol = out["enterprise_id"].map(ef["policy_guaranteed_exposure"]).astype(float).fillna(0.0)
+    out["scheme_exposure"] = out["ead"] + pol
     for c in ("pd", "model_pd", "credit_limit", "approved_amount", "spread_bp", "revenue_proxy", "ead", "term_months",
               "collateral_value", "guaranteed_share"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")

@@ -303,6 +303,12 @@ class LendingPolicy(_Ordered):
     unsecured_cap: float = Field(ge=0)
     guarantee_cap: float = Field(ge=0)
     max_limit: float = Field(gt=0)
+    max_group_exposure: float = Field(gt=0)
+    max_guarantor_exposure: float = Field(gt=0)
+    max_industry_share: float = Field(gt=0, le=1)
+    max_county_share: float = Field(gt=0, le=1)
+    concentration_min_book: float = Field(ge=0)
+    own_lender: str | None = None
     min_limit: float = Field(ge=0)
     limit_rounding: float = Field(gt=0)
     electricity_haircut_above: float = Field(ge=0, lt=1)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from smecredit.data.loaders import RawData
 from smecredit.decisions import facts as F
+from smecredit.decisions import groups as G
 from smecredit.decisions import rules as R
 from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
                                         model_reasons)
@@ -145,6 +146,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
                             restructuring_lookback_months=p.restructuring_lookback_months,
                             overdue_lookback_months=p.overdue_lookback_months,
                             enforcement_lookback_months=p.enforcement_lookback_months)
+    ef = ef.join(G.exposure_and_groups(raw, d, cand["enterprise_id"], max_data_age_days=p.max_data_age_days))
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
     severities = {rid: meta.severity for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")
@@ -177,8 +179,11 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
             "risk_class_after": res["R15"].value if dec in RENEWED else None,
             "next_review_date": (pd.Timestamp(f["maturity_date"]) + pd.DateOffset(months=p.monitoring_interval_months))
             if dec in RENEWED and pd.notna(f["maturity_date"]) else pd.NaT,
-            **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "collateral_type",
-                                     "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance")},
+            **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "legal_form",
+                                     "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
+                                     "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure",
+                                     "guarantee_chain_size", "guarantors_in_distress", "policy_guaranteed_exposure")},
+            "limits_binding": _limits_exceeded(f, policy),
         }
         for rid, r in res.items():
             row[f"{rid}_value"] = r.value
@@ -191,25 +196,44 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     out["as_of"] = d
     out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
     out["ead"] = out["renewal_amount"].where(out["renewal_amount"].notna(), out["balance"])
+    out["scheme_exposure"] = np.maximum(out["ead"].fillna(0.0), out["policy_guaranteed_exposure"].fillna(0.0))
     out = add_expected_loss(_typed(out), policy.expected_loss)
     log.info("renewal review as of %s: %d loans, %s", d.date(), len(out), out["decision"].value_counts().to_dict())
     return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
+
+
+def _limits_exceeded(f: dict, policy: Policy) -> str:
+    """Lending limits the enterprise (or its group) already exceeds, in Chinese; a renewal adds no exposure,
+    so these are reported for the credit officer, not applied."""
+    lp = policy.lending
+    out = []
+    expo, gexpo = float(f.get("total_exposure") or 0.0), float(f.get("group_exposure") or 0.0)
+    if expo > lp.max_limit:
+        out.append(f"各行负债合计¥{expo:,.0f}超过单户授信上限¥{lp.max_limit:,.0f}")
+    if int(f.get("group_size") or 1) > 1 and gexpo > lp.max_group_exposure:
+        out.append(f"集团（{int(f['group_size'])}家关联企业）负债合计¥{gexpo:,.0f}超过集团授信上限¥{lp.max_group_exposure:,.0f}")
+    return "；".join(out)
 
 
 def _renewal_columns() -> list[str]:
     base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
             "model_pd", "model_grade", "default_override", "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
             "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
-            "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+            "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
+            "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure", "guarantee_chain_size",
+            "guarantors_in_distress", "policy_guaranteed_exposure", "limits_binding"]
     return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
 
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes (so empty and non-empty outputs, and repeated runs, write identical files)."""
-    floats = ["pd", "model_pd", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
+    floats = ["pd", "model_pd", "total_exposure", "group_exposure", "policy_guaranteed_exposure", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
     dates = ["maturity_date", "next_review_date", "as_of", "decided_at"]
     bools = ["tech_sme", "guarantee_insurance"]
+    ints = ["group_size", "guarantee_chain_size", "guarantors_in_distress"]
     out = out.copy()
+    for c in ints:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     for c in floats:
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     for c in dates:
@@ -217,6 +241,6 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
     for c in bools:
         out[c] = out[c].astype("boolean")
     for c in out.columns:
-        if c not in floats + dates + bools:
+        if c not in floats + dates + bools + ints:
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from smecredit.data.reference import COLLATERAL_TYPES
+from smecredit.data.reference import COLLATERAL_TYPES, PERSON_ROLES
 from smecredit.decisions.policy import RenewalPolicy
 
 #: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
@@ -330,15 +330,32 @@ def r11_new_loan_criteria(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
 
 
 def r12_related_persons(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R12: legal representative, actual controller and main shareholders have no bad records."""
+    """R12: legal representative, actual controller and main shareholders have no bad records; no
+    guarantor of the loans, and no firm the borrower guarantees, is in distress (担保链 contagion)."""
+    gd, od = int(f.get("guarantors_in_distress") or 0), int(f.get("guaranteed_in_distress") or 0)
+    if gd or od:
+        chain = int(f.get("guarantee_chain_size") or 1)
+        zh = "；".join(x for x in (f"为其担保的{gd}家企业出现逾期、关注类或失信" if gd else "",
+                                   f"其担保的{od}家企业出现逾期、关注类或失信，或有负债可能转为实际负债" if od else "") if x)
+        return RuleResult("R12", f"guarantors in distress {gd}, guaranteed firms in distress {od}", "refer",
+                          f"Guarantee network risk (担保链, {chain} firms): {gd} guarantor(s) and {od} guaranteed "
+                          "firm(s) in distress", f"担保圈风险（担保圈共{chain}家企业）：{zh}")
     if not f.get("persons_known", False):
         return _missing("R12", "related_persons (legal representative, controller, shareholders)", "关联自然人信息")
     flagged = f.get("persons_flagged")
     if not _na(flagged) and str(flagged):
         return RuleResult("R12", str(flagged), "refer", f"Related persons with bad records: {flagged}",
-                          f"关联自然人存在不良记录：{flagged}")
+                          f"关联自然人存在不良记录：{persons_zh(str(flagged))}")
     return RuleResult("R12", "clean", "pass", "Related persons have no bad credit record and are not dishonest debtors",
                       "关联自然人无不良信用记录、非失信被执行人")
+
+
+def persons_zh(flags: str) -> str:
+    """Chinese reading of the related-person flags (``role: dishonest debtor; role: bad credit record``)."""
+    out = flags
+    for code, zh in PERSON_ROLES.items():
+        out = out.replace(code, zh)
+    return out.replace(": dishonest debtor", "为失信被执行人").replace(": bad credit record", "有不良信用记录").replace("; ", "；")
 
 
 def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
