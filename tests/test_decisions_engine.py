@@ -42,8 +42,10 @@ def test_clean_loan_is_renewed_without_repayment_with_every_audit_column():
     assert row["risk_class_after"] == "正常"
     # every rule is listed with its value and status, plus the model's reasons
     for i in range(1, 18):
-        assert f"R{i:02d} " in row["reasons"] and f"R{i:02d}_value" in row.index and f"R{i:02d}_status" in row.index
+        assert f"R{i:02d} " in row["reasons_passed"] and f"R{i:02d}_value" in row.index and f"R{i:02d}_status" in row.index
+        assert f"（R{i:02d}）" in row["reasons_passed_zh"]
     assert "model: Electricity use down 5%" in row["reasons"]
+    assert row["main_reason"] == "各项续贷条件均满足，可办理无还本续贷"
     assert "无还本续贷" == row["decision_zh"]
 
 
@@ -307,7 +309,8 @@ def test_refused_renewal_carries_no_post_renewal_class_or_review_date_and_chines
     row = one(fr)
     assert row["decision"] == "require_repayment"
     assert row["risk_class_after"] is None and pd.isna(row["next_review_date"])
-    assert "R09 不通过" in row["reasons_zh"]
+    assert row["reasons_zh"].startswith("【不通过】无挪用贷款资金（R09）：发现挪用贷款资金")
+    assert row["main_reason"] == "无挪用贷款资金：发现挪用贷款资金"
     assert not any(f" {word}：" in row["reasons_zh"] for word in ("pass", "fail", "refer", "condition", "info"))
     renewed = one()
     assert renewed["risk_class_after"] == "正常" and pd.notna(renewed["next_review_date"])

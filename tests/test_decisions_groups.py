@@ -44,7 +44,7 @@ def test_related_person_makes_a_group_and_the_group_cap_binds():
     capped = POLICY.model_copy(update={"lending": LP.model_copy(update={"max_group_exposure": 500_000.0})})
     row = loan_row(fr, capped)
     assert row["credit_limit"] == 200_000 and row["limits_binding"].startswith("集团授信上限")
-    assert "集团授信余额¥200,000（关联企业2家" in row["reasons_zh"]
+    assert "受集团授信上限约束" in row["reasons_zh"] and "集团授信余额¥200,000（关联企业2家" in row["reasons_passed_zh"]
     # at the boundary the group cap is not binding any more
     at = POLICY.model_copy(update={"lending": LP.model_copy(update={"max_group_exposure": 780_000.0})})
     assert loan_row(fr, at)["credit_limit"] == 480_000

@@ -26,11 +26,11 @@ from smecredit.data.reference import COLLATERAL_TYPES, PRODUCTS
 from smecredit.decisions import facts as F
 from smecredit.decisions import groups as G
 from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
-                                        model_reasons)
+                                        format_reasons, model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import LendingPolicy, Policy
 from smecredit.decisions.risk_sharing import round_down
-from smecredit.decisions.rules import RuleResult, grade_number
+from smecredit.decisions.rules import RuleResult, grade_number, persons_zh
 from smecredit.exceptions import DataContractError
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ DECISIONS = ("approve", "refer", "decline")
 DECISION_ZH = {"approve": "批准", "refer": "提交人工审查", "decline": "拒绝"}
 APPLICATION_COLUMNS = ["enterprise_id", "requested_amount", "product", "term_months", "collateral_type"]
 SECURED = ("real_estate", "movable_property", "ip_pledge", "receivables")
+#: Chinese names of the new-loan checks.
+CHECK_TITLES_ZH = {"L01": "企业登记", "L02": "否决事项", "L03": "重大行政处罚", "L04": "关联自然人", "L05": "重组记录",
+                   "L06": "评级与违约概率", "L07": "年收入估计", "L08": "授信额度", "L09": "担保圈"}
 
 
 def check_applications(apps: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +127,7 @@ def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[Ru
         res.append(_missing("L04", "related_persons", "关联自然人信息"))
     elif isinstance(f.get("persons_flagged"), str) and f["persons_flagged"]:
         res.append(_r("L04", f["persons_flagged"], "refer", f"Related persons with bad records: {f['persons_flagged']}",
-                      f"关联自然人存在不良记录：{f['persons_flagged']}"))
+                      f"关联自然人存在不良记录：{persons_zh(f['persons_flagged'])}"))
     else:
         res.append(_r("L04", "clean", "pass", "Related persons clean", "关联自然人无不良记录"))
     rs_ = bool(f.get("restructured_recently"))
@@ -290,20 +293,25 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
         res, limit, pricing = evaluate_application(f, app, lp)
         dec = _outcome(res)
         approved = min(app["requested_amount"], limit) if dec == "approve" else np.nan
-        en = [f"{r.rule} {r.status}: {r.text_en}" for r in res]
-        zh = [f"{r.rule} {r.status}：{r.text_zh}" for r in res]
-        if dec == "approve" and approved < app["requested_amount"]:
-            en.append(f"approved ¥{approved:,.0f} of ¥{app['requested_amount']:,.0f} requested (credit limit)")
-            zh.append(f"按授信额度批准¥{approved:,.0f}（申请¥{app['requested_amount']:,.0f}）")
-        mr = [] if s is None else model_reasons(s)
-        if mr:
-            en.append("model: " + "; ".join(mr))
-            zh.append("模型：" + "；".join(mr))
+        lead_en = ["in default or non-performing: grade D, PD 1 (model score not used)"] if f["default_override"] else []
+        lead_zh = [f["default_override"]] if f["default_override"] else []
+        ok_en = ok_zh = ""
+        if dec == "approve":
+            ok_en = f"approved ¥{approved:,.0f}"
+            ok_zh = f"各项审查通过，批准金额¥{approved:,.0f}"
+            if approved < app["requested_amount"]:
+                ok_en += f" of ¥{app['requested_amount']:,.0f} requested (credit limit)"
+                by = pricing.get("limits_binding") or "授信额度"
+                ok_zh += f"（申请金额¥{app['requested_amount']:,.0f}，受{by}约束，可用授信额度¥{limit:,.0f}）"
+        texts = format_reasons(res, CHECK_TITLES_ZH, [] if s is None else model_reasons(s), lead_en=lead_en,
+                               lead_zh=lead_zh, ok_zh=ok_zh, ok_en=ok_en)
         rev, _ = revenue_proxy(f, lp)
-        row = {"enterprise_id": eid, "loan_id": None, "decision": dec, "reasons": "\n".join(en), "pd": f["pd"],
+        row = {"enterprise_id": eid, "loan_id": None, "decision": dec, "reasons": texts["reasons"], "pd": f["pd"],
                "grade": f["grade"], "model_pd": f["model_pd"], "model_grade": f["model_grade"],
                "default_override": f["default_override"], "application_id": app["application_id"], "decision_zh": DECISION_ZH[dec],
-               "reasons_zh": "\n".join(zh), "requested_amount": app["requested_amount"], "credit_limit": limit,
+               "reasons_zh": texts["reasons_zh"], "main_reason": texts["main_reason"],
+               "reasons_passed": texts["reasons_passed"], "reasons_passed_zh": texts["reasons_passed_zh"],
+               "requested_amount": app["requested_amount"], "credit_limit": limit,
                "approved_amount": approved, **pricing, "revenue_proxy": rev, "product": app["product"],
                "term_months": app["term_months"], "collateral_type": app["collateral_type"],
                "collateral_value": app["collateral_value"],

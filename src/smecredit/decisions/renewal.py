@@ -24,8 +24,8 @@ from smecredit.data.loaders import RawData
 from smecredit.decisions import facts as F
 from smecredit.decisions import groups as G
 from smecredit.decisions import rules as R
-from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now, default_override,
-                                        model_reasons)
+from smecredit.decisions.common import (AUDIT_COLUMNS, STATUS_ZH, as_date, check_scores, decided_at_now,  # noqa: F401
+                                        default_override, format_reasons, model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import Policy
 from smecredit.decisions.risk_sharing import round_down
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 DECISIONS = ("renew_without_repayment", "renew_with_conditions", "refer", "require_repayment")
 RENEWED = ("renew_without_repayment", "renew_with_conditions")
-STATUS_ZH = {"pass": "通过", "fail": "不通过", "refer": "转人工审查", "condition": "附条件", "info": "说明"}
 DECISION_ZH = {"renew_without_repayment": "无还本续贷", "renew_with_conditions": "附条件续贷",
                "refer": "提交人工审查", "require_repayment": "到期还款（不予续贷）"}
 
@@ -149,6 +148,7 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     ef = ef.join(G.exposure_and_groups(raw, d, cand["enterprise_id"], max_data_age_days=p.max_data_age_days))
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
     severities = {rid: meta.severity for rid, meta in policy.rules.items()}
+    titles_zh = {rid: meta.title_zh for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")
     rows = []
     for lid, eid in zip(cand["loan_id"], cand["enterprise_id"], strict=True):
@@ -160,15 +160,18 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         res = R.evaluate(f, p, d, severities)
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
-        reasons_en = [f"{r.rule} {r.status}: {r.text_en}" for r in res.values()]
-        reasons_zh = [f"{r.rule} {STATUS_ZH.get(r.status, r.status)}：{r.text_zh}" for r in res.values()]
         mr = [] if s is None else model_reasons(s)
-        if mr:
-            reasons_en.append("model: " + "; ".join(mr))
-            reasons_zh.append("模型：" + "；".join(mr))
+        lead_en = ["in default or non-performing: grade D, PD 1 (model score not used)"] if f["default_override"] else []
+        lead_zh = [f["default_override"]] if f["default_override"] else []
+        ok = {"renew_without_repayment": "各项续贷条件均满足，可办理无还本续贷",
+              "renew_with_conditions": "续贷条件基本满足，按所列条件办理"}.get(dec, "")
+        texts = format_reasons(list(res.values()), titles_zh, mr, lead_en=lead_en, lead_zh=lead_zh, ok_zh=ok,
+                               ok_en="all renewal conditions met" if ok else "")
         row = {
-            "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": "\n".join(reasons_en),
-            "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": "\n".join(reasons_zh),
+            "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": texts["reasons"],
+            "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": texts["reasons_zh"],
+            "main_reason": texts["main_reason"], "reasons_passed": texts["reasons_passed"],
+            "reasons_passed_zh": texts["reasons_passed_zh"],
             "model_pd": f["model_pd"], "model_grade": f["model_grade"], "default_override": f["default_override"],
             "maturity_date": f["maturity_date"], "balance": f["balance"],
             "renewal_amount": amount if dec in RENEWED else np.nan,
@@ -217,6 +220,7 @@ def _limits_exceeded(f: dict, policy: Policy) -> str:
 
 def _renewal_columns() -> list[str]:
     base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
+            "main_reason", "reasons_passed", "reasons_passed_zh",
             "model_pd", "model_grade", "default_override", "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
             "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
             "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",

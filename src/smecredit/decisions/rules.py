@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from smecredit.data.reference import COLLATERAL_TYPES, PERSON_ROLES
+from smecredit.data.reference import COLLATERAL_TYPES, PERSON_ROLES, PRODUCTS, SIZE_CLASSES
 from smecredit.decisions.policy import RenewalPolicy
 
 #: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
@@ -94,9 +94,9 @@ def r01_product(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
         return _missing("R01", "loans.product")
     if prod in p.eligible_products:
         return RuleResult("R01", prod, "pass", f"Product {prod} is eligible for renewal without repayment",
-                          f"贷款品种{prod}属于无还本续贷适用范围")
+                          f"贷款品种（{PRODUCTS.get(prod, '其他')}）属于无还本续贷适用范围")
     return RuleResult("R01", prod, "fail", f"Product {prod} is not eligible for renewal without repayment",
-                      f"贷款品种{prod}不适用无还本续贷")
+                      f"贷款品种（{PRODUCTS.get(prod, '其他')}）不适用无还本续贷")
 
 
 def r02_size(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
@@ -105,7 +105,8 @@ def r02_size(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     if _na(size):
         return _missing("R02", "enterprises.size_class", "企业规模")
     if size in p.eligible_size_classes:
-        return RuleResult("R02", size, "pass", f"Enterprise size {size} is eligible", f"企业规模（{size}）符合条件")
+        return RuleResult("R02", size, "pass", f"Enterprise size {size} is eligible",
+                          f"企业规模（{SIZE_CLASSES.get(size, '未知')}企业）符合条件")
     cutoff = pd.Timestamp(p.medium_maturity_cutoff)
     if size == "medium":
         if _na(mat):
@@ -117,7 +118,8 @@ def r02_size(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
         return RuleResult("R02", f"medium, matures {_date(mat)}", "fail",
                           f"Medium enterprise, loan matures {_date(mat)}, after {_date(cutoff)}",
                           f"中型企业，贷款于{_date(mat)}到期，晚于{_date(cutoff)}")
-    return RuleResult("R02", size, "fail", f"Enterprise size {size} is not eligible", f"企业规模（{size}）不符合条件")
+    return RuleResult("R02", size, "fail", f"Enterprise size {size} is not eligible",
+                      f"企业规模（{SIZE_CLASSES.get(size, '未知')}企业）不符合条件")
 
 
 def r03_application(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
@@ -221,7 +223,8 @@ def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
                         "、".join(names_zh[k] for k in miss) + "（近24个月）")
     hc = "n/a" if skipped else _pct(ch["headcount"])
     value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {hc}"
-    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{hc}"
+    hc_zh = "不适用" if skipped else _pct(ch["headcount"])
+    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{hc_zh}"
     if ch["sales"] <= -p.hard_sales_decline + EPS:
         return RuleResult("R07", value, "fail",
                           f"Not operating normally: {value} year on year (sales drop beyond {p.hard_sales_decline:.0%})",
