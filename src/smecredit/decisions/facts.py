@@ -86,7 +86,7 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
     ent = raw["enterprises"]
     ent = ent[ent["registration_date"] <= d].drop_duplicates("enterprise_id").set_index("enterprise_id")
     out = pd.DataFrame(index=ids)
-    for c in ("size_class", "county", "industry", "tech_sme", "legal_form"):
+    for c in ("size_class", "county", "industry", "tech_sme", "legal_form", "mountain_county"):
         out[c] = ent[c].reindex(ids)
     out["registered"] = ids.isin(ent.index)
 
@@ -95,11 +95,20 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
     out = out.join(_window_sum(tax, "invoiced_sales", ids, y1, d, "sales_12m"))
     out = out.join(_window_sum(tax, "invoiced_sales", ids, y2, y1, "sales_prev_12m"))
     out = out.join(_window_sum(tax, "invoiced_sales", ids, d - pd.DateOffset(months=3), d, "sales_3m"))
+    # alternative evidence where VAT invoices cannot exist (个体工商户/农户 on fixed-quota 定期定额 tax):
+    # months with VAT invoicing in 24 months, and tax paid without invoices
+    inv = tax[(tax["month_end"] > y2) & (tax["month_end"] <= d) & (tax["invoiced_sales"] > 0)]
+    out["vat_invoicing_months_24m"] = inv.groupby("enterprise_id").size().reindex(ids, fill_value=0).astype(int)
+    paid = tax[tax["tax_paid"] > 0]
+    out = out.join(_window_sum(paid, "tax_paid", ids, y1, d, "tax_paid_12m"))
+    out = out.join(_window_sum(paid, "tax_paid", ids, y2, y1, "tax_paid_prev_12m"))
+    out = out.join(_window_sum(paid, "tax_paid", ids, d - pd.DateOffset(months=3), d, "tax_paid_3m"))
 
     ut = raw["utilities_monthly"]
     ut = ut[ut["enterprise_id"].isin(ids)]
     out = out.join(_window_sum(ut, "electricity_kwh", ids, y1, d, "elec_12m"))
     out = out.join(_window_sum(ut, "electricity_kwh", ids, y2, y1, "elec_prev_12m"))
+    out = out.join(_window_sum(ut, "electricity_kwh", ids, d - pd.DateOffset(months=3), d, "elec_3m"))
 
     si = raw["social_insurance_monthly"]
     si = si[si["enterprise_id"].isin(ids) & (si["month_end"] <= d)]
@@ -107,6 +116,8 @@ def enterprise_facts(raw: RawData, as_of, enterprise_ids: Iterable[str], *, pena
     out["headcount_now"] = _latest(now, "enterprise_id", "month_end")["insured_headcount"].reindex(ids).astype(float)
     ago = si[(si["month_end"] > y1 - pd.DateOffset(months=2)) & (si["month_end"] <= y1)]
     out["headcount_12m_ago"] = _latest(ago, "enterprise_id", "month_end")["insured_headcount"].reindex(ids).astype(float)
+    out["si_3m_months"] = si[si["month_end"] > d - pd.DateOffset(months=3)].groupby("enterprise_id").size() \
+        .reindex(ids, fill_value=0).astype(int)
 
     adm = raw["admin_events"]
     adm = adm[adm["enterprise_id"].isin(ids) & (adm["event_date"] <= d)]

@@ -80,7 +80,23 @@ def _missing(cid: str, what: str, zh: str) -> RuleResult:
 
 
 def revenue_proxy(f: dict, lp: LendingPolicy) -> tuple[float, str]:
-    """Annual revenue proxy: 12-month VAT sales, cut by the fall in electricity when it exceeds the threshold."""
+    """Annual revenue proxy and its basis.
+
+    ``vat``: 12-month VAT sales, cut by the fall in electricity when it exceeds the threshold (basis
+    ``vat, electricity -25% …``). For a firm that cannot have VAT invoices (no VAT invoicing in 24 months
+    and a legal form in ``alternative_evidence_forms``): ``fixed_quota`` — 12-month tax paid / the
+    fixed-quota tax rate — or, with electricity records only, NaN and basis ``electricity`` (the limit is
+    then the alternative-evidence cap). NaN and ``""`` when nothing establishes revenue.
+    """
+    from smecredit.decisions.rules import no_vat
+
+    if no_vat(f, lp.alternative_evidence_forms):
+        n = int(f.get("tax_paid_12m_months") or 0)
+        if n >= lp.min_history_months and pd.notna(f.get("tax_paid_12m")):
+            return float(f["tax_paid_12m"]) * 12.0 / n / lp.fixed_quota_tax_rate, "fixed_quota"
+        if int(f.get("elec_12m_months") or 0) >= lp.min_history_months and pd.notna(f.get("elec_12m")):
+            return math.nan, "electricity"
+        return math.nan, ""
     if int(f.get("sales_12m_months") or 0) < lp.min_history_months or pd.isna(f.get("sales_12m")):
         return math.nan, ""
     sales = float(f["sales_12m"]) * 12.0 / int(f["sales_12m_months"])
@@ -89,8 +105,8 @@ def revenue_proxy(f: dict, lp: LendingPolicy) -> tuple[float, str]:
             >= lp.min_history_months and pd.notna(e_now) and pd.notna(e_prev) and e_prev > 0):
         change = float(e_now) / float(e_prev) - 1
         if change < -lp.electricity_haircut_above:
-            return sales * (1 + change), f"electricity {change:+.0%} year on year"
-    return sales, ""
+            return sales * (1 + change), f"vat, electricity {change:+.0%} year on year"
+    return sales, "vat"
 
 
 def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[RuleResult], float, dict]:
@@ -148,18 +164,35 @@ def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[Ru
                           f"{lp.refer_grade_max})", f"违约概率{p_:.2%}、评级{f.get('grade')}超出可接受范围"))
     # L07 revenue proxy
     rev, note = revenue_proxy(f, lp)
-    if math.isnan(rev):
-        res.append(_missing("L07", f"tax_monthly.invoiced_sales ({lp.min_history_months}+ of the last 12 months)",
-                            "近12个月开票销售额"))
+    if note == "electricity":
+        res.append(_r("L07", "electricity records", "pass",
+                      "No VAT invoicing by legal form: operation evidenced by 12 months of electricity records; limit "
+                      f"capped at ¥{lp.alternative_evidence_limit:,.0f}",
+                      f"无增值税开票（个体工商户、农户等）：以近12个月用电记录为经营证据，额度以"
+                      f"¥{lp.alternative_evidence_limit:,.0f}为限"))
+    elif math.isnan(rev):
+        if f.get("legal_form") in lp.alternative_evidence_forms:
+            res.append(_missing("L07", "tax_monthly (invoiced sales or tax paid) or utilities_monthly "
+                                f"({lp.min_history_months}+ of the last 12 months)", "近12个月开票、纳税或用电记录"))
+        else:
+            res.append(_missing("L07", f"tax_monthly.invoiced_sales ({lp.min_history_months}+ of the last 12 months)",
+                                "近12个月开票销售额"))
+    elif note == "fixed_quota":
+        res.append(_r("L07", f"¥{rev:,.0f}", "pass", f"Annual revenue proxy ¥{rev:,.0f} (fixed-quota tax paid / "
+                      f"{lp.fixed_quota_tax_rate:.0%})", f"年收入估计¥{rev:,.0f}（按近12个月定额纳税额÷征收率"
+                      f"{lp.fixed_quota_tax_rate:.0%}推算，无增值税开票）"))
     else:
+        cut = note.split(", ", 1)[1] if ", " in note else ""
         res.append(_r("L07", f"¥{rev:,.0f}", "pass", f"Annual revenue proxy ¥{rev:,.0f} (VAT sales" +
-                      (f", cut for {note})" if note else ")"), f"年收入估计¥{rev:,.0f}（增值税开票）"))
+                      (f", cut for {cut})" if cut else ")"),
+                      f"年收入估计¥{rev:,.0f}（增值税开票销售额" +
+                      (f"，按用电量同比降幅{cut.split()[1]}下调）" if cut else "）")))
     # L08 limit, net of what the enterprise (and its group) already owe at every lender
     limit, pricing = math.nan, {"price_tier": None, "spread_bp": math.nan, "limits_binding": ""}
     ctype, cval = app["collateral_type"], app.get("collateral_value")
     if ctype in SECURED and pd.isna(cval):
         res.append(_missing("L08", "collateral_value of the offered collateral", "押品评估价值"))
-    elif not math.isnan(rev) and not math.isnan(g) and g <= 10:
+    elif (not math.isnan(rev) or note == "electricity") and not math.isnan(g) and g <= 10:
         lims = credit_limits(f, app, lp, rev, g)
         head = min(h for _, _, _, h in lims)
         limit = max(0.0, float(round_down(max(head, 0.0), lp.limit_rounding)))
@@ -213,9 +246,14 @@ def credit_limits(f: dict, app: dict, lp: LendingPolicy, rev: float, g: float) -
     """
     expo = float(f.get("total_exposure") or 0.0)
     mult = lp.revenue_multiple_by_grade[str(int(g))]
-    rev_lim = rev * mult
-    out = [("revenue", "收入口径额度", f"收入口径额度¥{max(rev_lim - expo, 0):,.0f}（年收入估计¥{rev:,.0f}×{mult:.2f}倍"
-            f"=¥{rev_lim:,.0f}，扣除现有各行负债¥{expo:,.0f}）", rev_lim - expo)]
+    if math.isnan(rev):   # no VAT invoices, operation evidenced by electricity only
+        cap = lp.alternative_evidence_limit
+        out = [("alternative evidence cap", "无开票经营额度", f"无开票经营额度¥{max(cap - expo, 0):,.0f}（以用电记录为"
+                f"经营证据，上限¥{cap:,.0f}，扣除现有各行负债¥{expo:,.0f}）", cap - expo)]
+    else:
+        rev_lim = rev * mult
+        out = [("revenue", "收入口径额度", f"收入口径额度¥{max(rev_lim - expo, 0):,.0f}（年收入估计¥{rev:,.0f}×{mult:.2f}倍"
+                f"=¥{rev_lim:,.0f}，扣除现有各行负债¥{expo:,.0f}）", rev_lim - expo)]
     ctype, cval = app["collateral_type"], app.get("collateral_value")
     if ctype in SECURED:
         rate = lp.advance_rate.get(ctype, 0.0)

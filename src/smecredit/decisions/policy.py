@@ -238,6 +238,7 @@ class RenewalPolicy(_Ordered):
     max_electricity_decline: float = Field(gt=0, lt=1)
     max_headcount_decline: float = Field(gt=0, lt=1)
     headcount_required_for: tuple[str, ...] = ()
+    alternative_evidence_forms: tuple[str, ...] = ()
     reduce_amount_above_decline: float = Field(ge=0, lt=1)
     min_history_months: int = Field(ge=1, le=12)
     max_data_age_days: int = Field(ge=28, le=366)
@@ -266,7 +267,7 @@ class RenewalPolicy(_Ordered):
     def _products(cls, v):
         return _known(v, PRODUCTS, "product(s)", "products")
 
-    @field_validator("headcount_required_for")
+    @field_validator("headcount_required_for", "alternative_evidence_forms")
     @classmethod
     def _forms(cls, v):
         return _known(v, LEGAL_FORMS, "legal form(s)", "forms")
@@ -312,9 +313,17 @@ class LendingPolicy(_Ordered):
     min_limit: float = Field(ge=0)
     limit_rounding: float = Field(gt=0)
     electricity_haircut_above: float = Field(ge=0, lt=1)
+    alternative_evidence_forms: tuple[str, ...] = ()
+    fixed_quota_tax_rate: float = Field(gt=0, le=0.2)
+    alternative_evidence_limit: float = Field(ge=0)
     min_history_months: int = Field(ge=1, le=12)
     penalty_lookback_months: int = Field(ge=1, le=120)
     price_tiers: tuple[PriceTier, ...] = Field(min_length=1)
+
+    @field_validator("alternative_evidence_forms")
+    @classmethod
+    def _alt_forms(cls, v):
+        return _known(v, LEGAL_FORMS, "legal form(s)", "forms")
 
     @model_validator(mode="after")
     def _consistent(self):

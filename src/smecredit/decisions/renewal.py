@@ -94,9 +94,10 @@ def _renewal_terms(f: dict, results: dict[str, R.RuleResult], policy: Policy) ->
     new_term = int(max(1, min(term, p.max_term_months))) if pd.notna(term) else p.max_term_months
     conditions = []
     if results["R07"].status == "condition":
-        decline = -R.operating_changes(f, p.min_history_months)["sales"]
+        change, key = R.primary_change(f, p)
+        decline = -change
         amount = float(round_down(amount * (1 - decline), p.reduced_amount_rounding))
-        conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in sales")
+        conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in {key}")
     if results["R13"].status == "condition":
         conditions.append(results["R13"].text_en.split(": ", 1)[-1])
     if results["R14"].status == "condition":

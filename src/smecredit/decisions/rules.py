@@ -156,18 +156,31 @@ def r05_financing_need(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     bal, amt = f.get("balance"), f.get("amount")
     if _na(bal):
         return _missing("R05", "loan_monthly.balance (no recent monthly record)", "贷款月度余额")
-    if int(f.get("sales_3m_months") or 0) == 0:
-        return _missing("R05", "tax_monthly.invoiced_sales (last 3 months)", "近3个月开票销售额")
     util = float(bal) / float(amt) if amt and amt > 0 else math.nan
-    sales3 = float(f.get("sales_3m") or 0.0)
-    value = f"drawn {util:.0%}, sales 3m {_yuan(sales3)}"
-    if sales3 <= 0:
-        return RuleResult("R05", value, "refer", "No invoiced sales in the last 3 months: financing need not evident",
-                          "近3个月无开票销售，融资需求存疑")
+    alt_zh = ""
+    if no_vat(f, p.alternative_evidence_forms):
+        ev = [(k, zh) for k, zh in (("tax_paid_3m_months", "定额纳税"), ("elec_3m_months", "用电"),
+                                    ("si_3m_months", "社保缴纳")) if int(f.get(k) or 0) > 0]
+        if not ev:
+            return _missing("R05", "tax_monthly.tax_paid, utilities_monthly, social_insurance_monthly (last 3 months; "
+                            "no VAT invoicing by legal form)", "近3个月定额纳税、用电或社保缴纳记录（无增值税开票）")
+        value = f"drawn {util:.0%}, no VAT invoicing; last 3 months: {', '.join(k.split('_3m')[0] for k, _ in ev)}"
+        alt_zh = f"（无增值税开票，近3个月有{'、'.join(z for _, z in ev)}记录）"
+    else:
+        if int(f.get("sales_3m_months") or 0) == 0:
+            return _missing("R05", "tax_monthly.invoiced_sales (last 3 months)", "近3个月开票销售额")
+        sales3 = float(f.get("sales_3m") or 0.0)
+        value = f"drawn {util:.0%}, sales 3m {_yuan(sales3)}"
+        if sales3 <= 0:
+            return RuleResult("R05", value, "refer", "No invoiced sales in the last 3 months: financing need not evident",
+                              "近3个月无开票销售，融资需求存疑")
     if not util >= p.min_utilisation - EPS:
         return RuleResult("R05", value, "refer",
                           f"Loan only {util:.0%} drawn (policy {p.min_utilisation:.0%}): continuing financing need not evident",
                           f"贷款使用率仅{util:.0%}（要求{p.min_utilisation:.0%}），持续融资需求不明显")
+    if alt_zh:
+        return RuleResult("R05", value, "pass", f"Loan {util:.0%} drawn and still operating (alternative evidence): "
+                          "financing need continues", f"贷款使用率{util:.0%}且持续经营{alt_zh}，仍有融资需求")
     return RuleResult("R05", value, "pass", f"Loan {util:.0%} drawn and still invoicing: financing need continues",
                       f"贷款使用率{util:.0%}且持续开票，仍有融资需求")
 
@@ -194,52 +207,86 @@ def _yoy(now, prev, n_now, n_prev, min_months) -> float:
     return float(now) / float(prev) - 1.0
 
 
+def no_vat(f: Mapping, forms) -> bool:
+    """True when VAT invoices cannot be expected: a legal form in ``forms`` (individual business, farmer
+    cooperative: often fixed-quota 定期定额 taxpayers) with no VAT invoicing in the last 24 months."""
+    return f.get("legal_form") in forms and int(f.get("vat_invoicing_months_24m") or 0) == 0
+
+
 def operating_changes(f: Mapping, min_months: int) -> dict[str, float]:
-    """Year-on-year change of VAT sales, electricity and insured headcount (NaN when not computable)."""
+    """Year-on-year change of VAT sales, tax paid, electricity and insured headcount (NaN when not computable)."""
     hc_now, hc_ago = f.get("headcount_now"), f.get("headcount_12m_ago")
     hc = math.nan if _na(hc_now) or _na(hc_ago) or not hc_ago > 0 else float(hc_now) / float(hc_ago) - 1.0
     return {
         "sales": _yoy(f.get("sales_12m"), f.get("sales_prev_12m"), f.get("sales_12m_months"),
                       f.get("sales_prev_12m_months"), min_months),
+        "tax_paid": _yoy(f.get("tax_paid_12m"), f.get("tax_paid_prev_12m"), f.get("tax_paid_12m_months"),
+                         f.get("tax_paid_prev_12m_months"), min_months),
         "electricity": _yoy(f.get("elec_12m"), f.get("elec_prev_12m"), f.get("elec_12m_months"),
                             f.get("elec_prev_12m_months"), min_months),
         "headcount": hc,
     }
 
 
-def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
-    """R07: normal operation: VAT sales, electricity and headcount not down beyond the thresholds."""
+def primary_change(f: Mapping, p: RenewalPolicy) -> tuple[float, str]:
+    """The change that measures turnover: VAT sales; for a firm without VAT invoices (:func:`no_vat`), the
+    fixed-quota tax paid, else electricity. Returns (change, key); NaN when not computable."""
     ch = operating_changes(f, p.min_history_months)
-    names_zh = {"sales": "开票销售额", "electricity": "用电量", "headcount": "参保人数"}
-    tables = {"sales": "tax_monthly.invoiced_sales", "electricity": "utilities_monthly.electricity_kwh",
-              "headcount": "social_insurance_monthly.insured_headcount"}
-    miss = [k for k, v in ch.items() if math.isnan(v)]
-    skipped = set()
-    if "headcount" in miss and f.get("legal_form") not in p.headcount_required_for:
-        miss.remove("headcount")
+    if not no_vat(f, p.alternative_evidence_forms):
+        return ch["sales"], "sales"
+    if not math.isnan(ch["tax_paid"]):
+        return ch["tax_paid"], "tax_paid"
+    return ch["electricity"], "electricity"
+
+
+_NAMES_ZH = {"sales": "开票销售额", "tax_paid": "定额纳税额", "electricity": "用电量", "headcount": "参保人数"}
+_TABLES = {"sales": "tax_monthly.invoiced_sales", "tax_paid": "tax_monthly.tax_paid",
+           "electricity": "utilities_monthly.electricity_kwh", "headcount": "social_insurance_monthly.insured_headcount"}
+
+
+def r07_operation(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
+    """R07: normal operation: turnover (VAT sales), electricity and headcount not down beyond the thresholds.
+
+    A firm that cannot have VAT invoices (:func:`no_vat`) is judged on alternative evidence: fixed-quota
+    tax paid and electricity (at least one must be known, else missing data), and headcount if insured.
+    """
+    ch = operating_changes(f, p.min_history_months)
+    alt = no_vat(f, p.alternative_evidence_forms)
+    skipped = {"tax_paid"}
+    if alt:
+        skipped = {"sales"} | {k for k in ("tax_paid", "electricity") if math.isnan(ch[k])}
+        if {"tax_paid", "electricity"} <= skipped:
+            return _missing("R07", f"tax_monthly.tax_paid or utilities_monthly.electricity_kwh (24 months to "
+                            f"{_date(as_of)}; no VAT invoicing by legal form)", "定额纳税或用电记录（近24个月，无增值税开票）")
+    if math.isnan(ch["headcount"]) and f.get("legal_form") not in p.headcount_required_for:
         skipped.add("headcount")
+    miss = [k for k, v in ch.items() if math.isnan(v) and k not in skipped]
     if miss:
-        return _missing("R07", ", ".join(f"{tables[k]} (24 months to {_date(as_of)})" for k in miss),
-                        "、".join(names_zh[k] for k in miss) + "（近24个月）")
-    hc = "n/a" if skipped else _pct(ch["headcount"])
-    value = f"sales {_pct(ch['sales'])}, electricity {_pct(ch['electricity'])}, headcount {hc}"
-    hc_zh = "不适用" if skipped else _pct(ch["headcount"])
-    zh_value = f"开票销售额{_pct(ch['sales'])}，用电量{_pct(ch['electricity'])}，参保人数{hc_zh}"
-    if ch["sales"] <= -p.hard_sales_decline + EPS:
+        return _missing("R07", ", ".join(f"{_TABLES[k]} (24 months to {_date(as_of)})" for k in miss),
+                        "、".join(_NAMES_ZH[k] for k in miss) + "（近24个月）")
+    shown = [k for k in ch if k not in skipped or k == "headcount"]
+    value = ", ".join(f"{k} {'n/a' if k in skipped else _pct(ch[k])}" for k in shown)
+    zh_value = "，".join(f"{_NAMES_ZH[k]}{'不适用' if k in skipped else _pct(ch[k])}" for k in shown)
+    if alt:
+        zh_value = "无增值税开票，以替代数据判断：" + zh_value
+        value = "no VAT invoicing (alternative evidence): " + value
+    prim, key = primary_change(f, p)
+    if prim <= -p.hard_sales_decline + EPS:
         return RuleResult("R07", value, "fail",
-                          f"Not operating normally: {value} year on year (sales drop beyond {p.hard_sales_decline:.0%})",
-                          f"生产经营不正常：同比{zh_value}（销售降幅超过{p.hard_sales_decline:.0%}）")
-    limits = {"sales": p.max_sales_decline, "electricity": p.max_electricity_decline, "headcount": p.max_headcount_decline}
+                          f"Not operating normally: {value} year on year ({key} drop beyond {p.hard_sales_decline:.0%})",
+                          f"生产经营不正常：同比{zh_value}（{_NAMES_ZH[key]}降幅超过{p.hard_sales_decline:.0%}）")
+    limits = {"sales": p.max_sales_decline, "tax_paid": p.max_sales_decline, "electricity": p.max_electricity_decline,
+              "headcount": p.max_headcount_decline}
     over = [k for k in ch if k not in skipped and ch[k] < -limits[k] - EPS]
     if over:
         return RuleResult("R07", value, "refer",
                           f"Operations weakening: {value} year on year (limit " +
                           ", ".join(f"{k} -{limits[k]:.0%}" for k in over) + ")",
                           f"经营指标下滑：同比{zh_value}")
-    if ch["sales"] < -p.reduce_amount_above_decline - EPS:
+    if prim < -p.reduce_amount_above_decline - EPS:
         return RuleResult("R07", value, "condition",
-                          f"Sales down {-ch['sales']:.0%} year on year: renew with the amount reduced in proportion",
-                          f"开票销售额同比下降{-ch['sales']:.0%}：按比例压降续贷金额")
+                          f"{key} down {-prim:.0%} year on year: renew with the amount reduced in proportion",
+                          f"{_NAMES_ZH[key]}同比下降{-prim:.0%}：按比例压降续贷金额")
     return RuleResult("R07", value, "pass", f"Operating normally: {value} year on year", f"生产经营正常：同比{zh_value}")
 
 
@@ -460,9 +507,9 @@ def restructuring_signs(f: Mapping, p: RenewalPolicy) -> list[tuple[str, str]]:
     if int(f.get("arrears_months_12m") or 0) > 0:
         out.append((f"interest arrears in {int(f['arrears_months_12m'])} of the last 12 months",
                     f"近12个月有{int(f['arrears_months_12m'])}个月欠息"))
-    sales = operating_changes(f, p.min_history_months)["sales"]
+    sales, key = primary_change(f, p)
     if not math.isnan(sales) and sales < -p.max_sales_decline - EPS:
-        out.append((f"VAT sales {_pct(sales)} year on year", f"开票销售额同比{_pct(sales)}"))
+        out.append((f"{key} {_pct(sales)} year on year", f"{_NAMES_ZH[key]}同比{_pct(sales)}"))
     return out
 
 
