@@ -248,7 +248,9 @@ def test_portfolio_segments_add_up_exactly_to_the_total():
 
 def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
     ren, new = tmp_path / "renewals.parquet", tmp_path / "loans.csv"
-    write_table(renew(), ren)
+    fr = w.frames()
+    fr["loans"].loc[0, ["guarantor_type", "collateral_type"]] = ["policy_guarantor", "guarantee"]
+    write_table(renew(fr), ren)
     write_table(loans(), new)
     out = tmp_path / "pf.csv"
     rc = main(["portfolio", "--decisions", str(ren), "--decisions", str(new), "--policy", "config/default_policy.yaml",
@@ -256,7 +258,8 @@ def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     s = pd.read_csv(out)
     assert s.loc[0, "segment_type"] == "portfolio" and s.loc[0, "exposures"] == 2
-    assert "Expected loss by party" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Expected loss by party" in printed and "national_2019" in printed and "各方案预期代偿率" in printed
 
 
 def test_decide_cli_exit_codes_for_missing_model_and_bad_raw(tmp_path, capsys):

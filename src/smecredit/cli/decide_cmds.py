@@ -85,5 +85,18 @@ def portfolio(decisions: list[Path] = typer.Option(..., "--decisions",
     for r in parties.itertuples():
         p.add_row(f"{r.party} {r.party_zh}", f"{r.el:,.2f}", f"{r.share:.1%}")
     console.print(p)
+    from smecredit.decisions.policy import load_policy
+    from smecredit.decisions.portfolio import compensation_ratio_by_scheme
+
+    comp = compensation_ratio_by_scheme(exp, load_policy(policy))
+    if len(comp):
+        c = Table(title="Expected compensation ratio by scheme / 各方案预期代偿率")
+        for col in ("scheme", "exposures", "guaranteed ¥", "expected 代偿 ¥", "ratio", "cap"):
+            c.add_column(col, justify="left" if col == "scheme" else "right")
+        for r in comp.itertuples():
+            cap = "" if r.cap is None or r.cap != r.cap else f"{r.cap:.0%}" + ("" if r.within_cap else " exceeded")
+            c.add_row(r.scheme, str(r.exposures), f"{r.guaranteed_amount:,.0f}", f"{r.expected_compensation:,.0f}",
+                      f"{r.compensation_ratio:.2%}", cap)
+        console.print(c)
     if out is not None:
         console.print(f"segment summary written to {out}", highlight=False)
