@@ -24,7 +24,7 @@ from smecredit.data.loaders import RawData
 from smecredit.decisions import facts as F
 from smecredit.decisions import groups as G
 from smecredit.decisions import rules as R
-from smecredit.decisions.common import (AUDIT_COLUMNS, STATUS_ZH, as_date, check_scores, decided_at_now,  # noqa: F401
+from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now,
                                         default_override, format_reasons, model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import Policy
