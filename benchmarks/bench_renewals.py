@@ -81,10 +81,14 @@ def by_segment(frames: list[pd.DataFrame], positive: tuple[str, ...], refer: str
     allf = pd.concat(frames, ignore_index=True)
     rows = []
     for seg in SEGMENTS:
+        vals = [c for c in allf.columns if c.endswith("_value")]
+        missing = allf[vals].eq("missing").any(axis=1) & (allf["decision"] == refer)
         for val, g in allf.groupby(allf[seg].astype(str), sort=True):
             pos = g["decision"].isin(positive)
             rows.append({"segment": seg, "value": val, "n": len(g), "positive_rate": pos.mean(),
-                         "refer_rate": (g["decision"] == refer).mean(), "negative_rate": (g["decision"] == negative).mean(),
+                         "refer_rate": (g["decision"] == refer).mean(),
+                         "refer_missing_data_rate": missing[g.index].mean(),
+                         "negative_rate": (g["decision"] == negative).mean(),
                          "default_rate_all": g["defaulted"].mean(),
                          "positive_n": int(pos.sum()), "positive_defaults": int(g.loc[pos, "defaulted"].sum()),
                          "default_rate_positive": g.loc[pos, "defaulted"].mean() if pos.any() else np.nan})
@@ -169,8 +173,8 @@ def main(argv=None) -> int:
             st = allf[[c for c in allf.columns if c.endswith("_status")]]
             top = (st != "pass").mean().drop("R15_status").sort_values(ascending=False).head(6)
             print("  most frequent non-pass rules: " + ", ".join(f"{k[:3]} {v:.0%}" for k, v in top.items()))
-        fmt = {c: "{:.1%}".format for c in ("positive_rate", "refer_rate", "negative_rate", "default_rate_all",
-                                             "default_rate_positive")}
+        fmt = {c: "{:.1%}".format for c in ("positive_rate", "refer_rate", "refer_missing_data_rate", "negative_rate",
+                                             "default_rate_all", "default_rate_positive")}
         seg = by_segment(runs["model"], RENEW, "refer", "require_repayment")
         result["renewals_by_segment"] = seg.to_dict("records")
         print("\nrenewal review by segment (model scores): positive = renewed, negative = require repayment")
