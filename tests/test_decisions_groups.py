@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import decisions_world as w
@@ -89,3 +90,13 @@ def test_guarantor_cap_and_concentration_limits_are_labelled_headrooms():
     assert lims["county"][1] > lims["industry"][1]
     small = {**f, "book_total": LP.concentration_min_book - 1}
     assert "industry" not in {k for k, *_ in credit_limits(small, app, LP, 1_200_000.0, 3)}
+
+
+def test_approvals_earlier_in_a_batch_use_up_the_headroom_of_later_ones():
+    fr = w.frames_debt_free()
+    one = fr["loan_applications"].assign(requested_amount=300_000.0)
+    two = pd.concat([one, one.assign(application_id="A2")], ignore_index=True)
+    out = decide_loans(w.raw(fr), two, w.scores(), POLICY, w.AS_OF).set_index("application_id")
+    # revenue limit 480,000: the first takes 300,000, the second gets what is left
+    assert out.loc["A1", "approved_amount"] == 300_000 and out.loc["A2", "credit_limit"] == 180_000
+    assert out.loc["A2", "total_exposure"] == 300_000 and bool(out.loc["A1", "mountain_county"]) is False

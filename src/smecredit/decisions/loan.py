@@ -319,11 +319,19 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     erec = ef.to_dict("index")
     srec = sc.to_dict("index")
     rows = []
+    # approvals earlier in the batch (input order) use up the headroom of the later applications
+    used: dict[tuple[str, object], float] = {}
     for app in apps.to_dict("records"):
         eid = app["enterprise_id"]
         f = dict(erec[eid])
         gid = app.get("guarantor_enterprise_id")
-        f["guarantor_guaranteed"] = float(guaranteed_by.get(gid, 0.0)) if isinstance(gid, str) and gid else None
+        gid = gid if isinstance(gid, str) and gid else None
+        f["guarantor_guaranteed"] = None if gid is None else float(guaranteed_by.get(gid, 0.0)) + used.get(("guarantor", gid), 0.0)
+        f["total_exposure"] = float(f.get("total_exposure") or 0.0) + used.get(("enterprise", eid), 0.0)
+        f["group_exposure"] = float(f.get("group_exposure") or 0.0) + used.get(("group", f.get("group_id")), 0.0)
+        f["book_total"] = float(f.get("book_total") or 0.0) + used.get(("book", None), 0.0)
+        f["book_industry"] = float(f.get("book_industry") or 0.0) + used.get(("industry", f.get("industry")), 0.0)
+        f["book_county"] = float(f.get("book_county") or 0.0) + used.get(("county", f.get("county")), 0.0)
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
@@ -331,6 +339,10 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
         res, limit, pricing = evaluate_application(f, app, lp)
         dec = _outcome(res)
         approved = min(app["requested_amount"], limit) if dec == "approve" else np.nan
+        if dec == "approve":
+            for key in (("enterprise", eid), ("group", f.get("group_id")), ("book", None),
+                        ("industry", f.get("industry")), ("county", f.get("county")), ("guarantor", gid)):
+                used[key] = used.get(key, 0.0) + float(approved)
         lead_en = ["in default or non-performing: grade D, PD 1 (model score not used)"] if f["default_override"] else []
         lead_zh = [f["default_override"]] if f["default_override"] else []
         ok_en = ok_zh = ""
@@ -353,7 +365,8 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
                "approved_amount": approved, **pricing, "revenue_proxy": rev, "product": app["product"],
                "term_months": app["term_months"], "collateral_type": app["collateral_type"],
                "collateral_value": app["collateral_value"],
-               **{k: f.get(k) for k in ("county", "industry", "size_class", "tech_sme", "legal_form", "total_exposure",
+               **{k: f.get(k) for k in ("county", "mountain_county", "industry", "size_class", "tech_sme", "legal_form",
+                                        "total_exposure",
                                         "group_id", "group_size", "group_exposure", "guarantee_chain_size",
                                         "guarantors_in_distress")},
                "guarantor_type": lp_guarantor(app["collateral_type"], policy), "guaranteed_share": np.nan,
@@ -380,6 +393,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
               "collateral_value", "guaranteed_share"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["tech_sme"] = out["tech_sme"].astype("boolean")
+    out["mountain_county"] = out["mountain_county"].astype("boolean")
     out["guarantee_insurance"] = out["guarantee_insurance"].astype("boolean")
     out = add_expected_loss(out, policy.expected_loss)
     log.info("loan decisions as of %s: %d applications, %s", d.date(), len(out), out["decision"].value_counts().to_dict())

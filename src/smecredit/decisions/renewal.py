@@ -183,7 +183,8 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
             "risk_class_after": res["R15"].value if dec in RENEWED else None,
             "next_review_date": (pd.Timestamp(f["maturity_date"]) + pd.DateOffset(months=p.monitoring_interval_months))
             if dec in RENEWED and pd.notna(f["maturity_date"]) else pd.NaT,
-            **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "legal_form",
+            **{k: f.get(k) for k in ("product", "county", "mountain_county", "industry", "size_class", "tech_sme",
+                                     "legal_form",
                                      "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
                                      "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure",
                                      "guarantee_chain_size", "guarantors_in_distress", "policy_guaranteed_exposure")},
@@ -223,8 +224,8 @@ def _renewal_columns() -> list[str]:
     base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
             "main_reason", "reasons_passed", "reasons_passed_zh",
             "model_pd", "model_grade", "default_override", "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
-            "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
-            "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
+            "risk_class_after", "next_review_date", "product", "county", "mountain_county", "industry", "size_class",
+            "tech_sme", "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
             "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure", "guarantee_chain_size",
             "guarantors_in_distress", "policy_guaranteed_exposure", "limits_binding"]
     return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
@@ -234,7 +235,7 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes (so empty and non-empty outputs, and repeated runs, write identical files)."""
     floats = ["pd", "model_pd", "total_exposure", "group_exposure", "policy_guaranteed_exposure", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
     dates = ["maturity_date", "next_review_date", "as_of", "decided_at"]
-    bools = ["tech_sme", "guarantee_insurance"]
+    bools = ["tech_sme", "guarantee_insurance", "mountain_county"]
     ints = ["group_size", "guarantee_chain_size", "guarantors_in_distress"]
     out = out.copy()
     for c in ints:
