@@ -84,3 +84,12 @@ def scores(pd_: float = 0.01, grade: str = "3") -> pd.DataFrame:
     return pd.DataFrame({"enterprise_id": [EID, EID2], "pd": [pd_, 0.02], "grade": [grade, "4"],
                          "reason_1": ["Electricity use down 5% / 用电量下降5%", None], "reason_2": [None, None],
                          "reason_3": [None, None]})
+
+
+def frames_debt_free() -> dict[str, pd.DataFrame]:
+    """The clean world without loan L1: the applicant EID owes nothing (a first loan, 首贷)."""
+    fr = frames()
+    fr["loans"] = fr["loans"][fr["loans"]["loan_id"] != "L1"].reset_index(drop=True)
+    fr["loan_monthly"] = fr["loan_monthly"][fr["loan_monthly"]["loan_id"] != "L1"].reset_index(drop=True)
+    fr["loan_events"] = fr["loan_events"][fr["loan_events"]["loan_id"] != "L1"].reset_index(drop=True)
+    return fr

@@ -42,8 +42,10 @@ def test_clean_loan_is_renewed_without_repayment_with_every_audit_column():
     assert row["risk_class_after"] == "正常"
     # every rule is listed with its value and status, plus the model's reasons
     for i in range(1, 18):
-        assert f"R{i:02d} " in row["reasons"] and f"R{i:02d}_value" in row.index and f"R{i:02d}_status" in row.index
+        assert f"R{i:02d} " in row["reasons_passed"] and f"R{i:02d}_value" in row.index and f"R{i:02d}_status" in row.index
+        assert f"（R{i:02d}）" in row["reasons_passed_zh"]
     assert "model: Electricity use down 5%" in row["reasons"]
+    assert row["main_reason"] == "各项续贷条件均满足，可办理无还本续贷"
     assert "无还本续贷" == row["decision_zh"]
 
 
@@ -147,7 +149,7 @@ def test_renewal_expected_loss_splits_sum_exactly_to_el():
 
 
 def loans(fr=None, scores=None, apps=None):
-    fr = w.frames() if fr is None else fr
+    fr = w.frames_debt_free() if fr is None else fr
     return decide_loans(w.raw(fr), fr["loan_applications"] if apps is None else apps,
                         w.scores() if scores is None else scores, POLICY, w.AS_OF, decided_at=T0)
 
@@ -161,7 +163,7 @@ def test_clean_application_is_approved_with_limit_and_price_tier():
 
 
 def test_request_above_limit_is_approved_at_the_limit_with_a_reason():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     fr["loan_applications"].loc[0, "requested_amount"] = 900_000.0
     row = loans(fr).iloc[0]
     assert row["decision"] == "approve" and row["approved_amount"] == 480_000
@@ -169,7 +171,7 @@ def test_request_above_limit_is_approved_at_the_limit_with_a_reason():
 
 
 def test_dishonest_debtor_application_is_declined():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     jud = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["J1"], "event_date": pd.to_datetime(["2025-06-01"]),
                         "event_type": ["dishonest_debtor_listed"], "amount": [None]})
     fr["judicial_events"] = jud
@@ -178,7 +180,7 @@ def test_dishonest_debtor_application_is_declined():
 
 
 def test_application_without_tax_history_is_referred_for_missing_data():
-    fr = w.frames()
+    fr = w.frames_debt_free()
     fr["tax_monthly"] = fr["tax_monthly"][fr["tax_monthly"]["enterprise_id"] != w.EID]
     row = loans(fr).iloc[0]
     assert row["decision"] == "refer" and "L07 refer: missing data: tax_monthly.invoiced_sales" in row["reasons"]
@@ -247,7 +249,9 @@ def test_portfolio_segments_add_up_exactly_to_the_total():
 
 def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
     ren, new = tmp_path / "renewals.parquet", tmp_path / "loans.csv"
-    write_table(renew(), ren)
+    fr = w.frames()
+    fr["loans"].loc[0, ["guarantor_type", "collateral_type"]] = ["policy_guarantor", "guarantee"]
+    write_table(renew(fr), ren)
     write_table(loans(), new)
     out = tmp_path / "pf.csv"
     rc = main(["portfolio", "--decisions", str(ren), "--decisions", str(new), "--policy", "config/default_policy.yaml",
@@ -255,7 +259,8 @@ def test_portfolio_cli_writes_the_summary(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     s = pd.read_csv(out)
     assert s.loc[0, "segment_type"] == "portfolio" and s.loc[0, "exposures"] == 2
-    assert "Expected loss by party" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Expected loss by party" in printed and "national_2019" in printed and "各方案预期代偿率" in printed
 
 
 def test_decide_cli_exit_codes_for_missing_model_and_bad_raw(tmp_path, capsys):
@@ -287,19 +292,17 @@ def test_bad_decision_date_is_a_data_contract_error():
         decide_renewals(w.raw(), w.scores(), POLICY, "soon")
 
 
-def test_a_rule_marked_soft_in_the_policy_refers_instead_of_failing():
+def test_a_bank_policy_rule_marked_soft_refers_instead_of_failing():
     from smecredit.decisions.policy import policy_from_dict
 
     fr = w.frames()
-    fr["admin_events"] = pd.DataFrame({"enterprise_id": [w.EID], "case_id": ["A1"],
-                                       "event_date": pd.to_datetime(["2025-05-01"]), "event_type": ["market_penalty"],
-                                       "severity": ["major"], "amount": [1e5]})
-    assert one(fr)["decision"] == "require_repayment"
+    fr["loan_monthly"].loc[fr["loan_monthly"]["loan_id"] == "L1", "balance"] = 1_100_000.0   # above the original
+    assert one(fr)["R13_status"] == "fail" and one(fr)["decision"] == "require_repayment"
     d = POLICY.model_dump(mode="json")
-    d["rules"]["R06"]["severity"] = "soft"
+    d["rules"]["R13"]["severity"] = "soft"                 # R13 is bank policy: the bank may soften it
     soft = policy_from_dict(d)
     row = decide_renewals(w.raw(fr), w.scores(), soft, w.AS_OF).iloc[0]
-    assert row["decision"] == "refer" and row["R06_status"] == "refer"
+    assert row["decision"] == "refer" and row["R13_status"] == "refer"
     assert "soft rule in this policy" in row["reasons"]
 
 
@@ -311,7 +314,8 @@ def test_refused_renewal_carries_no_post_renewal_class_or_review_date_and_chines
     row = one(fr)
     assert row["decision"] == "require_repayment"
     assert row["risk_class_after"] is None and pd.isna(row["next_review_date"])
-    assert "R09 不通过" in row["reasons_zh"]
+    assert row["reasons_zh"].startswith("【不通过】无挪用贷款资金（R09）：发现挪用贷款资金")
+    assert row["main_reason"] == "无挪用贷款资金：发现挪用贷款资金"
     assert not any(f" {word}：" in row["reasons_zh"] for word in ("pass", "fail", "refer", "condition", "info"))
     renewed = one()
     assert renewed["risk_class_after"] == "正常" and pd.notna(renewed["next_review_date"])

@@ -52,6 +52,15 @@ def test_decide_commands_on_the_simulated_city(sim_city, city_model, tmp_path, c
     cents = (dec[EL_PARTY_COLUMNS].sum(axis=1) * 100).round()
     assert (cents == (dec["el"] * 100).round()).all()
 
+    # loans maturing in the next 90 days (from today), and a horizon beyond the policy's refused (exit 2)
+    ren90 = tmp_path / "next90.parquet"
+    args = ["decide", "renewal", "--model", str(city_model), "--raw", str(sim_city), "--as-of", AS_OF]
+    assert main([*args, "--within-days", "90", "--out", str(ren90)]) == 0, capsys.readouterr().err
+    d90 = pd.read_parquet(ren90)
+    assert len(d90) == len(select_candidates(load_raw(sim_city), AS_OF, load_policy(), window=(0, 90))) >= len(dec)
+    assert main([*args, "--within-days", "400", "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "max_window_days = 365" in capsys.readouterr().err and not (tmp_path / "x.parquet").exists()
+
     loans = tmp_path / "loans.parquet"
     rc = main(["decide", "loan", "--model", str(city_model), "--raw", str(sim_city), "--applications",
                str(sim_city / "loan_applications.parquet"), "--as-of", AS_OF, "--out", str(loans), "--audit", str(store)])

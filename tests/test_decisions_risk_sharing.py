@@ -36,17 +36,50 @@ def test_worked_example_split_per_scheme(scheme):
     assert split == expected
 
 
-def test_worked_example_guarantor_mechanics():
-    # originating guarantor at 40%: pays 180,000 of the 450,000 loss on default, 126,000 net of 30% recovery,
-    # break-even fee 0.03 × 0.45 × 0.4 × 0.7 = 0.378% a year
-    lod = rs.loss_on_default(0.45, 1_000_000)
-    assert lod == Decimal("450000.00")
-    share = rs.get_scheme("national_2019").share("originating_guarantor")
-    g = (lod * Decimal(share.numerator) / Decimal(share.denominator)).quantize(rs.CENT)
-    assert g == Decimal("180000.00")
-    assert rs.net_loss_after_recovery(g, 0.3) == Decimal("126000.00")
-    assert rs.break_even_fee(0.03, 0.45, 0.4, 0.3) == Decimal("0.003780")
+def test_worked_example_cash_flows_of_every_party():
+    # domain notes §5.3 (corrected): EAD 1,000,000, LGD 45%, 2019 baseline 20/20/20/40; recovery netted once, in LGD
+    flows = rs.default_cash_flows(1_000_000, 0.45, rs.get_scheme("national_2019"))
+    d = Decimal
+    assert rs.front_payer(rs.get_scheme("national_2019")) == "originating_guarantor"
+    # the originating guarantor pays the bank (1 - 0.2) x EAD and claims the re-guarantors' 0.2 + 0.2
+    assert flows["originating_guarantor"]["pays"] == d("800000.00")
+    assert flows["bank"]["receives"] == d("800000.00")
+    assert flows["originating_guarantor"]["receives"] == d("400000.00")
+    assert flows["national_fund"]["pays"] == flows["provincial_reguarantee"]["pays"] == d("200000.00")
+    # recoveries (1 - LGD) x EAD = 550,000 shared pro rata
+    assert {p: f["recovery"] for p, f in flows.items() if f["recovery"]} == {
+        "bank": d("110000.00"), "originating_guarantor": d("220000.00"), "provincial_reguarantee": d("110000.00"),
+        "national_fund": d("110000.00")}
+    # net loss s_p x LGD x EAD; each party: pays - receives - recovery (bank: lent - received - recovery)
+    assert {p: f["net_loss"] for p, f in flows.items() if f["net_loss"]} == {
+        "bank": d("90000.00"), "originating_guarantor": d("180000.00"), "provincial_reguarantee": d("90000.00"),
+        "national_fund": d("90000.00")}
+    for f in flows.values():
+        assert f["pays"] - f["receives"] - f["recovery"] == f["net_loss"]
+    # break-even fee of the originating guarantor PD x LGD x s_g = 0.54% a year (not 0.378%)
+    assert rs.break_even_fee(0.03, 0.45, 0.4) == Decimal("0.005400")
     assert rs.compensatory_payment(1_000_000, 0.4, accrued_interest=12_000) == Decimal("404800.00")
+
+
+def test_insurance_scheme_cash_flows_insurer_pays_and_claims_the_government_share():
+    flows = rs.default_cash_flows(1_000_000, 0.45, rs.get_scheme("shanghai_guarantee_insurance"))
+    assert flows["insurer"]["pays"] == Decimal("700000.00") and flows["insurer"]["receives"] == Decimal("250000.00")
+    assert flows["insurer"]["net_loss"] == Decimal("202500.00") and flows["bank"]["net_loss"] == Decimal("135000.00")
+
+
+def test_bank_only_has_no_compensation():
+    flows = rs.default_cash_flows(500_000, 0.45, rs.get_scheme("bank_only"))
+    assert flows["bank"]["receives"] == 0 and flows["bank"]["net_loss"] == Decimal("225000.00")
+
+
+@given(ead=st.integers(0, 10**9), lgd=st.floats(0, 1), scheme=st.sampled_from(sorted(rs.PRESET_DEFINITIONS)))
+def test_cash_flows_balance_for_every_party_and_scheme(ead, lgd, scheme):
+    flows = rs.default_cash_flows(ead, lgd, rs.get_scheme(scheme))
+    lod = rs.loss_on_default(lgd, ead)
+    assert sum(f["net_loss"] for f in flows.values()) == lod
+    assert sum(f["recovery"] for f in flows.values()) == Decimal(ead) - lod
+    for f in flows.values():
+        assert f["pays"] - f["receives"] - f["recovery"] == f["net_loss"]
 
 
 @given(cents=st.integers(min_value=0, max_value=10**12), scheme=st.sampled_from(sorted(rs.PRESET_DEFINITIONS)))

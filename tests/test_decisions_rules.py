@@ -117,6 +117,23 @@ def test_r08_good_credit(base, changes, status):
     assert run("R08", base, **changes).status == status
 
 
+@pytest.mark.parametrize(("run_", "cum", "status"), [
+    (2, 2, "pass"), (3, 3, "fail"),          # 连三: 3 consecutive overdue months fail
+    (2, 5, "pass"), (2, 6, "fail"),          # 累六: 6 cumulative overdue months fail
+])
+def test_r08_consecutive_three_cumulative_six_over_24_months(base, run_, cum, status):
+    r = run("R08", base, overdue_run_max=run_, overdue_months=cum)
+    assert r.status == status
+    if status == "fail":
+        assert "近24个月" in r.text_zh
+
+
+def test_r08_enforcement_case_is_referred(base):
+    r = run("R08", base, enforcement_cases=1, enforcement_amount=250_000.0)
+    assert r.status == "refer" and "被执行案件" in r.text_zh and "执行标的金额¥250,000" in r.text_zh
+    assert run("R08", base, enforcement_cases=0).status == "pass"
+
+
 def test_r09_misuse_of_funds_fails(base):
     assert run("R09", base, funds_misuse=True).status == "fail"
 
@@ -141,14 +158,29 @@ def test_r12_flagged_related_person_is_referred(base):
 
 
 @pytest.mark.parametrize(("balance", "amount", "status"), [
-    (P.max_amount, P.max_amount, "pass"), (P.max_amount + 1, P.max_amount + 1, "fail"), (1_000_001.0, 1_000_000.0, "fail"),
+    (P.max_amount, P.max_amount, "pass"), (P.max_amount + 1, P.max_amount + 1, "condition"),
+    (1_000_001.0, 1_000_000.0, "fail"),
 ])
 def test_r13_amount_limits(base, balance, amount, status):
-    assert run("R13", base, balance=balance, amount=amount).status == status
+    # above the 普惠 amount (1,000万) is a bank-policy condition, never a forced repayment
+    r = run("R13", base, balance=balance, amount=amount)
+    assert r.status == status
+    if status == "condition":
+        assert "不属于普惠型小微企业贷款口径" in r.text_zh
 
 
-def test_r13_term_is_capped_at_12_months(base):
-    assert "for 12 months" in run("R13", base, term_months=24.0).value
+def test_r13_amount_cap_may_refer_instead():
+    p = P.model_copy(update={"amount_cap_action": "refer"})
+    f = {"balance": P.max_amount + 1, "amount": P.max_amount + 1, "term_months": 12.0}
+    assert R.r13_amount_term(f, p, AS_OF).status == "refer"
+
+
+@pytest.mark.parametrize(("term", "status"), [(12.0, "pass"), (13.0, "condition"), (24.0, "condition")])
+def test_r13_term_change_is_an_explicit_condition(base, term, status):
+    r = run("R13", base, term_months=term)
+    assert r.status == status and "for 12 months" in r.value
+    if status == "condition":
+        assert f"续贷期限由原{int(term)}个月调整为12个月" in r.text_zh
 
 
 @pytest.mark.parametrize(("value", "status"), [(1_250_000.0, "pass"), (1_249_000.0, "condition")])
@@ -165,6 +197,31 @@ def test_r16_repeated_renewals_are_referred(base, n, status):
 def test_r17_restructuring_is_not_a_renewal(base):
     assert run("R17", base, restructured_recently=True).status == "fail"
     assert run("R17", base, loan_restructured=True).status == "fail"
+
+
+@pytest.mark.parametrize(("changes", "status"), [
+    ({}, "pass"),
+    ({"worst_class_now": "关注"}, "refer"),                                  # one sign: officer decides
+    ({"worst_class_now": "关注", "arrears_months_12m": 1}, "fail"),          # two signs: a restructuring
+    ({"overdue_months_3m": 1, "sales_12m": 1_200_000 * 0.69}, "fail"),
+    ({"sales_12m": 1_200_000 * 0.70}, "pass"),                               # -30% is not beyond the limit
+])
+def test_r17_renewal_of_a_borrower_in_financial_difficulty_is_a_restructuring(base, changes, status):
+    r = run("R17", base, **changes)
+    assert r.status == status
+    if status == "fail":
+        assert "重组" in r.text_zh
+
+
+@pytest.mark.parametrize(("changes", "status", "text"), [
+    ({"collateral_type": "guarantee", "guarantor_type": "commercial_guarantor"}, "condition", "须在到期前签订新的保证合同"),
+    ({"collateral_type": "guarantee", "guarantor_type": "commercial_guarantor",
+      "guarantee_signed_date": pd.Timestamp("2025-12-20")}, "pass", "已于2025-12-20"),
+    ({"guarantor_type": "individual"}, "condition", "须在到期前签订新的保证合同"),     # real estate + a guarantor
+])
+def test_r14_guaranteed_loan_needs_a_new_guarantee_contract(base, changes, status, text):
+    r = run("R14", base, **changes)
+    assert r.status == status and text in r.text_zh
 
 
 def test_r15_never_downgrades_because_of_renewal(base):
@@ -211,3 +268,47 @@ def test_missing_required_data_is_never_renewed(base, missing):
     res = R.evaluate(f, P, AS_OF)
     assert outcome(res) in ("refer", "require_repayment")
     assert any(r.value == "missing" for r in res.values())
+
+
+def _old_loan_at_another_bank(overdue_months: list[str], arrears: bool = False, enforcement: bool = False):
+    from decisions_world import frames
+
+    fr = frames()
+    fr["loans"] = pd.concat([fr["loans"], pd.DataFrame({
+        "loan_id": ["L3"], "enterprise_id": [EID], "lender": ["bank_b"], "start_date": pd.to_datetime(["2024-01-15"]),
+        "maturity_date": pd.to_datetime(["2024-12-15"]), "amount": [200_000.0], "product": ["working_capital"],
+        "collateral_type": ["unsecured"], "collateral_value": [float("nan")], "guarantor_type": ["none"],
+        "guaranteed_share": [0.0], "guarantee_insurance": [False], "renewed_without_repayment": [False],
+        "renewed_from_loan_id": [None], "risk_class_5": ["正常"]})], ignore_index=True)
+    months = pd.date_range("2024-01-31", "2024-11-30", freq="ME")
+    lm3 = pd.DataFrame({"loan_id": "L3", "enterprise_id": EID, "month_end": months, "balance": 200_000.0,
+                        "days_past_due": [15 if m.strftime("%Y-%m") in overdue_months and not arrears else 0
+                                          for m in months],
+                        "risk_class_5": "正常",
+                        "interest_arrears": [arrears and m.strftime("%Y-%m") in overdue_months for m in months]})
+    fr["loan_monthly"] = pd.concat([fr["loan_monthly"], lm3], ignore_index=True)
+    if enforcement:
+        fr["judicial_events"] = pd.DataFrame({"enterprise_id": [EID], "case_id": ["J1"],
+                                              "event_date": pd.to_datetime(["2025-03-01"]), "event_type": ["enforcement"],
+                                              "amount": [80_000.0]})
+    return raw(fr)
+
+
+@pytest.mark.parametrize(("months", "arrears", "status"), [
+    (["2024-03", "2024-04"], False, "pass"),
+    (["2024-03", "2024-04", "2024-05"], False, "fail"),                       # 连三 at another bank, a year ago
+    (["2024-02", "2024-04", "2024-06", "2024-08", "2024-10"], True, "pass"),  # 5 months of interest arrears
+    (["2024-01", "2024-03", "2024-05", "2024-07", "2024-09", "2024-11"], True, "fail"),   # 累六
+])
+def test_r08_history_is_read_over_24_months_at_every_lender(months, arrears, status):
+    r = _old_loan_at_another_bank(months, arrears)
+    f = {**F.loan_facts(r, AS_OF, ["L1"]).loc["L1"].to_dict(), **F.enterprise_facts(r, AS_OF, [EID]).loc[EID].to_dict(),
+         "pd": 0.01, "grade": "3"}
+    assert f["max_dpd_all_loans"] == 0        # nothing overdue now: the old 62-day check would have passed
+    assert R.r08_credit(f, P, AS_OF).status == status
+
+
+def test_r08_enforcement_case_from_the_court_data_is_referred():
+    r = _old_loan_at_another_bank([], enforcement=True)
+    f = {**F.loan_facts(r, AS_OF, ["L1"]).loc["L1"].to_dict(), **F.enterprise_facts(r, AS_OF, [EID]).loc[EID].to_dict()}
+    assert f["enforcement_cases"] == 1 and R.r08_credit(f, P, AS_OF).status == "refer"

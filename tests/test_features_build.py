@@ -200,3 +200,17 @@ def test_cli_exit_codes_and_catalog(tmp_path, capsys):
                  "--every", "6M"]) == 2
     assert main(["features", "--out", str(tmp_path / "f")]) == 2
     assert not (tmp_path / "f").exists()
+
+
+def test_worst_class_category_is_capped_at_the_worst_known_level_not_missing():
+    # a firm with a 次级 month in the last 12 months: the text category reads 关注 (worst level in training
+    # panels of performing firms), the rank keeps the full scale
+    from decisions_world import AS_OF, EID, frames
+    from smecredit.data import from_frames
+    from smecredit.features import build_features
+
+    fr = frames()
+    lm = fr["loan_monthly"]
+    lm.loc[(lm["loan_id"] == "L1") & (lm["month_end"] == "2025-11-30"), ["days_past_due", "risk_class_5"]] = [120, "次级"]
+    x = build_features(from_frames(fr), [AS_OF], population=[EID]).set_index("enterprise_id").loc[EID]
+    assert x["cr_worst_class_12m"] == "关注" and x["cr_worst_class_rank_12m"] == 2.0

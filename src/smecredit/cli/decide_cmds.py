@@ -58,11 +58,15 @@ def decide_loan(model: str = _MODEL, raw: Path = _RAW,
 
 @decide_app.command("renewal")
 def decide_renewal(model: str = _MODEL, raw: Path = _RAW, as_of: str = _ASOF, policy: Path | None = _POLICY,
-                   out: Path = _OUT, audit: Path | None = _AUDIT) -> None:
+                   out: Path = _OUT, audit: Path | None = _AUDIT,
+                   within_days: int | None = typer.Option(
+                       None, "--within-days", help="Review the loans maturing from today to N days ahead "
+                       "(N up to the policy's max_window_days) instead of the policy's window.")) -> None:
     """Advance review of loans maturing in the policy's window: renew / renew with conditions / refer / repay."""
     from smecredit.pipelines.decide import run_renewal_review
 
-    dec = run_renewal_review(model, raw, as_of, policy=policy, out=out, audit=audit)
+    dec = run_renewal_review(model, raw, as_of, policy=policy, out=out, audit=audit,
+                             window=None if within_days is None else (0, within_days))
     if len(dec):
         _counts(dec, f"Renewal review as of {as_of}")
     console.print(f"{len(dec)} loans reviewed, written to {out}", highlight=False)
@@ -93,5 +97,18 @@ def portfolio(decisions: list[Path] = typer.Option(..., "--decisions",
     for r in parties.itertuples():
         p.add_row(f"{r.party} {r.party_zh}", f"{r.el:,.2f}", f"{r.share:.1%}")
     console.print(p)
+    from smecredit.decisions.policy import load_policy
+    from smecredit.decisions.portfolio import compensation_ratio_by_scheme
+
+    comp = compensation_ratio_by_scheme(exp, load_policy(policy))
+    if len(comp):
+        c = Table(title="Expected compensation ratio by scheme / 各方案预期代偿率")
+        for col in ("scheme", "exposures", "guaranteed ¥", "expected 代偿 ¥", "ratio", "cap"):
+            c.add_column(col, justify="left" if col == "scheme" else "right")
+        for r in comp.itertuples():
+            cap = "" if r.cap is None or r.cap != r.cap else f"{r.cap:.0%}" + ("" if r.within_cap else " exceeded")
+            c.add_row(r.scheme, str(r.exposures), f"{r.guaranteed_amount:,.0f}", f"{r.expected_compensation:,.0f}",
+                      f"{r.compensation_ratio:.2%}", cap)
+        console.print(c)
     if out is not None:
         console.print(f"segment summary written to {out}", highlight=False)

@@ -51,7 +51,10 @@ class RawData(Mapping):
 def _finalise(df: pd.DataFrame, name: str) -> pd.DataFrame:
     spec = TABLES[name]
     out = {}
-    for c in spec.columns:
+    for c in spec.all_columns:
+        if c.name not in df.columns:   # an optional column of a table loaded without validation
+            out[c.name] = pd.Series([None] * len(df), index=df.index, dtype=object)
+            continue
         s = df[c.name]
         if c.dtype == "int" and not s.isna().any():
             s = s.astype("int64")

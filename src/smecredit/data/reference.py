@@ -102,6 +102,8 @@ LOAN_EVENT_TYPES = {
     "funds_misuse_detected": "发现挪用贷款资金",
     "restructuring": "贷款重组",
     "renewal_application": "续贷申请",
+    # a new guarantee contract signed for the loan's renewal (R14 of the renewal review)
+    "guarantee_contract_signed": "签订新担保合同",
 }
 IP_TYPES = {
     "invention_patent": "发明专利",

@@ -33,6 +33,7 @@ class Column:
     uscc: bool = False  # must be a valid unified social credit code
     pii: bool = False  # never appears in reports, logs or MLflow artifacts
     future_ok: bool = False  # a date that may lie after today (e.g. a contractual maturity)
+    optional: bool = False  # the column may be absent from the file: it is then read as all missing (nullable)
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,20 @@ class TableSpec:
     required: bool = True
     source: str = ""
     extra_dates: tuple[str, ...] = field(default_factory=tuple)
+    #: Columns a file may omit (read as all missing when absent); not written by every producer.
+    optional_columns: tuple[Column, ...] = field(default_factory=tuple)
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        """Required then optional columns."""
+        return self.columns + self.optional_columns
+
     def column(self, name: str) -> Column:
-        for c in self.columns:
+        for c in self.all_columns:
             if c.name == name:
                 return c
         raise KeyError(name)
@@ -232,6 +240,11 @@ _register(TableSpec(
         _cat("risk_class_5", "5-category class at data extraction (features use loan_monthly)",
              "数据提取时的五级分类（特征使用loan_monthly）", ref.RISK_CLASSES),
     ),
+    optional_columns=(
+        Column("guarantor_enterprise_id", "str", "Enterprise guaranteeing the loan (mutual/joint guarantee 互保/联保), "
+               "if the guarantor is an enterprise", "保证人企业统一社会信用代码（互保、联保）", nullable=True, uscc=True,
+               pii=True, optional=True),
+    ),
 ))
 
 _register(TableSpec(
@@ -304,7 +317,7 @@ _register(TableSpec(
 
 REQUIRED_TABLES = [name for name, spec in TABLES.items() if spec.required]
 OPTIONAL_TABLES = [name for name, spec in TABLES.items() if not spec.required]
-PII_COLUMNS = sorted({c.name for spec in TABLES.values() for c in spec.columns if c.pii})
+PII_COLUMNS = sorted({c.name for spec in TABLES.values() for c in spec.all_columns if c.pii})
 
 
 def data_model_markdown() -> str:
@@ -333,7 +346,7 @@ def data_model_markdown() -> str:
         lines += ["", f"## `{spec.name}` — {spec.en} / {spec.zh}", "",
                   "| column | type | null | allowed / range | unit | description | 说明 |",
                   "|---|---|---|---|---|---|---|"]
-        for c in spec.columns:
+        for c in spec.all_columns:
             if c.allowed:
                 rng = ", ".join(f"`{v}`" for v in c.allowed)
             elif c.min_value is not None or c.max_value is not None:
@@ -345,7 +358,7 @@ def data_model_markdown() -> str:
                 rng = ""
             if c.dtype == "date" and not c.future_ok:
                 rng = (rng + "; " if rng else "") + "not in the future"
-            flags = " (PII)" if c.pii else ""
+            flags = (" (PII)" if c.pii else "") + (" (optional column)" if c.optional else "")
             lines.append(f"| `{c.name}`{flags} | {c.dtype} | {'yes' if c.nullable else 'no'} | {rng} | {c.unit} | "
                          f"{c.en} | {c.zh} |")
     return "\n".join(lines) + "\n"

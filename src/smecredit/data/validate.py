@@ -129,7 +129,7 @@ def coerce_types(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
     given) receives, per column, the mask of cells reported here, so later checks skip them.
     """
     out = {}
-    for col in spec.columns:
+    for col in spec.all_columns:
         if col.name not in df.columns:
             continue
         s = df[col.name]
@@ -176,7 +176,7 @@ def pandera_schema(spec: TableSpec, today: dt.date | None = None, columns=None) 
     """The pandera schema of a table (or of its ``columns`` only), for frames already converted to model types."""
     today_ts = pd.Timestamp(today or dt.date.today())
     cols = {}
-    for c in spec.columns:
+    for c in spec.all_columns:
         if columns is not None and c.name not in columns:
             continue
         checks = []
@@ -199,7 +199,10 @@ def pandera_schema(spec: TableSpec, today: dt.date | None = None, columns=None) 
 def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
                    today: dt.date | None = None) -> pd.DataFrame | None:
     """Validate one table; append violations to ``report``; return the typed frame."""
-    missing = [c for c in spec.column_names if c not in df.columns]
+    missing = [c.name for c in spec.columns if c.name not in df.columns]
+    absent = [c.name for c in spec.optional_columns if c.name not in df.columns]
+    if absent:  # an optional column absent from the file is read as all missing
+        df = df.assign(**{c: pd.Series([None] * len(df), index=df.index, dtype=object) for c in absent})
     before = len(report.violations)
     if missing:  # reported, and the columns present are still checked
         report.add(Violation(spec.name, ", ".join(missing), "missing required column(s)"))
@@ -211,7 +214,7 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         for (column, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
-            col = spec.column(column) if isinstance(column, str) and column in spec.column_names else None
+            col = spec.column(column) if isinstance(column, str) and column in [c.name for c in spec.all_columns] else None
             idx = pd.to_numeric(grp["index"], errors="coerce").dropna().astype(int)
             rows = sorted(set(idx.tolist()))
             name = str(check)

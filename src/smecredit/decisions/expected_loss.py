@@ -8,8 +8,6 @@ guarantor → a bank/guarantor split of the loan's ``guaranteed_share``; none �
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
 
@@ -18,70 +16,104 @@ from smecredit.decisions.policy import ExpectedLossPolicy
 from smecredit.exceptions import DataContractError
 
 EL_PARTY_COLUMNS = [f"el_{p}" for p in rs.PARTIES]
+#: Columns :func:`add_expected_loss` adds (recomputed by the portfolio under another policy).
+EL_COLUMNS = ["lgd", "el", "scheme", "scheme_note", *EL_PARTY_COLUMNS, "loss_on_default", "compensatory_payment",
+              "reguarantee_claims", "recovery_on_default", "bank_net_loss_on_default", "guarantor_net_loss",
+              "break_even_fee"]
+THIRD_PARTY = ("policy_guarantor", "commercial_guarantor")
+OWN_GUARANTEES = ("related_enterprise", "individual")
 
 
-def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, el: ExpectedLossPolicy
-               ) -> rs.RiskShareStructure:
-    """The loss-sharing scheme of one exposure (see the module docstring)."""
+def _yuan(x) -> str:
+    return f"¥{float(x):,.0f}"
+
+
+def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, el: ExpectedLossPolicy,
+               exposure=None) -> tuple[rs.RiskShareStructure, str, float]:
+    """The loss-sharing scheme of one exposure, a note (Chinese) when a guarantee moves no loss, and the
+    factor applied to the LGD.
+
+    Only third-party risk takers move loss off the bank: a policy guarantor → the policy's government
+    scheme (the tech-SME scheme for recognised tech SMEs), loan guarantee insurance → the insurance
+    scheme, a commercial guarantor → bank / guarantor at the loan's ``guaranteed_share``. A scheme
+    covers an exposure only up to its single-firm cap (``exposure``: the enterprise's exposure under
+    the scheme, default the row's EAD); above it the bank carries the loss. A guarantee by the owner,
+    a family member or a related enterprise shares the borrower's risk: the bank carries the loss and
+    the LGD is lowered by ``own_guarantee_lgd_relief``.
+    """
+    def capped(name: str) -> tuple[rs.RiskShareStructure, str, float]:
+        s = el.scheme(name)
+        if s.max_exposure is not None and exposure is not None and not pd.isna(exposure) \
+                and float(exposure) > s.max_exposure + 1e-6:
+            return (rs.get_scheme("bank_only"),
+                    f"敞口{_yuan(exposure)}超过{name}方案单户上限{_yuan(s.max_exposure)}，不纳入分险，损失由银行承担", 1.0)
+        return s, "", 1.0
+
     if guarantor_type == "policy_guarantor":
-        return el.scheme(el.tech_sme_scheme if bool(tech_sme) else el.policy_guarantor_scheme)
+        return capped(el.tech_sme_scheme if bool(tech_sme) else el.policy_guarantor_scheme)
     if bool(guarantee_insurance):
-        return el.scheme(el.insurance_scheme)
-    if guarantor_type in ("commercial_guarantor", "related_enterprise", "individual"):
+        return capped(el.insurance_scheme)
+    if guarantor_type == "commercial_guarantor":
         share = 0.0 if guaranteed_share is None or pd.isna(guaranteed_share) else float(guaranteed_share)
-        return rs.bilateral_scheme(share)
-    return rs.get_scheme("bank_only")
+        return rs.bilateral_scheme(share), "", 1.0
+    if guarantor_type in OWN_GUARANTEES:
+        who = "关联企业保证" if guarantor_type == "related_enterprise" else "自然人（企业主或家庭成员）保证"
+        return (rs.get_scheme("bank_only"),
+                f"{who}与借款人风险同源，不转移损失，仅将违约损失率下调{el.own_guarantee_lgd_relief:.0%}",
+                1.0 - el.own_guarantee_lgd_relief)
+    return rs.get_scheme("bank_only"), "", 1.0
 
 
 def add_expected_loss(frame: pd.DataFrame, el: ExpectedLossPolicy) -> pd.DataFrame:
-    """Return a copy of ``frame`` with expected-loss columns.
+    """Return a copy of ``frame`` with expected-loss columns (:data:`EL_COLUMNS`).
 
-    Added: ``lgd``, ``el`` (PD × LGD × EAD), ``scheme``, ``el_<party>`` for every party,
-    ``guarantor_compensatory_payment`` (代偿 on default: guarantor share × EAD),
-    ``guarantor_loss_on_default`` (guarantor share × LGD × EAD), ``guarantor_net_loss`` (after the
-    policy's recovery rate) and ``break_even_fee`` (PD × LGD × guarantor share × (1 − recovery)).
+    ``lgd`` (by collateral type, lowered for own/related guarantees), ``el`` (PD × LGD × EAD), ``scheme``,
+    ``scheme_note`` (why a guarantee moves no loss), ``el_<party>`` for every party (summing exactly to
+    ``el``), and the cash flows if the borrower defaults, on the same LGD basis
+    (:func:`smecredit.decisions.risk_sharing.default_cash_flows`): ``loss_on_default`` (LGD × EAD),
+    ``compensatory_payment`` (代偿 the front guarantor or insurer pays the bank: (1 − s_bank) × EAD),
+    ``reguarantee_claims`` (what it claims back from re-guarantors and funds), ``recovery_on_default``
+    ((1 − LGD) × EAD, shared pro rata), ``bank_net_loss_on_default``, ``guarantor_net_loss`` (the front
+    payer's s × LGD × EAD) and ``break_even_fee`` (PD × LGD × the front payer's share).
 
-    ``frame`` needs ``pd, ead, collateral_type, guarantor_type, guarantee_insurance,
-    guaranteed_share, tech_sme``. Rows without a PD or EAD get NaN expected loss. Party amounts
-    sum exactly (to the fen) to ``el``.
+    ``frame`` needs ``pd, ead, collateral_type, guarantor_type, guarantee_insurance, guaranteed_share,
+    tech_sme``; an optional ``scheme_exposure`` (the enterprise's exposure under its scheme) is checked
+    against the scheme's single-firm cap (default: the row's EAD). Rows without a PD or EAD get NaN.
     """
     need = ["pd", "ead", "collateral_type", "guarantor_type", "guarantee_insurance", "guaranteed_share", "tech_sme"]
     miss = [c for c in need if c not in frame.columns]
     if miss:
         raise DataContractError(f"decisions table lacks column(s) {miss} needed for expected loss")
-    out = frame.copy()
+    out = frame.drop(columns=[c for c in EL_COLUMNS if c in frame.columns])
     n = len(out)
-    lgd = out["collateral_type"].map(el.lgd).astype(float)
-    els = np.full(n, np.nan)
-    parts = {c: np.full(n, np.nan) for c in EL_PARTY_COLUMNS}
+    base_lgd = out["collateral_type"].map(el.lgd).astype(float).to_numpy()
+    num = {c: np.full(n, np.nan) for c in EL_COLUMNS if c not in ("scheme", "scheme_note")}
     schemes = np.empty(n, dtype=object)
-    g_pay, g_lod, g_net, fee = (np.full(n, np.nan) for _ in range(4))
+    notes = np.empty(n, dtype=object)
     cols = [out[c].to_numpy() for c in need]
+    expo = out["scheme_exposure"].to_numpy() if "scheme_exposure" in out.columns else cols[1]
     for i in range(n):
-        p, ead, ctype, gt, ins, gs, tech = (c[i] for c in cols)
-        s = scheme_for(gt, ins, gs, tech, el)
-        schemes[i] = s.name
-        if pd.isna(p) or pd.isna(ead) or pd.isna(lgd.iat[i]):
+        p, ead, _ctype, gt, ins, gs, tech = (c[i] for c in cols)
+        s, note, factor = scheme_for(gt, ins, gs, tech, el, expo[i])
+        schemes[i], notes[i] = s.name, note
+        lgd = base_lgd[i] * factor if not pd.isna(base_lgd[i]) else np.nan
+        num["lgd"][i] = lgd
+        if pd.isna(p) or pd.isna(ead) or pd.isna(lgd):
             continue
-        e = rs.expected_loss(float(p), float(lgd.iat[i]), float(ead))
-        split = rs.split_loss(e, s)
-        els[i] = float(e)
-        for party, amount in split.items():
-            parts[f"el_{party}"][i] = float(amount)
-        gshare = s.guarantor_share
-        gdec = Decimal(gshare.numerator) / Decimal(gshare.denominator)
-        lod_g = (rs.loss_on_default(float(lgd.iat[i]), float(ead)) * gdec).quantize(rs.CENT)
-        g_pay[i] = float(rs.compensatory_payment(float(ead), gdec))
-        g_lod[i] = float(lod_g)
-        g_net[i] = float(rs.net_loss_after_recovery(lod_g, el.recovery_rate))
-        fee[i] = float(rs.break_even_fee(float(p), float(lgd.iat[i]), gshare, el.recovery_rate))
-    out["lgd"] = lgd.to_numpy()
-    out["el"] = els
-    out["scheme"] = schemes
-    for c in EL_PARTY_COLUMNS:
-        out[c] = parts[c]
-    out["guarantor_compensatory_payment"] = g_pay
-    out["guarantor_loss_on_default"] = g_lod
-    out["guarantor_net_loss"] = g_net
-    out["break_even_fee"] = fee
+        e = rs.expected_loss(float(p), float(lgd), float(ead))
+        num["el"][i] = float(e)
+        for party, amount in rs.split_loss(e, s).items():
+            num[f"el_{party}"][i] = float(amount)
+        flows = rs.default_cash_flows(float(ead), float(lgd), s)
+        front = rs.front_payer(s)
+        num["loss_on_default"][i] = float(rs.loss_on_default(float(lgd), float(ead)))
+        num["recovery_on_default"][i] = float(sum(f["recovery"] for f in flows.values()))
+        num["bank_net_loss_on_default"][i] = float(flows["bank"]["net_loss"])
+        num["compensatory_payment"][i] = float(flows["bank"]["receives"])
+        num["reguarantee_claims"][i] = float(flows[front]["receives"]) if front else 0.0
+        num["guarantor_net_loss"][i] = float(flows[front]["net_loss"]) if front else 0.0
+        share = s.shares[front] if front else 0
+        num["break_even_fee"][i] = float(rs.break_even_fee(float(p), float(lgd), share))
+    for c in EL_COLUMNS:
+        out[c] = schemes if c == "scheme" else notes if c == "scheme_note" else num[c]
     return out

@@ -34,6 +34,103 @@ log = logging.getLogger(__name__)
 RULE_IDS = tuple(f"R{i:02d}" for i in range(1, 18))
 GRADES = tuple(str(i) for i in range(1, 11))
 
+# ---------------------------------------------------------------------------------------------
+# The regulatory floor. Rules and fields set by the regulation or national rules are fixed here,
+# in code, not in the policy file: a policy file may make them stricter, never soft, disabled or
+# wider. A file that tries is refused (PolicyError, exit code 2) naming the rule, the field and the
+# source. Bank-policy rules and thresholds (R12, R13, the numeric bands) stay configurable.
+# ---------------------------------------------------------------------------------------------
+_S2014 = "银监发〔2014〕36号"
+_S2024 = "金规〔2024〕13号"
+#: Regulation rules: rule id → (lowest severity a policy may give it, source).
+REGULATORY_RULES: dict[str, tuple[str, str]] = {
+    "R01": ("hard", f"{_S2014}; {_S2024}: working-capital and operating loans only"),
+    "R02": ("hard", f"{_S2024}: small and micro enterprises; medium ones for loans maturing by 2027-09-30"),
+    "R03": ("soft", f"{_S2014}; {_S2024}: the borrower applies on its own initiative before maturity"),
+    "R04": ("hard", f"{_S2014}; {_S2024}: review to new-loan standards completed before maturity"),
+    "R05": ("soft", f"{_S2014}; {_S2024}: continuing financing need, temporary difficulty"),
+    "R06": ("hard", f"{_S2014} condition (1) 依法合规经营"),
+    "R07": ("hard", f"{_S2014} condition (2) 生产经营正常"),
+    "R08": ("hard", f"{_S2014} condition (3); {_S2024}: no overdue, no 欠息, no 逃废债"),
+    "R09": ("hard", f"{_S2014} condition (3): no misuse of loan funds"),
+    "R10": ("hard", f"{_S2014} condition (4); {_S2024}: the original loan is 正常"),
+    "R11": ("hard", f"{_S2014} condition (4): meets the new-loan criteria"),
+    "R14": ("soft", f"{_S2014}; {_S2024}: new guarantee contract signed before maturity"),
+    "R15": ("output", "银监发〔2015〕38号; 金规〔2024〕13号: no downgrade solely because of renewal"),
+    "R16": ("monitor", f"{_S2024} (g): renewal must not hide deterioration"),
+    "R17": ("hard", "《商业银行金融资产风险分类办法》(2023年第1号令): 借新还旧 for a borrower in financial "
+                    "difficulty is a restructuring"),
+}
+_SEVERITY_RANK = {"output": 0, "monitor": 0, "soft": 1, "hard": 2}
+#: Products and size classes the regulation allows for renewal without repayment (R01, R02).
+REGULATORY_PRODUCTS = ("working_capital", "owner_operating", "sole_prop_operating", "farmer_operating")
+REGULATORY_SIZE_CLASSES = ("micro", "small")
+MEDIUM_CUTOFF_LIMIT = dt.date(2027, 9, 30)
+
+
+def _as_date(v):
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        return None
+
+
+def regulatory_floor_problems(data) -> list[str]:
+    """Every way the policy mapping ``data`` lowers the regulatory floor (empty when it does not).
+
+    Checked: a regulation rule marked ``bank_policy`` or given a weaker severity (hard → soft,
+    soft → output …); ``renewal.require_application`` false (R03); products outside the regulation's
+    list (R01); size classes beyond micro and small, or a medium-enterprise cut-off after
+    2027-09-30 (R02); a review that need not finish before maturity (R04, ``review_lead_days`` < 1).
+    Each message names the rule, the field and the source.
+    """
+    if not isinstance(data, dict):
+        return []
+    out = []
+    rules = data.get("rules") if isinstance(data.get("rules"), dict) else {}
+    for rid, (floor, source) in REGULATORY_RULES.items():
+        meta = rules.get(rid)
+        if not isinstance(meta, dict):
+            continue
+        if meta.get("basis") not in (None, "regulation"):
+            out.append(f"regulatory floor: rules.{rid}.basis = {meta.get('basis')!r} refused: {rid} is set by "
+                       f"{source}; a policy file cannot re-label it bank policy")
+        sev = meta.get("severity")
+        if sev in _SEVERITY_RANK and (_SEVERITY_RANK[sev] < _SEVERITY_RANK[floor]
+                                      or (floor in ("output", "monitor") and sev != floor)):
+            out.append(f"regulatory floor: rules.{rid}.severity = {sev!r} refused: {rid} is set by {source}; "
+                       f"it must stay {floor!r}" + (" or stricter" if floor == "soft" else ""))
+    ren = data.get("renewal") if isinstance(data.get("renewal"), dict) else {}
+    if ren.get("require_application") is False:
+        out.append(f"regulatory floor: renewal.require_application = false refused: R03 is set by "
+                   f"{REGULATORY_RULES['R03'][1]}")
+    prods = ren.get("eligible_products")
+    if isinstance(prods, (list, tuple)):
+        extra = [x for x in prods if x not in REGULATORY_PRODUCTS]
+        if extra:
+            out.append(f"regulatory floor: renewal.eligible_products {extra} refused: R01 allows only "
+                       f"{list(REGULATORY_PRODUCTS)} ({REGULATORY_RULES['R01'][1]})")
+    sizes = ren.get("eligible_size_classes")
+    if isinstance(sizes, (list, tuple)):
+        extra = [x for x in sizes if x not in REGULATORY_SIZE_CLASSES]
+        if extra:
+            out.append(f"regulatory floor: renewal.eligible_size_classes {extra} refused: R02 allows only "
+                       f"{list(REGULATORY_SIZE_CLASSES)}, medium enterprises only for loans maturing by "
+                       f"{MEDIUM_CUTOFF_LIMIT} ({_S2024}); set renewal.medium_maturity_cutoff instead")
+    cut = _as_date(ren.get("medium_maturity_cutoff")) if "medium_maturity_cutoff" in ren else None
+    if cut is not None and cut > MEDIUM_CUTOFF_LIMIT:
+        out.append(f"regulatory floor: renewal.medium_maturity_cutoff = {cut} refused: R02 covers medium "
+                   f"enterprises only for loans maturing on or before {MEDIUM_CUTOFF_LIMIT} ({_S2024})")
+    lead = ren.get("review_lead_days")
+    if isinstance(lead, int) and not isinstance(lead, bool) and lead < 1:
+        out.append(f"regulatory floor: renewal.review_lead_days = {lead} refused: R04 requires the review to be "
+                   f"completed before maturity ({REGULATORY_RULES['R04'][1]}); at least 1 day")
+    return out
+
 
 
 def _known(values, valid, what: str, plural: str):
@@ -115,9 +212,8 @@ class RenewalPolicy(_Ordered):
     _PAIRS: ClassVar[tuple] = (
         ("window_start_days", "<", "window_end_days",
          "window_start_days ({a}) must be before window_end_days ({b})"),
-        ("review_lead_days", "<=", "window_start_days",
-         "review_lead_days ({a}) must not exceed window_start_days ({b}): loans at the start of the window "
-         "could not be reviewed before maturity"),
+        ("window_end_days", "<=", "max_window_days",
+         "window_end_days ({a}) must not exceed max_window_days ({b}), the review horizon the policy allows"),
         ("approve_pd_max", "<", "refer_pd_max",
          "refer band below approve band: approve_pd_max ({a}) must be < refer_pd_max ({b})"),
         ("approve_grade_max", "<=", "refer_grade_max",
@@ -133,6 +229,7 @@ class RenewalPolicy(_Ordered):
     medium_maturity_cutoff: dt.date
     window_start_days: int = Field(ge=0, le=3650)
     window_end_days: int = Field(ge=1, le=3650)
+    max_window_days: int = Field(ge=1, le=3650)
     require_application: bool
     review_lead_days: int = Field(ge=0, le=365)
     min_utilisation: float = Field(ge=0, le=1)
@@ -141,16 +238,23 @@ class RenewalPolicy(_Ordered):
     max_electricity_decline: float = Field(gt=0, lt=1)
     max_headcount_decline: float = Field(gt=0, lt=1)
     headcount_required_for: tuple[str, ...] = ()
+    alternative_evidence_forms: tuple[str, ...] = ()
     reduce_amount_above_decline: float = Field(ge=0, lt=1)
     min_history_months: int = Field(ge=1, le=12)
     max_data_age_days: int = Field(ge=28, le=366)
     penalty_lookback_months: int = Field(ge=1, le=120)
+    overdue_lookback_months: int = Field(ge=12, le=120)
+    max_consecutive_overdue_months: int = Field(ge=1, le=24)
+    max_cumulative_overdue_months: int = Field(ge=1, le=60)
+    enforcement_lookback_months: int = Field(ge=1, le=120)
     approve_pd_max: float = Field(gt=0, lt=1)
     refer_pd_max: float = Field(gt=0, lt=1)
     approve_grade_max: int = Field(ge=1, le=10)
     refer_grade_max: int = Field(ge=1, le=10)
     max_term_months: int = Field(ge=1, le=360)
     max_amount: float = Field(gt=0)
+    amount_cap_action: Literal["condition", "refer"]
+    restructuring_signs_fail: int = Field(ge=1, le=4)
     collateral_decline_tolerance: float = Field(ge=0, lt=1)
     min_collateral_coverage: float = Field(gt=0, le=10)
     max_consecutive_renewals: int = Field(ge=1, le=100)
@@ -163,7 +267,7 @@ class RenewalPolicy(_Ordered):
     def _products(cls, v):
         return _known(v, PRODUCTS, "product(s)", "products")
 
-    @field_validator("headcount_required_for")
+    @field_validator("headcount_required_for", "alternative_evidence_forms")
     @classmethod
     def _forms(cls, v):
         return _known(v, LEGAL_FORMS, "legal form(s)", "forms")
@@ -201,14 +305,28 @@ class LendingPolicy(_Ordered):
     unsecured_cap: float = Field(ge=0)
     guarantee_cap: float = Field(ge=0)
     max_limit: float = Field(gt=0)
+    max_group_exposure: float = Field(gt=0)
+    max_guarantor_exposure: float = Field(gt=0)
+    max_industry_share: float = Field(gt=0, le=1)
+    max_county_share: float = Field(gt=0, le=1)
+    concentration_min_book: float = Field(ge=0)
+    own_lender: str | None = None
     min_limit: float = Field(ge=0)
     limit_rounding: float = Field(gt=0)
     electricity_haircut_above: float = Field(ge=0, lt=1)
+    alternative_evidence_forms: tuple[str, ...] = ()
+    fixed_quota_tax_rate: float = Field(gt=0, le=0.2)
+    alternative_evidence_limit: float = Field(ge=0)
     min_history_months: int = Field(ge=1, le=12)
     penalty_lookback_months: int = Field(ge=1, le=120)
     min_term_months: int = Field(default=1, ge=1, le=360)
     max_term_months: int = Field(default=60, ge=1, le=360)
     price_tiers: tuple[PriceTier, ...] = Field(min_length=1)
+
+    @field_validator("alternative_evidence_forms")
+    @classmethod
+    def _alt_forms(cls, v):
+        return _known(v, LEGAL_FORMS, "legal form(s)", "forms")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -235,12 +353,22 @@ class ExpectedLossPolicy(_Frozen):
     """LGD by collateral type and the risk-sharing schemes used for expected loss."""
 
     lgd: dict[str, float]
-    recovery_rate: float = Field(ge=0, le=1)
+    #: Guarantees by the owner, a family member or a related enterprise share the borrower's default
+    #: risk: they move no loss off the bank and at most lower the LGD, by this relative amount.
+    own_guarantee_lgd_relief: float = Field(ge=0, le=0.5)
     policy_guarantor_scheme: str
     tech_sme_scheme: str
     insurance_scheme: str
     application_guarantor_type: Literal["policy_guarantor", "commercial_guarantor", "related_enterprise", "individual"]
-    custom_schemes: dict[str, dict[str, float]] = Field(default_factory=dict)
+    custom_schemes: dict[str, dict] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_recovery_rate(cls, data):
+        if isinstance(data, dict) and "recovery_rate" in data:
+            raise ValueError("recovery_rate is not used: LGD already nets recoveries, so applying a recovery "
+                             "rate on top double-counts them (domain notes §5.3); remove it and set lgd")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -255,9 +383,9 @@ class ExpectedLossPolicy(_Frozen):
         clash = sorted(set(self.custom_schemes) & set(rs.PRESET_DEFINITIONS))
         if clash:
             problems.append(f"custom_schemes must not redefine presets {clash}")
-        for name, shares in self.custom_schemes.items():
+        for name, spec in self.custom_schemes.items():
             try:
-                rs.make_scheme(name, shares)
+                rs.custom_scheme(name, spec)
             except PolicyError as exc:
                 problems.append(str(exc))
         for field in ("policy_guarantor_scheme", "tech_sme_scheme", "insurance_scheme"):
@@ -335,10 +463,43 @@ def policy_from_dict(data: dict, source: str = "(dict)") -> Policy:
     """Validate a policy mapping; raise :class:`PolicyError` listing every problem."""
     if not isinstance(data, dict):
         raise PolicyError(f"invalid policy {source}: the top level must be a mapping, got {type(data).__name__}")
+    floor = regulatory_floor_problems(data)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(format_validation_error(exc, source)) from None
+        text = format_validation_error(exc, source)
+        if floor:
+            head, *rest = text.split("\n")
+            text = "\n".join([f"invalid policy {source}: {exc.error_count() + len(floor)} problem(s)",
+                               *(f"  - {m}" for m in floor), *rest])
+        raise PolicyError(text) from None
+    if floor:
+        raise PolicyError("\n".join([f"invalid policy {source}: {len(floor)} problem(s)", *(f"  - {m}" for m in floor)]))
+    return policy
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a mapping with a duplicated key (YAML would keep the last value)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1}, again at line "
+                f"{key_node.start_mark.line + 1}): the last value would silently win", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def safe_load_unique(text: str):
+    """``yaml.safe_load`` that raises ``yaml.YAMLError`` on a duplicated mapping key."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
@@ -355,7 +516,7 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         raise PolicyError(f"policy file not found: {path}")
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = safe_load_unique(raw.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PolicyError(f"policy file {path} is not valid YAML: {exc}") from None
     policy = policy_from_dict(data, str(path))

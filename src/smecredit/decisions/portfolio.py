@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 
 from smecredit.decisions import risk_sharing as rs
-from smecredit.decisions.expected_loss import EL_PARTY_COLUMNS, add_expected_loss
+from smecredit.decisions.expected_loss import EL_COLUMNS, EL_PARTY_COLUMNS, add_expected_loss
 from smecredit.decisions.policy import Policy
 from smecredit.decisions.loan import DECISIONS as LOAN_DECISIONS
 from smecredit.decisions.renewal import DECISIONS as RENEWAL_DECISIONS
-from smecredit.exceptions import DataContractError, sheet_rows
+from smecredit.exceptions import DataContractError, PolicyError, sheet_rows
 
 #: Decisions whose exposures are on the book after the decision.
 BOOKED = ("approve", "renew_without_repayment", "renew_with_conditions")
@@ -83,9 +83,7 @@ def portfolio_exposures(decisions: pd.DataFrame, policy: Policy, *, booked_only:
     """
     decisions = check_decisions(decisions)
     rows = decisions[decisions["decision"].isin(BOOKED)] if booked_only else decisions
-    drop = {SOURCE_COLUMN, ROW_COLUMN, "lgd", "el", "scheme", *EL_PARTY_COLUMNS, "guarantor_compensatory_payment",
-            "guarantor_loss_on_default", "guarantor_net_loss", "break_even_fee"}
-    keep = [c for c in rows.columns if c not in drop]
+    keep = [c for c in rows.columns if c not in {SOURCE_COLUMN, ROW_COLUMN, *EL_COLUMNS}]
     return add_expected_loss(rows[keep].reset_index(drop=True), policy.expected_loss)
 
 
@@ -126,3 +124,32 @@ def party_totals(exposures: pd.DataFrame) -> pd.DataFrame:
     el = sum(tot.values())
     return pd.DataFrame({"party": list(tot), "party_zh": [rs.PARTY_ZH[p] for p in tot], "el": list(tot.values()),
                          "share": [v / el if el else 0.0 for v in tot.values()]})
+
+
+def compensation_ratio_by_scheme(exposures: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Expected 代偿率 of each risk-sharing scheme against the scheme's cap.
+
+    代偿率 = compensatory payments / guarantees released. Over a year the expected payments are
+    Σ PD × 代偿 and the guarantees at stake Σ 代偿 (each exposure's (1 − s_bank) × EAD), on the same
+    basis as the rows' ``compensatory_payment``. Columns: ``scheme, exposures, guaranteed_amount,
+    expected_compensation, compensation_ratio, cap, within_cap`` (NA when the scheme has no cap).
+    """
+    miss = [c for c in ("scheme", "pd", "compensatory_payment") if c not in exposures.columns]
+    if miss:
+        raise DataContractError(f"exposures lack column(s) {miss}")
+    x = exposures[exposures["compensatory_payment"].fillna(0) > 0]
+    rows = []
+    for name, g in x.groupby(x["scheme"].astype(str), sort=True):
+        comp = g["compensatory_payment"].astype(float)
+        exp_comp = float((g["pd"].astype(float) * comp).sum())
+        total = float(comp.sum())
+        try:
+            cap = policy.expected_loss.scheme(name).compensation_ratio_cap
+        except PolicyError:  # bilateral commercial guarantees are not named schemes
+            cap = None
+        ratio = exp_comp / total if total > 0 else float("nan")
+        rows.append({"scheme": name, "exposures": len(g), "guaranteed_amount": round(total, 2),
+                     "expected_compensation": round(exp_comp, 2), "compensation_ratio": ratio, "cap": cap,
+                     "within_cap": pd.NA if cap is None else bool(ratio <= cap)})
+    return pd.DataFrame(rows, columns=["scheme", "exposures", "guaranteed_amount", "expected_compensation",
+                                       "compensation_ratio", "cap", "within_cap"])

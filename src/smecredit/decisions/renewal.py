@@ -22,31 +22,49 @@ import pandas as pd
 
 from smecredit.data.loaders import RawData
 from smecredit.decisions import facts as F
+from smecredit.decisions import groups as G
 from smecredit.decisions import rules as R
-from smecredit.decisions.common import AUDIT_COLUMNS, as_date, check_scores, decided_at_now, model_reasons
+from smecredit.decisions.common import (AUDIT_COLUMNS, as_date, check_scores, decided_at_now,
+                                        default_override, format_reasons, model_reasons)
 from smecredit.decisions.expected_loss import add_expected_loss
 from smecredit.decisions.policy import Policy
 from smecredit.decisions.risk_sharing import round_down
+from smecredit.exceptions import ConfigError
 
 log = logging.getLogger(__name__)
 
 DECISIONS = ("renew_without_repayment", "renew_with_conditions", "refer", "require_repayment")
 RENEWED = ("renew_without_repayment", "renew_with_conditions")
-STATUS_ZH = {"pass": "通过", "fail": "不通过", "refer": "转人工审查", "condition": "附条件", "info": "说明"}
 DECISION_ZH = {"renew_without_repayment": "无还本续贷", "renew_with_conditions": "附条件续贷",
                "refer": "提交人工审查", "require_repayment": "到期还款（不予续贷）"}
 
 
-def select_candidates(raw: RawData, as_of, policy: Policy) -> pd.DataFrame:
-    """Loans drawn by ``as_of`` maturing within [as_of + window_start_days, as_of + window_end_days].
+def review_window(policy: Policy, window: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The review window in days after the decision date: ``window`` (start, end) or the policy's.
+
+    Any window from today (0) up to the policy's horizon ``max_window_days`` may be asked for; beyond
+    it, or with the start after the end, :class:`~smecredit.exceptions.ConfigError` (exit code 2).
+    """
+    p = policy.renewal
+    if window is None:
+        return p.window_start_days, p.window_end_days
+    start, end = (int(x) for x in window)
+    if not 0 <= start <= end <= p.max_window_days:
+        raise ConfigError(f"review window {start}-{end} days refused: it must start today or later, end after it "
+                          f"starts, and end within the policy's horizon max_window_days = {p.max_window_days}")
+    return start, end
+
+
+def select_candidates(raw: RawData, as_of, policy: Policy, *, window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Loans drawn by ``as_of`` maturing within [as_of + start, as_of + end] days (:func:`review_window`).
 
     Loans whose latest monthly record (on or before ``as_of``) shows a zero balance are excluded
     (already repaid). Sorted by maturity date then loan id.
     """
     d = as_date(as_of)
-    p = policy.renewal
+    start, end = review_window(policy, window)
     loans = raw["loans"]
-    lo, hi = d + pd.Timedelta(days=p.window_start_days), d + pd.Timedelta(days=p.window_end_days)
+    lo, hi = d + pd.Timedelta(days=start), d + pd.Timedelta(days=end)
     c = loans[(loans["start_date"] <= d) & (loans["maturity_date"] >= lo) & (loans["maturity_date"] <= hi)]
     lm = raw["loan_monthly"]
     lm = lm[lm["loan_id"].isin(c["loan_id"]) & (lm["month_end"] <= d)]
@@ -76,11 +94,14 @@ def _renewal_terms(f: dict, results: dict[str, R.RuleResult], policy: Policy) ->
     new_term = int(max(1, min(term, p.max_term_months))) if pd.notna(term) else p.max_term_months
     conditions = []
     if results["R07"].status == "condition":
-        decline = -R.operating_changes(f, p.min_history_months)["sales"]
+        change, key = R.primary_change(f, p)
+        decline = -change
         amount = float(round_down(amount * (1 - decline), p.reduced_amount_rounding))
-        conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in sales")
+        conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in {key}")
+    if results["R13"].status == "condition":
+        conditions.append(results["R13"].text_en.split(": ", 1)[-1])
     if results["R14"].status == "condition":
-        conditions.append(results["R14"].text_en.split(": ", 1)[-1])
+        conditions.append(results["R14"].text_en)
     return amount, new_term, conditions
 
 
@@ -122,9 +143,13 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     p = policy.renewal
     lf = F.loan_facts(raw, d, cand["loan_id"], max_data_age_days=p.max_data_age_days)
     ef = F.enterprise_facts(raw, d, cand["enterprise_id"], penalty_lookback_months=p.penalty_lookback_months,
-                            restructuring_lookback_months=p.restructuring_lookback_months)
+                            restructuring_lookback_months=p.restructuring_lookback_months,
+                            overdue_lookback_months=p.overdue_lookback_months,
+                            enforcement_lookback_months=p.enforcement_lookback_months)
+    ef = ef.join(G.exposure_and_groups(raw, d, cand["enterprise_id"], max_data_age_days=p.max_data_age_days))
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
     severities = {rid: meta.severity for rid, meta in policy.rules.items()}
+    titles_zh = {rid: meta.title_zh for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")
     rows = []
     for lid, eid in zip(cand["loan_id"], cand["enterprise_id"], strict=True):
@@ -132,18 +157,23 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         s = srec.get(eid)
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
+        f = default_override(f)
         res = R.evaluate(f, p, d, severities)
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
-        reasons_en = [f"{r.rule} {r.status}: {r.text_en}" for r in res.values()]
-        reasons_zh = [f"{r.rule} {STATUS_ZH.get(r.status, r.status)}：{r.text_zh}" for r in res.values()]
         mr = [] if s is None else model_reasons(s)
-        if mr:
-            reasons_en.append("model: " + "; ".join(mr))
-            reasons_zh.append("模型：" + "；".join(mr))
+        lead_en = ["in default or non-performing: grade D, PD 1 (model score not used)"] if f["default_override"] else []
+        lead_zh = [f["default_override"]] if f["default_override"] else []
+        ok = {"renew_without_repayment": "各项续贷条件均满足，可办理无还本续贷",
+              "renew_with_conditions": "续贷条件基本满足，按所列条件办理"}.get(dec, "")
+        texts = format_reasons(list(res.values()), titles_zh, mr, lead_en=lead_en, lead_zh=lead_zh, ok_zh=ok,
+                               ok_en="all renewal conditions met" if ok else "")
         row = {
-            "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": "\n".join(reasons_en),
-            "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": "\n".join(reasons_zh),
+            "enterprise_id": eid, "loan_id": lid, "decision": dec, "reasons": texts["reasons"],
+            "pd": f["pd"], "grade": f["grade"], "decision_zh": DECISION_ZH[dec], "reasons_zh": texts["reasons_zh"],
+            "main_reason": texts["main_reason"], "reasons_passed": texts["reasons_passed"],
+            "reasons_passed_zh": texts["reasons_passed_zh"],
+            "model_pd": f["model_pd"], "model_grade": f["model_grade"], "default_override": f["default_override"],
             "maturity_date": f["maturity_date"], "balance": f["balance"],
             "renewal_amount": amount if dec in RENEWED else np.nan,
             "renewal_term_months": term if dec in RENEWED else np.nan,
@@ -153,8 +183,12 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
             "risk_class_after": res["R15"].value if dec in RENEWED else None,
             "next_review_date": (pd.Timestamp(f["maturity_date"]) + pd.DateOffset(months=p.monitoring_interval_months))
             if dec in RENEWED and pd.notna(f["maturity_date"]) else pd.NaT,
-            **{k: f.get(k) for k in ("product", "county", "industry", "size_class", "tech_sme", "collateral_type",
-                                     "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance")},
+            **{k: f.get(k) for k in ("product", "county", "mountain_county", "industry", "size_class", "tech_sme",
+                                     "legal_form",
+                                     "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
+                                     "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure",
+                                     "guarantee_chain_size", "guarantors_in_distress", "policy_guaranteed_exposure")},
+            "limits_binding": _limits_exceeded(f, policy),
         }
         for rid, r in res.items():
             row[f"{rid}_value"] = r.value
@@ -167,25 +201,45 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     out["as_of"] = d
     out["decided_at"] = decided_at_now() if decided_at is None else pd.Timestamp(decided_at)
     out["ead"] = out["renewal_amount"].where(out["renewal_amount"].notna(), out["balance"])
+    out["scheme_exposure"] = np.maximum(out["ead"].fillna(0.0), out["policy_guaranteed_exposure"].fillna(0.0))
     out = add_expected_loss(_typed(out), policy.expected_loss)
     log.info("renewal review as of %s: %d loans, %s", d.date(), len(out), out["decision"].value_counts().to_dict())
     return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
 
 
+def _limits_exceeded(f: dict, policy: Policy) -> str:
+    """Lending limits the enterprise (or its group) already exceeds, in Chinese; a renewal adds no exposure,
+    so these are reported for the credit officer, not applied."""
+    lp = policy.lending
+    out = []
+    expo, gexpo = float(f.get("total_exposure") or 0.0), float(f.get("group_exposure") or 0.0)
+    if expo > lp.max_limit:
+        out.append(f"各行负债合计¥{expo:,.0f}超过单户授信上限¥{lp.max_limit:,.0f}")
+    if int(f.get("group_size") or 1) > 1 and gexpo > lp.max_group_exposure:
+        out.append(f"集团（{int(f['group_size'])}家关联企业）负债合计¥{gexpo:,.0f}超过集团授信上限¥{lp.max_group_exposure:,.0f}")
+    return "；".join(out)
+
+
 def _renewal_columns() -> list[str]:
     base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "decision_zh", "reasons_zh",
-            "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
-            "risk_class_after", "next_review_date", "product", "county", "industry", "size_class", "tech_sme",
-            "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+            "main_reason", "reasons_passed", "reasons_passed_zh",
+            "model_pd", "model_grade", "default_override", "maturity_date", "balance", "renewal_amount", "renewal_term_months", "conditions", "risk_class_before",
+            "risk_class_after", "next_review_date", "product", "county", "mountain_county", "industry", "size_class",
+            "tech_sme", "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
+            "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure", "guarantee_chain_size",
+            "guarantors_in_distress", "policy_guaranteed_exposure", "limits_binding"]
     return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
 
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes (so empty and non-empty outputs, and repeated runs, write identical files)."""
-    floats = ["pd", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
+    floats = ["pd", "model_pd", "total_exposure", "group_exposure", "policy_guaranteed_exposure", "balance", "renewal_amount", "renewal_term_months", "collateral_value", "guaranteed_share", "ead"]
     dates = ["maturity_date", "next_review_date", "as_of", "decided_at"]
-    bools = ["tech_sme", "guarantee_insurance"]
+    bools = ["tech_sme", "guarantee_insurance", "mountain_county"]
+    ints = ["group_size", "guarantee_chain_size", "guarantors_in_distress"]
     out = out.copy()
+    for c in ints:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     for c in floats:
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     for c in dates:
@@ -193,6 +247,6 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
     for c in bools:
         out[c] = out[c].astype("boolean")
     for c in out.columns:
-        if c not in floats + dates + bools:
+        if c not in floats + dates + bools + ints:
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out

@@ -98,6 +98,10 @@ class RiskShareStructure:
     shares: Mapping[str, Fraction]
     bounds: tuple[Bound, ...] = field(default_factory=tuple)
     source: str = ""
+    #: Largest exposure (yuan) the scheme may cover for one enterprise (None: no published cap).
+    max_exposure: float | None = None
+    #: 代偿率 cap of the scheme (compensatory payments / guarantees released), None when not published.
+    compensation_ratio_cap: float | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -164,6 +168,7 @@ PRESET_DEFINITIONS: dict[str, dict] = {
         "bounds": _preset_2019_bounds(),
         "extra": (_provincial_at_least_fund,),
         "source": "国办发〔2019〕6号 and 国家融资担保基金 operating rules (2019): bank ≥ 20%, fund 20%, provincial ≥ fund",
+        "max_exposure": 10_000_000, "compensation_ratio_cap": 0.04,
     },
     "tech_sme_2024": {
         "shares": {"bank": "0.2", "national_fund": "0.4", "provincial_reguarantee": "0.2", "originating_guarantor": "0.2"},
@@ -175,6 +180,7 @@ PRESET_DEFINITIONS: dict[str, dict] = {
         ),
         "extra": (),
         "source": "支持科技创新专项担保计划 (财政部/科技部/工信部/金融监管总局, 2024-07)",
+        "max_exposure": 30_000_000, "compensation_ratio_cap": 0.05,
     },
     "anhui_4321": {
         "shares": {"originating_guarantor": "0.4", "provincial_reguarantee": "0.3", "bank": "0.2", "risk_compensation_fund": "0.1"},
@@ -186,6 +192,7 @@ PRESET_DEFINITIONS: dict[str, dict] = {
         ),
         "extra": (),
         "source": "Anhui 新型政银担 4:3:2:1 (2015–), single balances ≤ 2,000万",
+        "max_exposure": 20_000_000, "compensation_ratio_cap": None,
     },
     "xuancheng_520": {
         "shares": {"national_fund": "0.2", "provincial_reguarantee": "0.2", "originating_guarantor": "0.2",
@@ -194,6 +201,8 @@ PRESET_DEFINITIONS: dict[str, dict] = {
                         for p in ("national_fund", "provincial_reguarantee", "originating_guarantor", "county_guarantor", "bank")),
         "extra": (),
         "source": "Xuancheng 520 (2023): national fund, provincial, city guarantor, county guarantor, bank 20% each",
+        # the national fund takes part: its single-firm focus (≤ 1,000万, 政府性融资担保发展管理办法 2025) [K]
+        "max_exposure": 10_000_000, "compensation_ratio_cap": 0.04,
     },
     "shanghai_guarantee_insurance": {
         "shares": {"risk_compensation_fund": "0.25", "insurer": "0.45", "bank": "0.3"},
@@ -204,20 +213,23 @@ PRESET_DEFINITIONS: dict[str, dict] = {
         ),
         "extra": (),
         "source": "Shanghai 科技型中小企业履约保证保险 (2010): gov 25 / insurer 45 / bank 30",
+        "max_exposure": 5_000_000, "compensation_ratio_cap": None,
     },
     "bank_only": {
         "shares": {"bank": "1"},
         "bounds": (),
         "extra": (),
         "source": "no risk sharing: the bank carries the whole loss",
+        "max_exposure": None, "compensation_ratio_cap": None,
     },
 }
 
 
 def make_scheme(name: str, shares: Mapping[str, object], *, bounds: tuple[Bound, ...] = (),
-                extra: tuple = (), source: str = "") -> RiskShareStructure:
+                extra: tuple = (), source: str = "", max_exposure: float | None = None,
+                compensation_ratio_cap: float | None = None) -> RiskShareStructure:
     """Build and validate a :class:`RiskShareStructure` (raises :class:`PolicyError`)."""
-    s = RiskShareStructure(name, dict(shares), tuple(bounds), source)
+    s = RiskShareStructure(name, dict(shares), tuple(bounds), source, max_exposure, compensation_ratio_cap)
     problems = [msg for check in extra for msg in check(s.shares)]
     if problems:
         raise PolicyError(f"risk-sharing scheme {name!r} is invalid: " + "; ".join(problems))
@@ -235,16 +247,75 @@ def validate_against_preset(name: str, shares: Mapping[str, object], preset: str
     return make_scheme(name, shares, bounds=d["bounds"], extra=d["extra"], source=f"custom under {preset} rules")
 
 
+#: Floor every bank-defined scheme must respect: the bank keeps at least 20% of the loss
+#: (国办发〔2019〕6号, 银担分险; all published schemes in :data:`PRESET_DEFINITIONS` respect it).
+BANK_FLOOR = Bound(("bank",), low=Fraction(1, 5), text="国办发〔2019〕6号: the bank keeps at least 20% of the risk")
+GOVERNMENT_FUND_PARTIES = ("national_fund", "provincial_reguarantee")
+CUSTOM_KEYS = ("shares", "under", "max_exposure", "compensation_ratio_cap")
+
+
+def custom_scheme(name: str, spec: Mapping[str, object]) -> RiskShareStructure:
+    """A bank-defined scheme from the policy file, validated like the presets.
+
+    ``spec`` is either a mapping party → share, or ``{shares: {...}, under: <preset>, max_exposure: yuan,
+    compensation_ratio_cap: rate}``. Every custom scheme keeps the bank at 20% or more; a scheme
+    ``under`` a preset (and one in which the national fund or a provincial re-guarantor takes part,
+    under ``national_2019`` by default) must meet that preset's bounds, and may not cover exposures
+    above the preset's single-firm cap or raise its 代偿率 cap.
+    """
+    if not isinstance(spec, Mapping):
+        raise PolicyError(f"risk-sharing scheme {name!r} is invalid: expected a mapping, got {type(spec).__name__}")
+    structured = "shares" in spec
+    if structured:
+        unknown = sorted(set(spec) - set(CUSTOM_KEYS))
+        if unknown:
+            raise PolicyError(f"risk-sharing scheme {name!r} is invalid: unknown key(s) {unknown}; "
+                              f"valid keys are {list(CUSTOM_KEYS)}")
+        shares = spec["shares"]
+        if not isinstance(shares, Mapping):
+            raise PolicyError(f"risk-sharing scheme {name!r} is invalid: shares must be a mapping party → share")
+    else:
+        shares = spec
+    gov = any(_frac(shares.get(p, 0) or 0) > 0 for p in GOVERNMENT_FUND_PARTIES
+              if isinstance(shares.get(p, 0), (int, float, str, Fraction)))
+    under = spec.get("under") if structured else None
+    if under is None and gov:
+        under = "national_2019"
+    if under is not None and under not in PRESET_DEFINITIONS:
+        raise PolicyError(f"risk-sharing scheme {name!r} is invalid: under {under!r} is not a published scheme; "
+                          f"valid presets are {sorted(PRESET_DEFINITIONS)}")
+    d = PRESET_DEFINITIONS[under] if under else None
+    cap = spec.get("max_exposure") if structured else None
+    ratio = spec.get("compensation_ratio_cap") if structured else None
+    problems = []
+    for what, v, ceiling in (("max_exposure", cap, d and d["max_exposure"]),
+                             ("compensation_ratio_cap", ratio, d and d["compensation_ratio_cap"])):
+        if v is None:
+            continue
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+            problems.append(f"{what} must be a number > 0, got {v!r}")
+        elif ceiling is not None and v > ceiling:
+            problems.append(f"{what} {v:g} above the {under} scheme's {ceiling:g} ({d['source']})")
+    if problems:
+        raise PolicyError(f"risk-sharing scheme {name!r} is invalid: " + "; ".join(problems))
+    bounds = (BANK_FLOOR, *(d["bounds"] if d else ()))
+    return make_scheme(name, shares, bounds=bounds, extra=d["extra"] if d else (),
+                       source=f"policy file (under {under} rules)" if under else "policy file",
+                       max_exposure=cap if cap is not None else (d["max_exposure"] if d else None),
+                       compensation_ratio_cap=ratio if ratio is not None else (d["compensation_ratio_cap"] if d else None))
+
+
 def get_scheme(name: str, custom: Mapping[str, Mapping[str, object]] | None = None) -> RiskShareStructure:
     """Return the named preset (or a custom scheme from ``custom``), validated."""
     if custom and name in custom:
-        return make_scheme(name, custom[name], source="policy file")
+        return custom_scheme(name, custom[name])
     if name not in PRESET_DEFINITIONS:
         known = sorted(PRESET_DEFINITIONS) + sorted(custom or {})
         raise PolicyError(f"unknown risk-sharing scheme {name!r}; valid schemes are {known}")
     d = PRESET_DEFINITIONS[name]
     return make_scheme(name, {p: Fraction(v) for p, v in d["shares"].items()},
-                       bounds=d["bounds"], extra=d["extra"], source=d["source"])
+                       bounds=d["bounds"], extra=d["extra"], source=d["source"], max_exposure=d["max_exposure"],
+                       compensation_ratio_cap=d["compensation_ratio_cap"])
 
 
 def bilateral_scheme(guaranteed_share) -> RiskShareStructure:
@@ -295,26 +366,60 @@ def loss_on_default(lgd, ead) -> Decimal:
 
 
 def compensatory_payment(ead, share, accrued_interest=0) -> Decimal:
-    """Guarantor's compensatory payment (代偿) on default: ``share × (principal + accrued interest)``."""
+    """Compensation (代偿) of ``share`` of the exposure: ``share × (principal + accrued interest)``."""
     return (_dec(share) * (_dec(ead) + _dec(accrued_interest))).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def net_loss_after_recovery(amount, recovery_rate) -> Decimal:
-    """Net loss after recovery (追偿): ``amount × (1 − recovery_rate)``."""
-    r = _dec(recovery_rate)
-    if not 0 <= r <= 1:
-        raise PolicyError(f"recovery_rate must be in [0, 1], got {recovery_rate}")
-    return (_dec(amount) * (1 - r)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+def front_payer(scheme: RiskShareStructure) -> str | None:
+    """The party that pays the bank on default: the originating guarantor, else the county guarantor,
+    else the insurer, else the first other non-bank party; None when the bank carries everything."""
+    for p in ("originating_guarantor", "county_guarantor", "insurer", *PARTIES):
+        if p != "bank" and scheme.shares[p] > 0:
+            return p
+    return None
 
 
-def break_even_fee(pd_, lgd, share, recovery_rate=0) -> Decimal:
-    """Break-even annual guarantee fee rate ``PD × LGD × share × (1 − recovery_rate)``.
+def default_cash_flows(ead, lgd, scheme: RiskShareStructure) -> dict[str, dict[str, Decimal]]:
+    """Cash flows of each party when the borrower defaults with exposure ``ead`` and loss rate ``lgd``.
 
-    With ``recovery_rate=0`` this is the fee covering the guarantor's expected loss share;
-    the domain notes' worked example applies a further 30% recovery on the guarantor's
-    loss-on-default share (0.03 × 0.45 × 0.4 × 0.7 = 0.378% a year).
+    One LGD basis (LGD already nets recoveries; no separate recovery rate is applied on top):
+
+    - the front payer (:func:`front_payer`, the originating guarantor) pays the bank its compensation
+      (代偿) ``(1 − s_bank) × EAD``: the bank keeps its own share of the exposure;
+    - it claims from every other risk-sharing party (re-guarantors, national fund, compensation fund)
+      ``s_p × EAD``;
+    - recoveries from the borrower (追偿), ``(1 − LGD) × EAD``, are shared pro rata ``s_p``;
+    - each party's net loss is ``s_p × LGD × EAD``.
+
+    Returns party → ``{"pays", "receives", "recovery", "net_loss"}`` (yuan, to the fen) for every party;
+    the bank's ``pays`` is the exposure it has lent (EAD). Net losses sum exactly to ``LGD × EAD``,
+    recoveries to ``(1 − LGD) × EAD`` (largest-remainder rounding).
     """
-    return _dec(pd_) * _dec(lgd) * _dec(share) * (1 - _dec(recovery_rate))
+    e = _dec(ead).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    lod = loss_on_default(lgd, e)
+    net = split_loss(lod, scheme)
+    part = split_loss(e, scheme)           # each party's share of the exposure, summing exactly to EAD
+    rec = {p: part[p] - net[p] for p in PARTIES}
+    front = front_payer(scheme)
+    pays = {p: Decimal("0.00") for p in PARTIES}
+    receives = {p: Decimal("0.00") for p in PARTIES}
+    pays["bank"] = e
+    if front is not None:
+        receives["bank"] = pays[front] = e - part["bank"]
+        for p in PARTIES:
+            if p not in ("bank", front) and part[p] > 0:
+                pays[p] = part[p]
+                receives[front] += part[p]
+    return {p: {"pays": pays[p], "receives": receives[p], "recovery": rec[p], "net_loss": net[p]} for p in PARTIES}
+
+
+def break_even_fee(pd_, lgd, share) -> Decimal:
+    """Break-even annual guarantee fee rate of a party carrying ``share``: ``PD × LGD × share``.
+
+    On an LGD basis (LGD nets recoveries). Quoting a separate recovery rate r instead, it would be
+    ``PD × (1 − r) × share`` — never both (domain notes §5.3: 0.03 × 0.45 × 0.40 = 0.54 % a year).
+    """
+    return _dec(pd_) * _dec(lgd) * _dec(share)
 
 
 def compensation(compensatory_amount, rate, cap=None) -> Decimal:

@@ -27,6 +27,9 @@ FAMILY = "credit"
 CLASS_LABELS = {c: ({"正常": "normal", "关注": "special mention", "次级": "substandard", "可疑": "doubtful",
                      "损失": "loss"}[c], c) for c in RISK_CLASSES}
 RANK_LABELS = {str(float(i)): v for i, v in enumerate(CLASS_LABELS.values())}
+#: Rank at which the category cr_worst_class_12m is capped (1 = 关注): "worse than anything a training
+#: panel of performing firms shows" reads as the worst known level, not as missing (see docs/features.md).
+WORST_CLASS_CATEGORY_CAP = RISK_CLASSES.index("关注")
 
 SPECS: list[FeatureSpec] = [
     FeatureSpec("cr_loans_total", FAMILY, "loans", None, "count", "Loans ever drawn", "历史贷款笔数", "loans", "none"),
@@ -184,7 +187,11 @@ def credit_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig
     labels = np.array(RISK_CLASSES, dtype=object)
     worst_lbl = np.full(n, None, dtype=object)
     ok = ~np.isnan(worst)
-    worst_lbl[ok] = labels[worst[ok].astype(np.int64)]
+    # The category is capped at 关注 (WORST_CLASS_CATEGORY_CAP): 次级/可疑/损失 mean default, and firms in
+    # default are absent from training panels, so a model would meet them only at scoring time, as unseen
+    # categories scored as *missing*. Capped, they take the worst level the model knows. The full scale
+    # stays in cr_worst_class_rank_12m, and the decisions stage grades non-performing firms D, PD 1.
+    worst_lbl[ok] = labels[np.minimum(worst[ok], WORST_CLASS_CATEGORY_CAP).astype(np.int64)]
     cols["cr_worst_class_12m"] = worst_lbl
     recent = started & (a["l_start"] > s - 730.5)
     cols["cr_renewals_wo_repay_24m"] = bincount(a["l_code"][recent & a["l_renewed"]], n)

@@ -78,13 +78,15 @@ def check_as_of(raw: RawData, as_of) -> None:
         raise ConfigError(f"as_of {as_date(as_of).date()} cannot be decided on: {exc}") from None
 
 
-def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None) -> pd.DataFrame:
-    """Advance review of loans maturing in the policy's window; write ``out`` and append to ``audit``."""
+def run_renewal_review(model_uri, raw_dir, as_of, *, policy=None, out=None, audit=None,
+                       window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Advance review of loans maturing in the policy's window (or ``window`` days, within the policy's
+    horizon); write ``out`` and append to ``audit``."""
     _check_outputs(out, audit)
     pol = _policy(policy)
     raw = load_raw(raw_dir)
     check_as_of(raw, as_of)
-    cand = select_candidates(raw, as_of, pol)
+    cand = select_candidates(raw, as_of, pol, window=window)
     scores, name, version = score_enterprises(raw, model_uri, as_of, cand["enterprise_id"])
     dec = decide_renewals(raw, scores, pol, as_of, model_name=name, model_version=version, candidates=cand)
     _write(dec, out, audit)
