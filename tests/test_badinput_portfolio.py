@@ -26,7 +26,9 @@ POLICY = load_policy()
 @functools.lru_cache(maxsize=1)
 def _decided() -> pd.DataFrame:
     ren = decide_renewals(w.raw(), w.scores(), POLICY, w.AS_OF, model_name="m", model_version="1")
-    new = decide_loans(w.raw(), w.frames()["loan_applications"], w.scores(), POLICY, w.AS_OF,
+    # the new loan is decided in the debt-free world: with L1 on the book the limit, net of it, is 0
+    fr = w.frames_debt_free()
+    new = decide_loans(w.raw(fr), fr["loan_applications"], w.scores(), POLICY, w.AS_OF,
                        model_name="m", model_version="1")
     return pd.concat([ren, new], ignore_index=True)
 

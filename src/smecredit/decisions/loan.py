@@ -441,15 +441,18 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
 
 
-CHECKS = tuple(f"L{i:02d}" for i in range(1, 9))
+CHECKS = tuple(f"L{i:02d}" for i in range(1, 10))
 
 
 def _loan_columns() -> list[str]:
     """Every column of a loan-decision row before expected loss (a 0-row output has them all too)."""
-    base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "application_id", "decision_zh",
-            "reasons_zh", "requested_amount", "credit_limit", "approved_amount", "price_tier", "spread_bp",
-            "revenue_proxy", "product", "term_months", "collateral_type", "collateral_value", "county", "industry",
-            "size_class", "tech_sme", "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+    base = ["enterprise_id", "loan_id", "decision", "reasons", "pd", "grade", "model_pd", "model_grade",
+            "default_override", "application_id", "decision_zh", "reasons_zh", "main_reason", "reasons_passed",
+            "reasons_passed_zh", "requested_amount", "credit_limit", "approved_amount", "price_tier", "spread_bp",
+            "limits_binding", "revenue_proxy", "product", "term_months", "collateral_type", "collateral_value",
+            "county", "mountain_county", "industry", "size_class", "tech_sme", "legal_form", "total_exposure",
+            "group_id", "group_size", "group_exposure", "guarantee_chain_size", "guarantors_in_distress",
+            "guarantor_type", "guaranteed_share", "guarantee_insurance"]
     return base + [f"{c}_{k}" for c in CHECKS for k in ("value", "status")]
 
 
