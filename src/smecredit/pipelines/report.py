@@ -126,6 +126,9 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
     commit = git_commit()
     kind_label = {"gbm": "gradient-boosted PD model (LightGBM on a logistic base)",
                   "scorecard": "points scorecard (optbinning + logistic regression)"}.get(model.kind, model.kind)
+    if model.kind == "gbm" and getattr(model.estimator_, "trees_kept_", True) is False:
+        kind_label = ("logistic PD model: the GBM's linear base alone (its trees did not improve the out-of-fold "
+                      "AUC and were dropped)")
     target = meta.get("target") or "bad"
     horizon = meta.get("horizon")
     rate = meta.get("train_default_rate")
