@@ -241,7 +241,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
     cv_folds : int, default=5
         Folds of the cross-validation that chooses the number of trees.
     feature_fraction, bagging_fraction : float, default=0.7, 0.8
-    reg_lambda : float, default=5.0
+    reg_lambda : float, default=20.0
     max_cat_levels : int or None, default=8
         A categorical feature with more levels than this (after merging levels with fewer than
         ``min_child_samples`` rows) is left to the linear base, where its one-hot coefficients are
@@ -287,7 +287,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def __init__(self, *, learning_rate=0.05, num_leaves=8, min_child_samples=None, min_leaf_defaults=10.0,
                  max_rounds=3000, early_stopping_rounds=100, cv_folds=5, feature_fraction=0.7,
-                 bagging_fraction=0.8, reg_lambda=5.0, max_cat_levels=8, tree_gain_z=1.0, min_tree_gain=0.001,
+                 bagging_fraction=0.8, reg_lambda=20.0, max_cat_levels=8, tree_gain_z=1.0, min_tree_gain=0.001,
                  linear_base=True,
                  class_weight="sqrt", directions=None, monotone_trees=True, n_rounds=None, random_state=0,
                  n_jobs=None):
@@ -482,30 +482,33 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             auc_full.append(_fold_auc(y[b], full_oof[b]))
         auc_base, auc_full = np.array(auc_base), np.array(auc_full)
         gain = auc_full - auc_base
-        se = float(gain.std(ddof=1) / math.sqrt(len(gain))) if len(gain) > 1 else float("nan")
+        ok = gain[~np.isnan(gain)]  # a held-out fold with one class only has no AUC
+        se = float(ok.std(ddof=1) / math.sqrt(len(ok))) if len(ok) > 1 else float("nan")
         ll_base, ll_full = _recalibrated_logloss(base_oof, y), _recalibrated_logloss(full_oof, y)
         threshold = max(self.tree_gain_z * se if np.isfinite(se) else 0.0, self.min_tree_gain)
-        if gain.mean() <= 0:
+        if len(ok) < 2:
+            keep, reason = False, "too few held-out folds with both classes to test the trees"
+        elif ok.mean() <= 0:
             keep, reason = False, "the trees do not raise the out-of-fold AUC"
-        elif gain.mean() <= threshold:
-            keep, reason = False, (f"the out-of-fold AUC gain {gain.mean():+.4f} is within its noise or too small "
+        elif ok.mean() <= threshold:
+            keep, reason = False, (f"the out-of-fold AUC gain {ok.mean():+.4f} is within its noise or too small "
                                    f"(needs > {threshold:.4f}: {self.tree_gain_z:g} x SE {se:.4f} paired over "
                                    f"{len(gain)} folds, at least {self.min_tree_gain:g})")
         elif ll_full > ll_base:
             keep, reason = False, "the trees raise the out-of-fold log loss"
         else:
-            keep, reason = True, (f"the out-of-fold AUC gain {gain.mean():+.4f} exceeds its noise "
+            keep, reason = True, (f"the out-of-fold AUC gain {ok.mean():+.4f} exceeds its noise "
                                   f"({self.tree_gain_z:g} x SE {se:.4f} paired over {len(gain)} folds, "
                                   f"at least {self.min_tree_gain:g})")
         self.n_rounds_ = r_full if keep else 0
         chosen = full_oof if keep else base_oof
         self.oof_decision_ = chosen
-        self.cv_auc_ = float((auc_full if keep else auc_base).mean())
+        self.cv_auc_ = float(np.nanmean(auc_full if keep else auc_base))
         self.tree_decision_ = {
             "decision": "linear base + trees" if keep else "linear base",
             "reason": reason, "folds": len(folds), "best_n_trees": r_full,
-            "oof_auc_base": float(auc_base.mean()), "oof_auc_full": float(auc_full.mean()),
-            "oof_auc_gain": float(gain.mean()), "oof_auc_gain_se": se,
+            "oof_auc_base": float(np.nanmean(auc_base)), "oof_auc_full": float(np.nanmean(auc_full)),
+            "oof_auc_gain": float(np.nanmean(gain)), "oof_auc_gain_se": se,
             "oof_auc_gain_folds": [float(v) for v in gain],
             "oof_logloss_base": ll_base, "oof_logloss_full": ll_full,
             "linear_only_categoricals": list(self.linear_only_categoricals_),
