@@ -6,11 +6,13 @@ Small credit tables are where default LightGBM overfits and loses to a logistic 
 * starts boosting from a cross-validated, L2-regularised logistic regression on one-hot and
   winsorised, standardised features (``linear_base=True``), so the trees only model what the
   linear score misses (non-linearity, interactions);
-* picks the number of trees by early stopping on the held-out log loss of stratified (grouped,
-  for panels) k-fold cross-validation, with the linear base refitted inside each fold, then
-  refits on all rows;
-* uses conservative trees (few leaves, a minimum leaf size growing with the data, L2,
-  row and column subsampling) and native categorical splits;
+* picks the number of trees -- zero included -- by the out-of-fold AUC of stratified (grouped, for
+  panels) k-fold cross-validation, with the linear base refitted inside each fold, and keeps the
+  trees only when their AUC gain over the fold's linear base, paired fold by fold, beats its noise;
+  otherwise the model is the linear base alone and says so (``trees_kept_``, ``tree_decision_``);
+* uses conservative trees (few leaves, a minimum leaf size of about 10 expected defaults, L2,
+  row and column subsampling) and native categorical splits for categoricals of few levels; a
+  many-levelled categorical (states, job titles) is left to the linear base;
 * applies monotone constraints to features whose catalogue ``direction`` is ``up``/``down``
   (also for the linear base: such a feature's coefficient has that sign or is zero);
 * handles class imbalance by weighting defaults by ``sqrt(n_good / n_bad)`` (``class_weight="sqrt"``);
@@ -464,7 +466,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib + self.init_offset_, reference=dtr)
             curve: dict = {}
             bst = lgb.train({**params, "metric": "auc"}, dtr, num_boost_round=self.max_rounds, valid_sets=[dva],
-                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False, min_delta=1e-4),
                                        lgb.record_evaluation(curve)])
             fitted.append((b, bst, np.asarray(curve["valid_0"]["auc"], dtype="float64")))
         # LightGBM's AUC of the held-out fold after each round (weighting every default alike leaves AUC as it is)
