@@ -207,6 +207,7 @@ def test_gbm_keeps_its_trees_when_interactions_matter():
     assert full > roc_auc_score(yt, m.linear_.decision_function(Xt)) + 0.02
     assert abs(m.cv_auc_ - d["oof_auc_full"]) < 1e-12 and abs(m.cv_auc_ - full) < 0.015
 
+@pytest.mark.slow  # two GBM fits on 20,000 rows with 5-fold tree selection (~20 s quiet, 60+ s under load)
 def test_gbm_monotone_trees_false_frees_only_the_trees():
     def sample(n, seed):
         rng = np.random.default_rng(seed)

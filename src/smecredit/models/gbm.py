@@ -239,7 +239,8 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         Expected defaults per leaf behind ``min_child_samples=None``.
     max_rounds : int, default=3000
     early_stopping_rounds : int, default=100
-        Patience of the out-of-fold AUC.
+        Patience of the fold boosting: it stops when the held-out AUC (by 0.0001) or log loss has not
+        improved for that many rounds.
     cv_folds : int, default=5
         Folds of the cross-validation that chooses the number of trees.
     feature_fraction, bagging_fraction : float, default=0.7, 0.8
@@ -441,10 +442,11 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         """Number of trees, zero included, by the out-of-fold AUC, and the keep-or-drop test.
 
         In each fold the linear base is refitted on the fold's training rows (at the C chosen on all
-        rows) and the trees are boosted from it until the held-out AUC has not improved for
+        rows) and the trees are boosted from it until the held-out AUC (or log loss) has not improved for
         ``early_stopping_rounds`` rounds. The number of trees is the one with the best mean held-out
         AUC over the folds. The trees are kept only when their AUC gain over the fold's linear base,
-        paired fold by fold, exceeds ``tree_gain_z`` standard errors and the held-out log loss (after
+        paired fold by fold (each fold judged at the number of trees the other folds choose), exceeds
+        ``tree_gain_z`` standard errors and ``min_tree_gain``, and the held-out log loss (after
         a logistic recalibration of the pooled out-of-fold scores) does not rise. The out-of-fold raw
         scores of the chosen model are kept for the calibrator.
         """
@@ -465,8 +467,12 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                               categorical_feature=cats or "auto")
             dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib + self.init_offset_, reference=dtr)
             curve: dict = {}
-            bst = lgb.train({**params, "metric": "auc"}, dtr, num_boost_round=self.max_rounds, valid_sets=[dva],
-                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False, min_delta=1e-4),
+            # boosting stops when either the held-out AUC (by 1e-4) or the held-out log loss has stopped improving
+            # for early_stopping_rounds rounds; the number of trees is then chosen on the AUC curve
+            bst = lgb.train({**params, "metric": ["auc", "binary_logloss"]}, dtr, num_boost_round=self.max_rounds,
+                            valid_sets=[dva],
+                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False,
+                                                          min_delta=[1e-4, 0.0]),
                                        lgb.record_evaluation(curve)])
             fitted.append((b, bst, np.asarray(curve["valid_0"]["auc"], dtype="float64")))
         # LightGBM's AUC of the held-out fold after each round (weighting every default alike leaves AUC as it is)

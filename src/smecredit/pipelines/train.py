@@ -316,6 +316,8 @@ def train(
                                                                             val["metrics"]["auc"]["ci_high"]],
                "test_mean_pd": val["mean_pd"], "test_default_rate": val["default_rate"],
                "model_uri": info_model.model_uri, "registered": registered}
+    if kind == "gbm":
+        summary["gbm_form"] = val["gbm"]["tree_decision"]
     if "delong" in val:
         summary["benchmark"] = {"kind": val["delong"]["benchmark"], "auc": val["delong"]["auc_2"],
                                 "delong_p": val["delong"]["p_value"]}
