@@ -130,6 +130,7 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
     assert "Spearman rank correlation" in text and "DeLong test" in text
     assert "Recommendation</th>" in text and "Recommended: " in text  # the better model out of time, not a kind
     assert "out-of-fold AUC of the linear base alone" in text  # the GBM's own trees-or-not decision
+    assert "Trees or linear base (out of fold)" in text and "for the linear base alone" in text  # section 1
     assert "No reference data" not in text and "No second model" not in text
     assert "city_pd" in text and city_env["run_id"] in text
     assert city_report.sha256 == file_sha256(city_report.path)

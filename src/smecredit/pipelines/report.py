@@ -119,6 +119,15 @@ def _run_id_of(model_uri: str, meta: dict) -> str | None:
     return meta.get("run_id")
 
 
+def _gbm_form(model) -> str | None:
+    """The GBM's out-of-fold decision: its linear base alone or with trees, and the AUC of each."""
+    d = getattr(model.estimator_, "tree_decision_", None) if model.kind == "gbm" else None
+    if not d or "oof_auc_base" not in d:
+        return None
+    return (f"{d['decision']} ({int(model.estimator_.n_rounds_)} trees): out-of-fold AUC {d['oof_auc_base']:.4f} "
+            f"for the linear base alone, {d['oof_auc_full']:.4f} with {d['best_n_trees']} trees; {d['reason']}")
+
+
 def identity_of(model, model_uri: str, data: ReportData) -> dict:
     """Section 1 of the report: who the model is and what it was built from."""
     meta = model.metadata_
@@ -143,6 +152,7 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
         "data_source": data.source, "data_fingerprint": data.fingerprint,
         "code_version": f"smecredit {__version__}" + (f", git {commit}" if commit else ""),
         "calibration": f"{meta.get('calibration', '–')}, PD floor {meta.get('pd_floor', '–')}",
+        "gbm_form": _gbm_form(model),
         "generated_at": generated_at(),
     }
 
