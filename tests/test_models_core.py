@@ -152,6 +152,62 @@ def test_gbm_cross_validation_is_honest_and_adds_trees_for_what_the_linear_base_
     np.testing.assert_allclose(roc_auc_score(y, m.oof_decision_), m.cv_auc_, atol=0.01)
 
 
+def _linear_with_noise_levels(n, seed):
+    """A consumer-credit-like table: the truth is linear; states, job titles, zip areas are pure noise."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(0, 1, (n, 8)), columns=[f"x{i}" for i in range(8)])
+    for name, k in (("state", 50), ("job_title", 45), ("zip3", 35)):
+        p = 1 / np.arange(1, k + 1) ** 0.8  # a few big levels, a long tail of small ones
+        X[name] = np.array([f"{name[0]}{i}" for i in range(k)], dtype=object)[rng.choice(k, n, p=p / p.sum())]
+    z = -1.6 + X[[f"x{i}" for i in range(8)]].to_numpy() @ np.array([0.6, -0.5, 0.4, 0.3, -0.3, 0.2, 0.0, 0.0])
+    return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+
+def test_gbm_never_loses_to_its_linear_base_when_the_truth_is_linear_and_categoricals_are_many_levelled_noise():
+    """Issue 13: boosted trees on top of the base used to cost ~0.008 AUC out of sample here."""
+    X, y = _linear_with_noise_levels(6000, 0)
+    Xt, yt = _linear_with_noise_levels(30000, 100)
+    m = GBMPD().fit(X, y)
+    full = roc_auc_score(yt, m.decision_function(Xt))
+    base = roc_auc_score(yt, m.linear_.decision_function(Xt))
+    assert full >= base - 0.001, (full, base, m.tree_decision_)
+    d = m.tree_decision_
+    assert set(d["linear_only_categoricals"]) == {"state", "job_title", "zip3"}  # the trees never split on them
+    assert d["oof_auc_gain"] <= 0.002  # nothing for the trees to learn, and the criterion sees it
+    if not m.trees_kept_:
+        assert m.n_rounds_ == 0 and m.booster_ is None and d["decision"] == "linear base"
+        np.testing.assert_allclose(m.decision_function(Xt), m.linear_.decision_function(Xt))
+        np.testing.assert_allclose(m.cv_auc_, d["oof_auc_base"])
+    # even with the many-levelled categoricals handed to the trees, the out-of-fold AUC drops them
+    native = GBMPD(max_cat_levels=None).fit(X, y)
+    assert not native.trees_kept_ and native.n_rounds_ == 0, native.tree_decision_
+    assert native.tree_decision_["linear_only_categoricals"] == []
+    assert roc_auc_score(yt, native.decision_function(Xt)) == pytest.approx(base, abs=1e-12)
+
+
+def test_gbm_keeps_its_trees_when_interactions_matter():
+    rng = np.random.default_rng(1)
+
+    def sample(n):
+        X = pd.DataFrame(rng.normal(0, 1, (n, 4)), columns=["a", "b", "c", "d"])
+        X["region"] = rng.choice(["north", "south", "east"], n)
+        z = (-2.0 + 0.5 * X.a + 1.5 * ((X.b > 0) & (X.c > 0)) - 0.8 * ((X.b < 0) & (X.c < 0))
+             + np.where(X.region == "south", 0.8 * X.d, -0.4 * X.d))
+        return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+    X, y = sample(6000)
+    Xt, yt = sample(20000)
+    m = GBMPD().fit(X, y)
+    d = m.tree_decision_
+    assert m.trees_kept_ and m.n_rounds_ == d["best_n_trees"] >= 20 and d["decision"] == "linear base + trees"
+    assert d["oof_auc_gain"] > 0.02 and d["oof_auc_gain"] > 3 * d["oof_auc_gain_se"]
+    assert d["oof_logloss_full"] < d["oof_logloss_base"]
+    assert min(d["oof_auc_gain_folds"]) > 0 and len(d["oof_auc_gain_folds"]) == d["folds"] == 5
+    full = roc_auc_score(yt, m.decision_function(Xt))
+    assert full > roc_auc_score(yt, m.linear_.decision_function(Xt)) + 0.02
+    assert abs(m.cv_auc_ - d["oof_auc_full"]) < 1e-12 and abs(m.cv_auc_ - full) < 0.015
+
+@pytest.mark.slow  # two GBM fits on 20,000 rows with 5-fold tree selection (~20 s quiet, 60+ s under load)
 def test_gbm_monotone_trees_false_frees_only_the_trees():
     def sample(n, seed):
         rng = np.random.default_rng(seed)

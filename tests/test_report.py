@@ -136,6 +136,9 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
                   "all mountain counties"):
         assert label in text
     assert "Spearman rank correlation" in text and "DeLong test" in text
+    assert "Recommendation</th>" in text and "Recommended: " in text  # the better model out of time, not a kind
+    assert "out-of-fold AUC of the linear base alone" in text  # the GBM's own trees-or-not decision
+    assert "Trees or linear base (out of fold)" in text and "for the linear base alone" in text  # section 1
     assert "No reference data" not in text and "No second model" not in text
     # scope: model card and performance by population and days-past-due bucket on out-of-time rows
     assert "Populations and days past due (out-of-time: after the training window (held out))" in text
@@ -522,3 +525,15 @@ def test_report_renders_in_headless_chromium_with_every_image_loaded(city_report
                     city_report.path.as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000, res.stderr[-500:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_comparison_recommends_the_model_that_ranks_better_out_of_time_whatever_its_kind():
+    from smecredit.report.builder import recommendation
+
+    text = recommendation("gbm", "scorecard", {"auc_1": 0.721, "auc_2": 0.747, "p_value": 0.001},
+                          "out-of-time rows, n = 5,000")
+    assert text.startswith("Recommended: the compared model (scorecard)") and "0.7470 against 0.7210" in text
+    assert "within noise" not in text and "out-of-time rows, n = 5,000" in text
+    text = recommendation("scorecard", "gbm", {"auc_1": 0.751, "auc_2": 0.749, "p_value": 0.6}, "labelled rows")
+    assert text.startswith("Recommended: this report's model (scorecard)") and "within noise" in text
+    assert recommendation("gbm", "scorecard", None, None).startswith("No recommendation")

@@ -97,6 +97,12 @@ def test_validation_json_records_the_settings_resolved_at_fit(trained):
     gbm = json.loads((trained["gbm"] / "validation.json").read_text())
     assert gbm["gbm"]["n_trees"] >= 1 and set(gbm["gbm"]["linear_base_zeroed"]) <= set(gbm["features"])
     assert gbm["gbm"]["monotone_trees"] is True  # smecredit train always constrains the trees
+    # the out-of-fold test of the trees against the linear base alone, and its decision
+    d = gbm["gbm"]["tree_decision"]
+    assert gbm["gbm"]["trees_kept"] is (d["decision"] == "linear base + trees") is (gbm["gbm"]["n_trees"] > 0)
+    assert 0.6 < d["oof_auc_base"] < 0.9 and 0.6 < d["oof_auc_full"] < 0.9 and len(d["oof_auc_gain_folds"]) == 5
+    assert d["oof_auc_gain"] == pytest.approx(d["oof_auc_full"] - d["oof_auc_base"])
+    assert gbm["gbm"]["cv_auc"] == pytest.approx(d["oof_auc_full"] if gbm["gbm"]["trees_kept"] else d["oof_auc_base"])
     sc = json.loads((trained["sc"] / "validation.json").read_text())
     assert 0.005 <= sc["scorecard"]["min_bin_size"] <= 0.05 and 20 <= sc["scorecard"]["max_n_prebins"] <= 50
 

@@ -51,6 +51,9 @@ def train(
                   f"{s['rows_excluded']} rows outside it); test AUC {s['test_auc']:.4f} "
                   f"[{lo:.4f}, {hi:.4f}] on {s['n_test']} rows; mean PD {s['test_mean_pd']:.4f} vs default rate "
                   f"{s['test_default_rate']:.4f}", highlight=False)
+    if s.get("gbm_form"):
+        g = s["gbm_form"]
+        console.print(f"GBM form: {g['decision']} ({g['reason']})", highlight=False)
     if "benchmark" in s:
         b = s["benchmark"]
         console.print(f"benchmark {b['kind']}: AUC {b['auc']:.4f} (DeLong p = {b['delong_p']:.3g})", highlight=False)

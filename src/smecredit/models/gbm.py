@@ -6,11 +6,13 @@ Small credit tables are where default LightGBM overfits and loses to a logistic 
 * starts boosting from a cross-validated, L2-regularised logistic regression on one-hot and
   winsorised, standardised features (``linear_base=True``), so the trees only model what the
   linear score misses (non-linearity, interactions);
-* picks the number of trees by early stopping on the held-out log loss of stratified (grouped,
-  for panels) k-fold cross-validation, with the linear base refitted inside each fold, then
-  refits on all rows;
-* uses conservative trees (few leaves, a minimum leaf size growing with the data, L2,
-  row and column subsampling) and native categorical splits;
+* picks the number of trees -- zero included -- by the out-of-fold AUC of stratified (grouped, for
+  panels) k-fold cross-validation, with the linear base refitted inside each fold, and keeps the
+  trees only when their AUC gain over the fold's linear base, paired fold by fold, beats its noise;
+  otherwise the model is the linear base alone and says so (``trees_kept_``, ``tree_decision_``);
+* uses conservative trees (few leaves, a minimum leaf size of about 10 expected defaults, L2,
+  row and column subsampling) and native categorical splits for categoricals of few levels; a
+  many-levelled categorical (states, job titles) is left to the linear base;
 * applies monotone constraints to features whose catalogue ``direction`` is ``up``/``down``
   (also for the linear base: such a feature's coefficient has that sign or is zero);
 * handles class imbalance by weighting defaults by ``sqrt(n_good / n_bad)`` (``class_weight="sqrt"``);
@@ -81,6 +83,28 @@ def _l2_logistic(M: np.ndarray, y: np.ndarray, C: float, bounds: list, start: np
     res = minimize(loss_grad, np.clip(start, lo, hi), jac=True, method="L-BFGS-B",
                    bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 5000})
     return res.x
+
+
+def _fold_auc(y: np.ndarray, z: np.ndarray) -> float:
+    return float(roc_auc_score(y, z)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def _recalibrated_logloss(z: np.ndarray, y: np.ndarray) -> float:
+    """Log loss of raw scores after a logistic recalibration (intercept and slope) fitted on them.
+
+    Compares the information in two scores on the probability scale without penalising the shift
+    that class weights put into a raw score (the delivered PD is calibrated anyway).
+    """
+    zz = np.clip(z, -30, 30)
+    M = np.column_stack([zz, np.ones(len(zz))])
+    yf = y.astype("float64")
+
+    def loss_grad(w):
+        t = M @ w
+        return float(np.sum(np.logaddexp(0.0, t) - yf * t)), M.T @ (expit(t) - yf)
+
+    res = minimize(loss_grad, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    return float(res.fun / len(y))
 
 
 class _LinearBase:
@@ -202,20 +226,37 @@ class _LinearBase:
 
 
 class GBMPD(BaseEstimator, ClassifierMixin):
-    """LightGBM PD model with defaults that do not overfit small credit tables.
+    """LightGBM PD model boosted from a linear base; the trees are kept only when they rank better.
 
     Parameters
     ----------
     learning_rate : float, default=0.05
     num_leaves : int, default=8
     min_child_samples : int or None, default=None
-        Minimum rows per leaf; ``None`` = max(20, 0.5 % of the rows).
+        Minimum rows per leaf; ``None`` = room for ``min_leaf_defaults`` expected defaults,
+        ``max(20, min_leaf_defaults / default rate)``.
+    min_leaf_defaults : float, default=10
+        Expected defaults per leaf behind ``min_child_samples=None``.
     max_rounds : int, default=3000
     early_stopping_rounds : int, default=100
-    cv_folds : int, default=3
-        Folds of the early-stopping cross-validation.
+        Patience of the fold boosting: it stops when the held-out AUC (by 0.0001) or log loss has not
+        improved for that many rounds.
+    cv_folds : int, default=5
+        Folds of the cross-validation that chooses the number of trees.
     feature_fraction, bagging_fraction : float, default=0.7, 0.8
-    reg_lambda : float, default=5.0
+    reg_lambda : float, default=20.0
+    max_cat_levels : int or None, default=8
+        A categorical feature with more levels than this (after merging levels with fewer than
+        ``min_child_samples`` rows) is left to the linear base, where its one-hot coefficients are
+        shrunk; the trees never see it. Many-levelled categoricals (states, job titles) let one
+        LightGBM split pick any subset of levels, which fits noise. ``None`` = no limit.
+    tree_gain_z : float, default=1.0
+        Trees are kept only when their paired out-of-fold AUC gain over the linear base exceeds
+        ``tree_gain_z`` standard errors (across folds) and the out-of-fold log loss does not rise;
+        otherwise the model is the linear base alone (``trees_kept_`` is ``False``).
+    min_tree_gain : float, default=0.001
+        The out-of-fold AUC gain must also reach this much: a gain too small to matter does not
+        pay for giving up a transparent linear model.
     linear_base : bool, default=True
         Boost from a regularised logistic regression instead of the base rate.
     class_weight : {"sqrt", "balanced", "none"}, default="sqrt"
@@ -227,25 +268,45 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         challenger that shows what the constraints cost in AUC, not a model whose reasons a
         credit committee can read as "more days past due never lowered the PD".
     n_rounds : int or None, default=None
-        Fixed number of trees (skips the early-stopping CV); ``None`` = chosen by early stopping.
+        Fixed number of trees (skips the cross-validation and the keep-or-drop test); ``None`` =
+        chosen out of fold.
     random_state : int, default=0
     n_jobs : int or None, default=None
         LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
+
+    Attributes
+    ----------
+    n_rounds_ : int
+        Trees of the final model (0 = the linear base alone).
+    trees_kept_ : bool
+    tree_decision_ : dict
+        Out-of-fold AUC and log loss of the linear base alone and with trees, per-fold AUC gains,
+        their standard error, the decision and its reason.
+    cv_auc_ : float
+        Out-of-fold AUC (mean over folds) of the model as delivered.
+    oof_decision_ : ndarray
+        Out-of-fold raw scores of the model as delivered (for the calibrator).
     """
 
-    def __init__(self, *, learning_rate=0.05, num_leaves=8, min_child_samples=None, max_rounds=3000,
-                 early_stopping_rounds=100, cv_folds=3, feature_fraction=0.7, bagging_fraction=0.8,
-                 reg_lambda=5.0, linear_base=True, class_weight="sqrt", directions=None, monotone_trees=True,
-                 n_rounds=None, random_state=0, n_jobs=None):
+    def __init__(self, *, learning_rate=0.05, num_leaves=8, min_child_samples=None, min_leaf_defaults=10.0,
+                 max_rounds=3000, early_stopping_rounds=100, cv_folds=5, feature_fraction=0.7,
+                 bagging_fraction=0.8, reg_lambda=20.0, max_cat_levels=8, tree_gain_z=1.0, min_tree_gain=0.001,
+                 linear_base=True,
+                 class_weight="sqrt", directions=None, monotone_trees=True, n_rounds=None, random_state=0,
+                 n_jobs=None):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.min_leaf_defaults = min_leaf_defaults
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.cv_folds = cv_folds
         self.feature_fraction = feature_fraction
         self.bagging_fraction = bagging_fraction
         self.reg_lambda = reg_lambda
+        self.max_cat_levels = max_cat_levels
+        self.tree_gain_z = tree_gain_z
+        self.min_tree_gain = min_tree_gain
         self.linear_base = linear_base
         self.class_weight = class_weight
         self.directions = directions
@@ -266,8 +327,16 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         if self.min_child_samples is not None and (not isinstance(self.min_child_samples, Integral)
                                                    or self.min_child_samples < 1):
             raise ConfigError(f"min_child_samples must be None or an integer >= 1; got {self.min_child_samples!r}")
-        if not isinstance(self.reg_lambda, Real) or self.reg_lambda < 0:
-            raise ConfigError(f"reg_lambda must be >= 0; got {self.reg_lambda!r}")
+        if self.max_cat_levels is not None and (not isinstance(self.max_cat_levels, Integral)
+                                                or self.max_cat_levels < 0):
+            raise ConfigError(f"max_cat_levels must be None or an integer >= 0; got {self.max_cat_levels!r}")
+        for name in ("reg_lambda", "tree_gain_z", "min_tree_gain"):
+            v = getattr(self, name)
+            if not isinstance(v, Real) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"{name} must be a number >= 0; got {v!r}")
+        if (not isinstance(self.min_leaf_defaults, Real) or isinstance(self.min_leaf_defaults, bool)
+                or not np.isfinite(self.min_leaf_defaults) or self.min_leaf_defaults <= 0):
+            raise ConfigError(f"min_leaf_defaults must be a number > 0; got {self.min_leaf_defaults!r}")
         if self.n_rounds is not None and (not isinstance(self.n_rounds, Integral) or self.n_rounds < 0):
             raise ConfigError(f"n_rounds must be None or an integer >= 0; got {self.n_rounds!r}")
         if not isinstance(self.monotone_trees, bool):
@@ -277,21 +346,35 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def _lgb_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         cols = {}
+        tree_levels = getattr(self, "tree_categories_", self.categories_)
         for c in self.feature_names_in_:
             if c in self.categories_:
+                levels = tree_levels.get(c, [])
                 values = X[c].astype(object)
-                known = values.isin(self.categories_[c])
-                # values unseen in training are scored as missing (never mapped to another category)
-                cols[c] = pd.Categorical(values.where(known, None), categories=self.categories_[c])
+                known = values.isin(levels)
+                # values unseen in training, merged rare levels and categoricals left to the linear base
+                # reach the trees as missing (never mapped to another category)
+                cols[c] = pd.Categorical(values.where(known, None), categories=levels)
             else:
                 cols[c] = X[c].to_numpy(dtype="float64")
         return pd.DataFrame(cols, index=X.index)
 
+    def _tree_categories(self, X: pd.DataFrame, cats: list[str], min_rows: int) -> None:
+        """Levels the trees may split on: those with ``min_rows`` rows; none above ``max_cat_levels``."""
+        self.tree_categories_, self.linear_only_categoricals_ = {}, []
+        for c in cats:
+            counts = X[c].dropna().astype(str).value_counts()
+            levels = sorted(counts[counts >= min_rows].index.tolist())
+            if self.max_cat_levels is not None and len(levels) > self.max_cat_levels:
+                self.linear_only_categoricals_.append(c)
+                levels = []
+            self.tree_categories_[c] = levels
+
     def fit(self, X: pd.DataFrame, y, *, groups=None) -> GBMPD:
-        """Fit the linear base, choose the number of trees by CV early stopping, refit on all rows.
+        """Fit the linear base, choose the number of trees (zero included) out of fold, refit on all rows.
 
         ``groups`` (e.g. enterprise ids of a panel of snapshots) keeps all rows of a group in one
-        CV fold, so early stopping is not fooled by the same enterprise on both sides of a fold.
+        CV fold, so the choice is not fooled by the same enterprise on both sides of a fold.
         """
         self._check_params()
         y = np.asarray(y, dtype="int64")
@@ -306,22 +389,29 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             # small dense problems: multi-threaded BLAS only spins (10x slower on a busy 2-core machine)
             with threadpool_limits(1, user_api="blas"):
                 base = _LinearBase(nums, cats, directions, 0.01, self.random_state).fit(X, y)
-            init = base.decision_function(X)
+            lin = base.decision_function(X)
         else:
             base = None
             p = n_bad / n
-            init = np.full(n, math.log(p / (1 - p)))
+            lin = np.full(n, math.log(p / (1 - p)))
         self.linear_ = base
         ratio = (n - n_bad) / max(n_bad, 1)
         weight = {"sqrt": math.sqrt(ratio), "balanced": ratio, "none": 1.0}[self.class_weight]
+        # the trees are fitted with defaults weighted up; shifting the base by log(weight) gives them the
+        # weighted intercept to start from, so their first rounds do not spend themselves (and fool the
+        # early stopping) on moving the intercept
+        self.init_offset_ = math.log(weight)
         w = np.where(y == 1, weight, 1.0)
-        mcs = self.min_child_samples or max(20, int(0.005 * n))
+        mcs = self.min_child_samples or max(20, int(math.ceil(self.min_leaf_defaults * n / max(n_bad, 1))))
+        mcs = min(mcs, max(1, n // 4))
+        self._tree_categories(X, cats, mcs)
         tree_directions = directions if self.monotone_trees else {}
         params = {
             "objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
             "min_child_samples": mcs, "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
-            "max_cat_to_onehot": 4, "cat_smooth": 10.0, "cat_l2": 10.0, "min_data_per_group": max(20, mcs),
+            "max_cat_to_onehot": 4, "max_cat_threshold": 8, "cat_smooth": 20.0, "cat_l2": 10.0,
+            "min_data_per_group": mcs,
             "monotone_constraints": [_SIGN.get(tree_directions.get(c), 0) if c in nums else 0 for c in names],
             "monotone_constraints_method": "intermediate", "seed": self.random_state, "deterministic": True,
             "force_row_wise": True,
@@ -330,29 +420,40 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.params_ = params
         Xl = self._lgb_frame(X)
         if self.n_rounds is None:
-            self._cv_rounds(X, Xl, y, w, init, groups, params, nums, cats, directions)
+            self._cv_rounds(X, Xl, y, w, lin, groups, params, nums, cats, directions)
         else:
             self.n_rounds_, self.cv_auc_ = int(self.n_rounds), float("nan")
             self.oof_decision_ = None
+            self.tree_decision_ = {"decision": "trees" if self.n_rounds_ else "linear base",
+                                   "reason": f"fixed number of trees (n_rounds={self.n_rounds_}); not tested"}
+        self.trees_kept_ = self.n_rounds_ > 0
         self.booster_ = None
         if self.n_rounds_ > 0:
-            data = lgb.Dataset(Xl, label=y, weight=w, init_score=init, categorical_feature=cats or "auto")
+            data = lgb.Dataset(Xl, label=y, weight=w, init_score=lin + self.init_offset_,
+                               categorical_feature=cats or "auto")
             self.booster_ = lgb.train(params, data, num_boost_round=self.n_rounds_)
-        self.init_base_ = float(init.mean()) if base is None else None
+        self.init_base_ = float(lin.mean()) if base is None else None
         self.classes_ = np.array([0, 1])
-        log.info("GBM: %d trees (CV AUC %.4f), %d rows, %d features", self.n_rounds_, self.cv_auc_, n, len(names))
+        log.info("GBM: %s, %d trees (CV AUC %.4f), %d rows, %d features", self.tree_decision_["decision"],
+                 self.n_rounds_, self.cv_auc_, n, len(names))
         return self
 
-    def _cv_rounds(self, X, Xl, y, w, init, groups, params, nums, cats, directions) -> None:
-        """Number of trees by early stopping on the log loss of k held-out folds.
+    def _cv_rounds(self, X, Xl, y, w, lin, groups, params, nums, cats, directions) -> None:
+        """Number of trees, zero included, by the out-of-fold AUC, and the keep-or-drop test.
 
-        The linear base is refitted on each fold's training rows (at the C chosen on all rows), so the
-        held-out rows see an out-of-sample linear score: a base fitted on all rows has already seen
-        the held-out labels, which makes every tree look useless. The chosen number of trees is the
-        mean of the folds' best iterations; the held-out raw scores are kept for the calibrator.
+        In each fold the linear base is refitted on the fold's training rows (at the C chosen on all
+        rows) and the trees are boosted from it until the held-out AUC (or log loss) has not improved for
+        ``early_stopping_rounds`` rounds. The number of trees is the one with the best mean held-out
+        AUC over the folds. The trees are kept only when their AUC gain over the fold's linear base,
+        paired fold by fold (each fold judged at the number of trees the other folds choose), exceeds
+        ``tree_gain_z`` standard errors and ``min_tree_gain``, and the held-out log loss (after
+        a logistic recalibration of the pooled out-of-fold scores) does not rise. The out-of-fold raw
+        scores of the chosen model are kept for the calibrator.
         """
-        folds = cv_folds(self.cv_folds, y, groups, self.random_state)
-        fitted, best = [], []
+        k = min(self.cv_folds, max(2, int(min(y.sum(), len(y) - y.sum()))))
+        folds = cv_folds(k, y, groups, self.random_state)
+        base_oof = np.empty(len(y), dtype="float64")
+        fitted = []
         for a, b in folds:
             if self.linear_ is not None:
                 with threadpool_limits(1, user_api="blas"):
@@ -360,22 +461,66 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                                      C=self.linear_.C_).fit(X.iloc[a], y[a])
                 ia, ib = fb.decision_function(X.iloc[a]), fb.decision_function(X.iloc[b])
             else:
-                ia, ib = init[a], init[b]
-            dtr = lgb.Dataset(Xl.iloc[a], label=y[a], weight=w[a], init_score=ia, categorical_feature=cats or "auto")
-            dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib, reference=dtr)
-            bst = lgb.train({**params, "metric": "binary_logloss"}, dtr, num_boost_round=self.max_rounds,
-                            valid_sets=[dva], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
-            best.append(max(1, bst.best_iteration))
-            fitted.append((b, ib, bst))
-        self.n_rounds_ = int(round(float(np.mean(best))))
-        oof = np.empty(len(y), dtype="float64")
-        aucs = []
-        for b, ib, bst in fitted:
-            oof[b] = ib + bst.predict(Xl.iloc[b], raw_score=True, num_iteration=self.n_rounds_)
-            if 0 < y[b].sum() < len(b):
-                aucs.append(roc_auc_score(y[b], oof[b]))
-        self.cv_auc_ = float(np.mean(aucs)) if aucs else float("nan")
-        self.oof_decision_ = oof
+                ia, ib = lin[a], lin[b]
+            base_oof[b] = ib
+            dtr = lgb.Dataset(Xl.iloc[a], label=y[a], weight=w[a], init_score=ia + self.init_offset_,
+                              categorical_feature=cats or "auto")
+            dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib + self.init_offset_, reference=dtr)
+            curve: dict = {}
+            # boosting stops when either the held-out AUC (by 1e-4) or the held-out log loss has stopped improving
+            # for early_stopping_rounds rounds; the number of trees is then chosen on the AUC curve
+            bst = lgb.train({**params, "metric": ["auc", "binary_logloss"]}, dtr, num_boost_round=self.max_rounds,
+                            valid_sets=[dva],
+                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False,
+                                                          min_delta=[1e-4, 0.0]),
+                                       lgb.record_evaluation(curve)])
+            fitted.append((b, bst, np.asarray(curve["valid_0"]["auc"], dtype="float64")))
+        # LightGBM's AUC of the held-out fold after each round (weighting every default alike leaves AUC as it is)
+        depth = min(len(c) for _, _, c in fitted)
+        curves = np.array([c[:depth] for _, _, c in fitted])
+        r_full = int(np.argmax(curves.mean(axis=0))) + 1
+        full_oof = base_oof.copy()
+        auc_base, auc_full = [], []
+        for j, (b, bst, _) in enumerate(fitted):
+            # each fold is judged at the number of trees the *other* folds chose: choosing it on the fold itself
+            # would add the maximum of a noisy curve to the gain (cross-fitting)
+            r_j = int(np.argmax(np.delete(curves, j, axis=0).mean(axis=0))) + 1
+            full_oof[b] = base_oof[b] + bst.predict(Xl.iloc[b], raw_score=True, num_iteration=r_j)
+            auc_base.append(_fold_auc(y[b], base_oof[b]))
+            auc_full.append(_fold_auc(y[b], full_oof[b]))
+        auc_base, auc_full = np.array(auc_base), np.array(auc_full)
+        gain = auc_full - auc_base
+        ok = gain[~np.isnan(gain)]  # a held-out fold with one class only has no AUC
+        se = float(ok.std(ddof=1) / math.sqrt(len(ok))) if len(ok) > 1 else float("nan")
+        ll_base, ll_full = _recalibrated_logloss(base_oof, y), _recalibrated_logloss(full_oof, y)
+        threshold = max(self.tree_gain_z * se if np.isfinite(se) else 0.0, self.min_tree_gain)
+        if len(ok) < 2:
+            keep, reason = False, "too few held-out folds with both classes to test the trees"
+        elif ok.mean() <= 0:
+            keep, reason = False, "the trees do not raise the out-of-fold AUC"
+        elif ok.mean() <= threshold:
+            keep, reason = False, (f"the out-of-fold AUC gain {ok.mean():+.4f} is within its noise or too small "
+                                   f"(needs > {threshold:.4f}: {self.tree_gain_z:g} x SE {se:.4f} paired over "
+                                   f"{len(gain)} folds, at least {self.min_tree_gain:g})")
+        elif ll_full > ll_base:
+            keep, reason = False, "the trees raise the out-of-fold log loss"
+        else:
+            keep, reason = True, (f"the out-of-fold AUC gain {ok.mean():+.4f} exceeds its noise "
+                                  f"({self.tree_gain_z:g} x SE {se:.4f} paired over {len(gain)} folds, "
+                                  f"at least {self.min_tree_gain:g})")
+        self.n_rounds_ = r_full if keep else 0
+        chosen = full_oof if keep else base_oof
+        self.oof_decision_ = chosen
+        self.cv_auc_ = float(np.nanmean(auc_full if keep else auc_base))
+        self.tree_decision_ = {
+            "decision": "linear base + trees" if keep else "linear base",
+            "reason": reason, "folds": len(folds), "best_n_trees": r_full,
+            "oof_auc_base": float(np.nanmean(auc_base)), "oof_auc_full": float(np.nanmean(auc_full)),
+            "oof_auc_gain": float(np.nanmean(gain)), "oof_auc_gain_se": se,
+            "oof_auc_gain_folds": [float(v) for v in gain],
+            "oof_logloss_base": ll_base, "oof_logloss_full": ll_full,
+            "linear_only_categoricals": list(self.linear_only_categoricals_),
+        }
 
     def _check_fitted(self):
         if not hasattr(self, "n_rounds_"):

@@ -120,6 +120,15 @@ def _run_id_of(model_uri: str, meta: dict) -> str | None:
     return meta.get("run_id")
 
 
+def _gbm_form(model) -> str | None:
+    """The GBM's out-of-fold decision: its linear base alone or with trees, and the AUC of each."""
+    d = getattr(model.estimator_, "tree_decision_", None) if model.kind == "gbm" else None
+    if not d or "oof_auc_base" not in d:
+        return None
+    return (f"{d['decision']} ({int(model.estimator_.n_rounds_)} trees): out-of-fold AUC {d['oof_auc_base']:.4f} "
+            f"for the linear base alone, {d['oof_auc_full']:.4f} with {d['best_n_trees']} trees; {d['reason']}")
+
+
 def identity_of(model, model_uri: str, data: ReportData) -> dict:
     """Section 1 of the report: who the model is and what it was built from."""
     meta = model.metadata_
@@ -127,6 +136,9 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
     commit = git_commit()
     kind_label = {"gbm": "gradient-boosted PD model (LightGBM on a logistic base)",
                   "scorecard": "points scorecard (optbinning + logistic regression)"}.get(model.kind, model.kind)
+    if model.kind == "gbm" and getattr(model.estimator_, "trees_kept_", True) is False:
+        kind_label = ("logistic PD model: the GBM's linear base alone (its trees did not improve the out-of-fold "
+                      "AUC and were dropped)")
     target = meta.get("target") or "bad"
     horizon = meta.get("horizon") or meta.get("horizon_months")
     rate = meta.get("train_default_rate")
@@ -141,6 +153,7 @@ def identity_of(model, model_uri: str, data: ReportData) -> dict:
         "data_source": data.source, "data_fingerprint": data.fingerprint,
         "code_version": f"smecredit {__version__}" + (f", git {commit}" if commit else ""),
         "calibration": f"{meta.get('calibration', '–')}, PD floor {meta.get('pd_floor', '–')}",
+        "gbm_form": _gbm_form(model),
         "generated_at": generated_at(),
         "developer": meta.get("developer"),
     }

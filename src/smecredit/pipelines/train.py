@@ -459,7 +459,9 @@ def train(
         # features whose linear coefficient the catalogue direction holds at zero (trees may still use them)
         zeroed = est.linear_.zeroed_ if est.linear_ is not None else []
         val["gbm"] = {"n_trees": est.n_rounds_, "cv_auc": est.cv_auc_, "linear_base_zeroed": zeroed,
-                      "monotone_trees": est.monotone_trees}
+                      "monotone_trees": est.monotone_trees,
+                      # linear base alone vs with trees, out of fold, and whether the trees were kept
+                      "trees_kept": est.trees_kept_, "tree_decision": est.tree_decision_}
     else:  # the bin sizes actually used ("auto" is resolved from the number of defaults)
         val["scorecard"] = {"min_bin_size": est.min_bin_size_, "max_n_prebins": est.max_n_prebins_}
 
@@ -516,6 +518,8 @@ def train(
                                                                             val["metrics"]["auc"]["ci_high"]],
                "test_mean_pd": val["mean_pd"], "test_default_rate": val["default_rate"],
                "model_uri": info_model.model_uri, "registered": registered}
+    if kind == "gbm":
+        summary["gbm_form"] = val["gbm"]["tree_decision"]
     if "delong" in val:
         summary["benchmark"] = {"kind": val["delong"]["benchmark"], "auc": val["delong"]["auc_2"],
                                 "delong_p": val["delong"]["p_value"]}

@@ -512,6 +512,31 @@ def _segment_row(value: str, m: np.ndarray, y: pd.Series | None, preds: pd.DataF
 
 
 # --------------------------------------------------------------------------- section 9: comparison
+def model_form(model) -> dict | None:
+    """What a GBM actually is after its out-of-fold test: linear base alone or linear base + trees."""
+    d = getattr(model.estimator_, "tree_decision_", None) if model.kind == "gbm" else None
+    if not d:
+        return None
+    return {"decision": d.get("decision"), "reason": d.get("reason"), "oof_auc_base": d.get("oof_auc_base"),
+            "oof_auc_full": d.get("oof_auc_full"), "n_trees": int(getattr(model.estimator_, "n_rounds_", 0))}
+
+
+def recommendation(this_kind: str, other_kind: str, delong: dict | None, sample: str | None,
+                   alpha: float = 0.05) -> str:
+    """The model to use, judged by the AUC on the comparison sample (out of time when known), not by kind."""
+    if not delong:
+        return "No recommendation: the report data have no labelled rows to compare the two models on."
+    a, b, p = delong["auc_1"], delong["auc_2"], delong["p_value"]
+    best, worse = (f"this report's model ({this_kind})", f"the compared {other_kind} model") if a >= b else \
+        (f"the compared model ({other_kind})", f"this report's {this_kind} model")
+    text = (f"Recommended: {best}, AUC {max(a, b):.4f} against {min(a, b):.4f} for {worse} on the {sample} "
+            f"(DeLong p = {p:.3g}).")
+    if p >= alpha:
+        text += (" The difference is within noise: both models rank these rows equally well, so either may be used "
+                 "and the simpler one to explain is a fair choice.")
+    return text
+
+
 def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFrame, y: pd.Series | None,
                        preds: pd.DataFrame, test_mask: np.ndarray | None = None,
                        test_label: str = "labelled rows") -> dict:
@@ -548,6 +573,8 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
         if _both_classes(yy) and min(yy.sum(), len(yy) - yy.sum()) >= 2:
             out["delong"] = delong_test(yy, preds["pd"].to_numpy()[lab], op["pd"].to_numpy()[lab])
             out["delong_sample"] = f"{test_label}, n = {int(lab.sum()):,}"
+    out["recommendation"] = recommendation(model.kind, other.kind, out.get("delong"), out.get("delong_sample"))
+    out["form_this"], out["form_other"] = model_form(model), model_form(other)
     groups = []
     expl = explain(model, model_input).values
     for label, m in ((f"{model.kind} riskier by 3+ grades", ga - gb >= 3),
