@@ -149,7 +149,8 @@ def _calibrator_from(state: dict):
     return cal
 
 
-_GBM_FITTED = ("feature_names_in_", "categories_", "params_", "n_rounds_", "cv_auc_", "init_base_", "classes_")
+_GBM_FITTED = ("feature_names_in_", "categories_", "params_", "n_rounds_", "cv_auc_", "init_base_", "classes_",
+               "tree_categories_", "linear_only_categoricals_", "init_offset_", "trees_kept_", "tree_decision_")
 _LINEAR_FIELDS = ("numeric", "categorical", "directions", "min_frequency", "random_state", "C", "lo_", "hi_", "med_",
                   "mu_", "sd_", "has_missing_", "levels_", "log_offset_", "owners_", "design_mean_", "zeroed_",
                   "coef_", "intercept_", "C_")

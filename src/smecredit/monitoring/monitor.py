@@ -182,11 +182,14 @@ def calibration_check(y: pd.Series | None, preds: pd.DataFrame, grade_order: lis
     rows.append({"grade": "all", "n": len(yy), "defaults": d_all, "pd_mean": float(pp.mean()),
                  "default_rate": float(yy.mean()), "binomial_p": float(stats.binom.sf(d_all - 1, len(yy), pp.mean())),
                  "jeffreys_p": float(stats.beta.cdf(pp.mean(), d_all + 0.5, len(yy) - d_all + 0.5))})
-    k = max(1, sum(r["n"] >= s.min_grade_rows for r in rows[:-1]))  # grades tested (Bonferroni)
-    for r in rows:
+    # a grade with too few defaults and expected defaults is not judged (the validation pack's gate,
+    # smecredit.validation.metrics.grade_tests: "insufficient evidence")
+    judged = [r["n"] >= s.min_grade_rows and r.get("verdict") != "insufficient evidence" for r in rows]
+    k = max(1, sum(judged[:-1]))  # grades tested (Bonferroni)
+    for r, ok in zip(rows, judged):
         a, b = r["defaults"] + 0.5, r["n"] - r["defaults"] + 0.5
         r["jeffreys_low"], r["jeffreys_high"] = float(stats.beta.ppf(0.025, a, b)), float(stats.beta.ppf(0.975, a, b))
-        if r["n"] < s.min_grade_rows:
+        if not ok:
             r["status"] = "n/a"
             continue
         # family-wise level over the grades tested; the portfolio row is one test

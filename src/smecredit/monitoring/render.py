@@ -34,7 +34,7 @@ img{max-width:100%}
 <table><tr><th class="l">check</th><th class="l">status</th></tr>
 {% for k, v in r.checks.items() %}<tr><td class="l">{{ k }}</td><td class="l {{ v }}">{{ v }}</td></tr>{% endfor %}</table>
 <p>Thresholds: PSI/CSI amber from {{ s.psi_amber }}, red from {{ s.psi_red }}; calibration amber when the one-sided
-Jeffreys p &lt; {{ s.calibration_p_amber }}, red &lt; {{ s.calibration_p_red }}; AUC drop amber from {{ s.auc_drop_amber }},
+Jeffreys p &lt; {{ s.calibration_p_amber }}, red &lt; {{ s.calibration_p_red }} (Bonferroni over the grades judged; a grade with fewer than 5 defaults and 5 expected defaults is not judged); AUC drop amber from {{ s.auc_drop_amber }},
 red from {{ s.auc_drop_red }}; source coverage change amber from {{ s.coverage_amber|pct(0) }}, red from {{ s.coverage_red|pct(0) }}.
 PSI thresholds are industry practice, not regulation.</p>
 {% if r.flags %}<h3>Flags</h3><table><tr><th class="l">status</th><th class="l">check</th><th class="l">item</th><th>value</th><th class="l">detail</th></tr>
