@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smecredit`` script."""
     _load_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except SmeCreditError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except ClickException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show()
         return exc.exit_code
-    return 0
+    return rc if isinstance(rc, int) else 0  # a command's typer.Exit(code) comes back as its return value
 
 
 def run() -> None:  # pragma: no cover

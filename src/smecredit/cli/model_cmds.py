@@ -53,10 +53,30 @@ def train(
 @app.command()
 def score(
     model: str = typer.Option(..., "--model", help="MODEL_DIR, runs:/..., models:/NAME/VERSION or models:/NAME@ALIAS."),
-    input: Path = typer.Option(..., "--input", help="CSV or Parquet table to score."),
-    output: Path = typer.Option(..., "--output", help="Output table (.csv or .parquet)."),
+    input: Path = typer.Option(..., "--input", help="Table to score: CSV, Parquet file or partitioned Parquet folder."),
+    output: Path = typer.Option(..., "--output", help="Output table (.csv or .parquet), or a folder: the batch job "
+                                                     "(partitioned Parquet, manifest.json, rejects/, resumable)."),
+    keep: list[str] = typer.Option([], "--keep", help="Batch job: input column to pass through (repeatable)."),
+    chunk_rows: int = typer.Option(100_000, "--chunk-rows", help="Batch job: rows per chunk and output partition."),
 ) -> None:
-    """Score a table: every input row, in order, with pd, score, grade and three reasons."""
+    """Score a table: every input row, in order, with pd, score, grade and three reasons.
+
+    With a folder as --output this is the batch job (docs/batch.md): exit 0 when every row was scored,
+    10 when the job completed but some rows were rejected (listed in OUTPUT/rejects/).
+    """
+    from smecredit.scoring.job import is_job_output
+
+    if is_job_output(output):
+        from smecredit.cli.job_progress import run_with_progress
+        from smecredit.scoring.job import run_score_job
+
+        res = run_with_progress(lambda progress: run_score_job(model, input, output, chunk_rows=chunk_rows,
+                                                               keep=keep, progress=progress))
+        raise typer.Exit(res.exit_code)
+    if keep:
+        from smecredit.exceptions import ConfigError
+
+        raise ConfigError("--keep applies to the batch job (a folder as --output)")
     from smecredit.scoring.batch import score as run_score
 
     result = run_score(model, input, output)
