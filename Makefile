@@ -50,8 +50,13 @@ demo: $(STAMP)
 	$(BIN)/smecredit decide loan --model models:/$(MODEL)@champion --raw $(RAW) --applications $(RAW)/loan_applications.parquet --as-of $(AS_OF) --out $(OUT)/loan_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit decide renewal --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/renewal_decisions.parquet --audit $(OUT)/audit
 	$(BIN)/smecredit portfolio --decisions $(OUT)/renewal_decisions.parquet --decisions $(OUT)/loan_decisions.parquet --policy config/default_policy.yaml --out $(OUT)/portfolio_el.csv
+	@# the monthly job (features as of AS_OF for every enterprise → scores); a fresh folder, as the model was retrained
+	rm -rf $(OUT)/monthly_job
+	$(BIN)/smecredit run-batch --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/monthly_job
+	$(BIN)/smecredit run-batch --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/monthly_job
 	@echo
 	@echo "Done. Governance report reviewed for the promoted champion ($(MODEL)@champion): reports/governance_report.html"
+	@echo "Monthly job: $(OUT)/monthly_job (scores/, manifest.json; the second run above did nothing: already complete)"
 	@echo "Decisions: $(OUT)/loan_decisions.parquet, $(OUT)/renewal_decisions.parquet; expected loss: $(OUT)/portfolio_el.csv"
 	@echo "MLflow runs and registry: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
@@ -62,4 +67,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 clean-demo:
-	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit models/demo_* reports/ mlflow.db mlruns/ mlartifacts/
+	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit $(OUT)/monthly_job models/demo_* reports/ mlflow.db mlruns/ mlartifacts/

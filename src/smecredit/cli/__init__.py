@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "smecredit.cli.model_cmds",
     "smecredit.cli.report_cmds",
     "smecredit.cli.decide_cmds",
+    "smecredit.cli.batch_cmds",
 ]
 
 

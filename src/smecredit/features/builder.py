@@ -291,6 +291,26 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     (DataFrame, dict)
         The feature table and ``{"tables": {name: rows}, "missing": [...], "fingerprint": sha256}``.
     """
+    info: dict = {}
+    frames = [f for _, f in iter_features_from_folder(raw_dir, snapshots, chunk_size=chunk_size, horizon=horizon,
+                                                      population=population, config=config, validate=validate,
+                                                      progress=progress, info=info, finalise=False)]
+    return _finalise(pd.concat(frames, ignore_index=True)), info
+
+
+def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
+                              population="active_loan", config: FeatureConfig | None = None,
+                              validate: bool = True, progress: Callable[[int, int], None] | None = None,
+                              skip: Callable[[int], bool] | None = None, info: dict | None = None,
+                              finalise: bool = True) -> Iterable[tuple[int, pd.DataFrame | None]]:
+    """Yield ``(k, features of enterprise chunk k)`` for a raw folder, chunk by chunk (bounded memory).
+
+    The chunks hold ``chunk_size`` enterprises in sorted id order; with ``finalise`` each chunk's frame
+    is typed and sorted as :func:`build_features` (so the concatenation of the chunks equals the
+    whole table for one snapshot). ``skip(k)`` true yields ``(k, None)`` without featurising the
+    chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
+    generator is exhausted.
+    """
     from smecredit.data.schemas import TABLES
     from smecredit.data.validate import find_table_file
 
@@ -328,7 +348,6 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     total, done = len(starts) * len(snaps), 0
     counts = dict.fromkeys(files, 0)
     hashes = {name: hashlib.sha256() for name in files}
-    frames = []
     with tempfile.TemporaryDirectory(prefix="smecredit-chunks-") as tmp:
         parts: dict[str, list[Path]] = {}
         for name, path in files.items():
@@ -342,11 +361,22 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
             chunk_ids = list(ids[lo:lo + chunk_size])
             tables = {name: (pd.read_parquet(parts[name][k]) if name in parts else _read_rows(path, chunk_ids))
                       for name, path in files.items()}
-            frames.extend(_featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
-                                           counts, hashes))
+            if skip is not None and skip(k):
+                for name, df in tables.items():
+                    counts[name] += len(df)
+                    hashes[name].update(frame_fingerprint(df).encode())
+                frame = None
+            else:
+                chunk = _featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
+                                         counts, hashes)
+                frame = pd.concat(chunk, ignore_index=True)
+                if finalise:
+                    frame = _finalise(frame)
+            del tables
             done += len(snaps)
             if progress is not None:
                 progress(done, total)
+            yield k, frame
     for name, path in files.items():
         if name in parts:
             continue  # unknown enterprises were counted while partitioning
@@ -358,9 +388,9 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     for name in sorted(hashes):
         fp.update(name.encode())
         fp.update(hashes[name].hexdigest().encode())
-    info = {"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
-            "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size)}
-    return _finalise(pd.concat(frames, ignore_index=True)), info
+    if info is not None:
+        info.update({"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
+                     "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size), "n_chunks": len(starts)})
 
 
 def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,
