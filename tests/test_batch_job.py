@@ -138,12 +138,34 @@ def test_partitioned_dataset_input_and_determinism(model_dir, table, tmp_path):
         d.mkdir(parents=True)
         df.iloc[part].to_parquet(d / "data.parquet", index=False)
     a, b = tmp_path / "a", tmp_path / "b"
-    run_score_job(str(model_dir), ds, a, chunk_rows=700)
-    run_score_job(str(model_dir), ds, b, chunk_rows=700)
+    run_score_job(str(model_dir), ds, a, chunk_rows=700, workers=1)
+    run_score_job(str(model_dir), ds, b, chunk_rows=700, workers=1)
     assert _part_bytes(a) == _part_bytes(b) and len(_part_bytes(a)) == 6
     s = read_scores(a)
     assert s["snapshot_date"].tolist() == ["2025-01-28"] * 1334 + ["2025-02-28"] * 1333 + ["2025-03-28"] * 1333
     assert s["enterprise_id"].tolist() == df["enterprise_id"].tolist()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_bytes_as_one(model_dir, table, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_score_job(str(model_dir), table, a, chunk_rows=500, workers=1)
+    res = run_score_job(str(model_dir), table, b, chunk_rows=500, workers=2)
+    assert _part_bytes(a) == _part_bytes(b) and len(_part_bytes(a)) == 8
+    assert res.manifest["rows_scored"] == 4000
 
 
 @pytest.mark.slow
@@ -156,11 +178,11 @@ def test_kill_9_at_random_moments_then_resume_gives_identical_bytes(model_dir, t
     run_score_job(str(model_dir), big, ref, chunk_rows=500)
     out = tmp_path / "killed"
     cmd = [sys.executable, "-c", "from smecredit.cli import run; run()", "score", "--model", str(model_dir), "--input", str(big),
-           "--output", str(out), "--chunk-rows", "500"]
+           "--output", str(out), "--chunk-rows", "500", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     rng = random.Random(16)
-    kills = 0
-    for _ in range(4):
+    kills, orphans = 0, []
+    for _ in range(3):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         n0 = len(list((out / "scores").glob("part-*"))) if (out / "scores").exists() else 0
         deadline = time.monotonic() + 120
@@ -171,6 +193,7 @@ def test_kill_9_at_random_moments_then_resume_gives_identical_bytes(model_dir, t
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.4))
         if proc.poll() is None:
+            orphans += _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
@@ -186,3 +209,8 @@ def test_kill_9_at_random_moments_then_resume_gives_identical_bytes(model_dir, t
     assert man["status"] == "complete" and man["rows_in"] == man["rows_scored"] == 20_000 and man["runs"] >= 2
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0 and "nothing to do" in rerun.stdout
+    # the worker processes of the killed runs did not outlive them
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in orphans) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in orphans if _alive(p)]

@@ -26,7 +26,9 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,41 +403,115 @@ def run_partitions(folder: JobFolder, manifest: dict,
                    chunks: Iterator[tuple[int, int, object]],
                    work: Callable[[int, int, object], tuple[pa.Table, pa.Table]],
                    *, partitions_total: int | None, rows_total: int | None,
-                   progress: Callable[[Progress], None] | None = None) -> list[int]:
-    """The shared loop of the jobs: skip done partitions, run the others, keep the manifest current."""
+                   progress: Callable[[Progress], None] | None = None,
+                   pool=None) -> list[int]:
+    """The shared loop of the jobs: skip done partitions, run the others, keep the manifest current.
+
+    With ``pool`` (a ``concurrent.futures`` executor running ``work`` in other processes) up to two
+    partitions per worker are in flight; results are written by this process, in partition order.
+    """
     prev_parts = {p["partition"]: p for p in (folder.previous or {}).get("partitions", [])}
     parts: list[dict] = []
     ran: list[int] = []
     t0 = time.perf_counter()
-    rows_run = 0
-    rows_done = 0
-    for k, start, payload in chunks:
-        done = folder.done(k)
-        if done is None:
-            t = time.perf_counter()
-            scores, rejects = work(k, start, payload)
+    state = {"rows_run": 0, "rows_done": 0}
+    inflight: deque = deque()
+    limit = 2 * getattr(pool, "_max_workers", 1)
+
+    def settle(k, start, pending, t):
+        if isinstance(pending, dict):  # already done in an earlier run
+            old = prev_parts.get(k, {})
+            entry = {"partition": k, "file": f"scores/{part_name(k)}", "first_source_row": start,
+                     "status": "done", **pending, "seconds": old.get("seconds"), "run": old.get("run")}
+        else:
+            scores, rejects = pending.result() if pool is not None else pending
             folder.write(k, scores, rejects)
             done = {"rows_in": scores.num_rows + rejects.num_rows, "rows_scored": scores.num_rows,
                     "rows_rejected": rejects.num_rows}
             entry = {"partition": k, "file": f"scores/{part_name(k)}", "first_source_row": start, "status": "done",
                      **done, "seconds": round(time.perf_counter() - t, 3), "run": manifest["runs"]}
             ran.append(k)
-            rows_run += done["rows_in"]
+            state["rows_run"] += done["rows_in"]
             log.info("partition %d: %d rows scored, %d rejected", k, done["rows_scored"], done["rows_rejected"])
-        else:
-            old = prev_parts.get(k, {})
-            entry = {"partition": k, "file": f"scores/{part_name(k)}", "first_source_row": start, "status": "done",
-                     **done, "seconds": old.get("seconds"), "run": old.get("run")}
         parts.append(entry)
-        rows_done += done["rows_in"]
+        state["rows_done"] += entry["rows_in"]
         manifest["partitions"] = parts
         _totals(manifest)
         _write_json(folder.dir / MANIFEST, manifest)
         if progress is not None:
             el = time.perf_counter() - t0
-            progress(Progress(rows_done, rows_total, len(parts), partitions_total, rows_run / el if el > 0 else 0.0))
+            progress(Progress(state["rows_done"], rows_total, len(parts), partitions_total,
+                              state["rows_run"] / el if el > 0 else 0.0))
+
+    for k, start, payload in chunks:
+        done = folder.done(k)
+        t = time.perf_counter()
+        if done is not None:
+            pending = done
+        elif pool is None:
+            pending = work(k, start, payload)
+        else:
+            pending = pool.submit(work, k, start, payload)
+        inflight.append((k, start, pending, t))
+        while len(inflight) > (limit if pool is not None else 0):
+            settle(*inflight.popleft())
+    while inflight:
+        settle(*inflight.popleft())
     manifest["partitions"] = parts
     return ran
+
+
+_WORKER: dict = {}
+
+
+def _orphan_watch(parent: int) -> None:
+    while True:  # the job's process was killed (kill -9): this worker must not outlive it
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def _worker_init(parent: int, model: CreditModel, pass_through: list[str], validators) -> None:
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    if os.getppid() != parent:  # killed while this worker was starting
+        os._exit(1)
+    threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
+    _WORKER.update(model=model, pass_through=pass_through, validators=validators,
+                   limits=threadpool_limits(1))  # one thread per worker process: the workers use the cores
+
+
+def _worker_score(k: int, start: int, table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    return score_chunk(_WORKER["model"], table, start, pass_through=_WORKER["pass_through"],
+                       validators=_WORKER["validators"])
+
+
+def make_pool(workers: int, model: CreditModel, pass_through: list[str], validators):
+    """A process pool scoring chunks (``spawn``: safe with LightGBM's OpenMP), or ``None`` for one worker."""
+    if workers <= 1:
+        return None
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(), model, pass_through, list(validators)))
+
+
+def default_workers() -> int:
+    """Worker processes for scoring: the CPUs this process may use, at most 4 (``SMECREDIT_WORKERS`` overrides)."""
+    env = os.environ.get("SMECREDIT_WORKERS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ConfigError(f"SMECREDIT_WORKERS must be an integer; got {env!r}") from None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
 
 
 def _totals(manifest: dict) -> None:
@@ -469,8 +545,12 @@ def finish_manifest(folder: JobFolder, manifest: dict, t0: float) -> None:
 
 def run_score_job(model, input_path, out_dir, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: Sequence[str] = (),
                   validators: Sequence[Validator] = DEFAULT_VALIDATORS,
-                  progress: Callable[[Progress], None] | None = None) -> JobResult:
-    """Score ``input_path`` into the job folder ``out_dir`` (see the module docstring)."""
+                  progress: Callable[[Progress], None] | None = None, workers: int | None = None) -> JobResult:
+    """Score ``input_path`` into the job folder ``out_dir`` (see the module docstring).
+
+    ``workers`` processes score chunks in parallel (default :func:`default_workers`; 1 = in this process);
+    the output does not depend on it.
+    """
     if not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a positive integer; got {chunk_rows!r}")
     t0 = time.perf_counter()
@@ -506,8 +586,19 @@ def run_score_job(model, input_path, out_dir, *, chunk_rows: int = DEFAULT_CHUNK
     def work(k, start, table):
         return score_chunk(model, table, start, pass_through=pass_through, validators=validators)
 
-    ran = run_partitions(folder, manifest, src.chunks(needed, chunk_rows), work, partitions_total=n_parts,
-                         rows_total=src.rows, progress=progress)
+    if workers is None:  # starting worker processes costs seconds: only for inputs of 100k rows or more
+        workers = 1 if src.rows is not None and src.rows < 100_000 else default_workers()
+    workers = int(workers)
+    if n_parts is not None:
+        workers = min(workers, max(1, n_parts - sum(folder.done(k) is not None for k in range(n_parts))))
+    pool = make_pool(workers, model, pass_through, validators)
+    try:
+        ran = run_partitions(folder, manifest, src.chunks(needed, chunk_rows),
+                             work if pool is None else _worker_score, partitions_total=n_parts,
+                             rows_total=src.rows, progress=progress, pool=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     finish_manifest(folder, manifest, t0)
     log.info("score job %s: %d rows in, %d scored, %d rejected", folder.dir, manifest["rows_in"],
              manifest["rows_scored"], manifest["rows_rejected"])
