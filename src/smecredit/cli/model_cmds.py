@@ -57,7 +57,7 @@ def score(
     output: Path = typer.Option(..., "--output", help="Output table (.csv or .parquet), or a folder: the batch job "
                                                      "(partitioned Parquet, manifest.json, rejects/, resumable)."),
     keep: list[str] = typer.Option([], "--keep", help="Batch job: input column to pass through (repeatable)."),
-    chunk_rows: int = typer.Option(100_000, "--chunk-rows", help="Batch job: rows per chunk and output partition."),
+    chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Batch job: rows per chunk and output partition."),
     workers: int = typer.Option(None, "--workers", help="Batch job: scoring processes (default: the CPUs, at most "
                                                         "4; 1 below 100k rows). The output does not depend on it."),
 ) -> None:

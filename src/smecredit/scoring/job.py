@@ -50,7 +50,7 @@ EXIT_ROWS_REJECTED = 10
 #: Id columns passed through to the output when the input has them.
 ID_PASSTHROUGH = ("enterprise_id", "snapshot_date", "application_id", "loan_id")
 MANIFEST = "manifest.json"
-DEFAULT_CHUNK_ROWS = 100_000
+DEFAULT_CHUNK_ROWS = 50_000
 _CSV_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "<NA>"]
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
 _FALSE = {"false", "0", "0.0", "no", "n", "f", ""}
@@ -407,8 +407,8 @@ def run_partitions(folder: JobFolder, manifest: dict,
                    pool=None) -> list[int]:
     """The shared loop of the jobs: skip done partitions, run the others, keep the manifest current.
 
-    With ``pool`` (a ``concurrent.futures`` executor running ``work`` in other processes) up to two
-    partitions per worker are in flight; results are written by this process, in partition order.
+    With ``pool`` (a ``concurrent.futures`` executor running ``work`` in other processes) one partition
+    per worker plus one are in flight; results are written by this process, in partition order.
     """
     prev_parts = {p["partition"]: p for p in (folder.previous or {}).get("partitions", [])}
     parts: list[dict] = []
@@ -416,7 +416,7 @@ def run_partitions(folder: JobFolder, manifest: dict,
     t0 = time.perf_counter()
     state = {"rows_run": 0, "rows_done": 0}
     inflight: deque = deque()
-    limit = 2 * getattr(pool, "_max_workers", 1)
+    limit = getattr(pool, "_max_workers", 1) + 1  # in flight: one chunk per worker and one queued
 
     def settle(k, start, pending, t):
         if isinstance(pending, dict):  # already done in an earlier run
