@@ -25,7 +25,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune,spark]"
 	@touch $(STAMP)
 
 # headless Chromium (Debian's package) for the report browser test

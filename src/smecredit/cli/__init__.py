@@ -3,7 +3,8 @@
 Each command module registers its commands on :data:`app`. Library errors
 (:class:`smecredit.exceptions.SmeCreditError`) become a one-line message on stderr and the
 error's exit code (1 domain failure, 2 configuration, 3 data contract, 4 model not found,
-5 governance refusal); nothing prints a stack trace at the user.
+5 governance refusal); nothing prints a stack trace at the user. The batch jobs (``score --output DIR``,
+``run-batch``) exit 10 when they completed but rejected some rows (docs/batch.md).
 """
 
 from __future__ import annotations
