@@ -425,6 +425,8 @@ def run_partitions(folder: JobFolder, manifest: dict,
                      "status": "done", **pending, "seconds": old.get("seconds"), "run": old.get("run")}
         else:
             scores, rejects = pending.result() if pool is not None else pending
+            if isinstance(scores, bytes):
+                scores, rejects = (pa.ipc.open_stream(b).read_all() for b in (scores, rejects))
             folder.write(k, scores, rejects)
             done = {"rows_in": scores.num_rows + rejects.num_rows, "rows_scored": scores.num_rows,
                     "rows_rejected": rejects.num_rows}
@@ -451,7 +453,7 @@ def run_partitions(folder: JobFolder, manifest: dict,
         elif pool is None:
             pending = work(k, start, payload)
         else:
-            pending = pool.submit(work, k, start, payload)
+            pending = pool.submit(work, k, start, _to_ipc(payload) if isinstance(payload, pa.Table) else payload)
         inflight.append((k, start, pending, t))
         while len(inflight) > (limit if pool is not None else 0):
             settle(*inflight.popleft())
@@ -483,9 +485,19 @@ def _worker_init(parent: int, model: CreditModel, pass_through: list[str], valid
                    limits=threadpool_limits(1))  # one thread per worker process: the workers use the cores
 
 
-def _worker_score(k: int, start: int, table: pa.Table) -> tuple[pa.Table, pa.Table]:
-    return score_chunk(_WORKER["model"], table, start, pass_through=_WORKER["pass_through"],
-                       validators=_WORKER["validators"])
+def _to_ipc(table: pa.Table) -> bytes:
+    """The chunk as Arrow IPC bytes: only its rows travel (pickling a slice would ship its whole row group)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _worker_score(k: int, start: int, payload: bytes) -> tuple[bytes, bytes]:
+    table = pa.ipc.open_stream(payload).read_all()
+    scores, rejects = score_chunk(_WORKER["model"], table, start, pass_through=_WORKER["pass_through"],
+                                  validators=_WORKER["validators"])
+    return _to_ipc(scores), _to_ipc(rejects)
 
 
 def make_pool(workers: int, model: CreditModel, pass_through: list[str], validators):
