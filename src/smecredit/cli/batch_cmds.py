@@ -18,10 +18,26 @@ def run_batch(
     population: str = typer.Option("all", "--population", help="all (every enterprise registered by the as-of "
                                                                "date) or active_loan."),
     chunk_size: int = typer.Option(50_000, "--chunk-size", help="Enterprises per chunk and output partition."),
+    engine: str = typer.Option("local", "--engine", help="local (streamed, resumable) or spark (applyInPandas "
+                                                        "features, mapInPandas scores)."),
+    spark_master: str = typer.Option(None, "--spark-master", help="Spark master for --engine spark, e.g. local[2]."),
 ) -> None:
     """The monthly job: point-in-time features at --as-of for every enterprise, then PD, grade, score and
     reasons, written as a resumable job folder (docs/batch.md). Exit 0 when every enterprise was scored,
     10 when the job completed but some rows were rejected (see OUT/rejects/)."""
+    from smecredit.exceptions import ConfigError
+
+    if engine not in ("local", "spark"):
+        raise ConfigError(f"--engine must be local or spark; got {engine!r}")
+    if engine == "spark":
+        from smecredit.cli import console
+        from smecredit.pipelines.spark_jobs import run_monthly_spark
+
+        m = run_monthly_spark(model, raw, as_of, out, population=population, chunk_size=chunk_size,
+                              master=spark_master)
+        console.print(f"{m['rows_in']} enterprises in, {m['rows_scored']} scored, {m['rows_rejected']} rejected → "
+                      f"{out}/scores (Spark, {m['master']})", highlight=False, soft_wrap=True)
+        raise typer.Exit(10 if m["rows_rejected"] else 0)
     from smecredit.cli.job_progress import run_with_progress
     from smecredit.pipelines.monthly import run_monthly_job
 

@@ -298,24 +298,12 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     return _finalise(pd.concat(frames, ignore_index=True)), info
 
 
-def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
-                              population="active_loan", config: FeatureConfig | None = None,
-                              validate: bool = True, progress: Callable[[int, int], None] | None = None,
-                              skip: Callable[[int], bool] | None = None, info: dict | None = None,
-                              finalise: bool = True) -> Iterable[tuple[int, pd.DataFrame | None]]:
-    """Yield ``(k, features of enterprise chunk k)`` for a raw folder, chunk by chunk (bounded memory).
-
-    The chunks hold ``chunk_size`` enterprises in sorted id order; with ``finalise`` each chunk's frame
-    is typed and sorted as :func:`build_features` (so the concatenation of the chunks equals the
-    whole table for one snapshot). ``skip(k)`` true yields ``(k, None)`` without featurising the
-    chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
-    generator is exhausted.
-    """
+def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: FeatureConfig | None = None) -> dict:
+    """What every chunk of a raw folder needs: the table files, the sorted enterprise ids, the month ranges
+    of the whole data, the checked snapshots and the feature configuration (a dict of plain values)."""
     from smecredit.data.schemas import TABLES
     from smecredit.data.validate import find_table_file
 
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     folder = Path(raw_dir)
     if not folder.is_dir():
         raise DataContractError(f"raw folder not found: {folder}")
@@ -344,6 +332,41 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
             f"{month_label(first)} to {month_label(last)}")
     base = config or FeatureConfig()
     cfg = FeatureConfig(horizon=horizon, default_dpd=base.default_dpd, no_event_days=base.no_event_days)
+    return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg}
+
+
+def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: bool = True, k: int = 0,
+                  n_chunks: int = 1) -> pd.DataFrame:
+    """Features of the enterprises ``chunk_ids`` (read from the plan's files): the unit of work of a distributed
+    build (e.g. one Spark group); typed and sorted as :func:`build_features`."""
+    chunk_ids = sorted(map(str, chunk_ids))
+    tables = {name: _read_rows(path, chunk_ids) for name, path in plan["files"].items()}
+    counts = dict.fromkeys(tables, 0)
+    hashes = {name: hashlib.sha256() for name in tables}
+    frames = _featurise_chunk(tables, k, n_chunks, validate, plan["ranges"], plan["snapshots"], plan["config"],
+                              population, counts, hashes)
+    return _finalise(pd.concat(frames, ignore_index=True))
+
+
+def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
+                              population="active_loan", config: FeatureConfig | None = None,
+                              validate: bool = True, progress: Callable[[int, int], None] | None = None,
+                              skip: Callable[[int], bool] | None = None, info: dict | None = None,
+                              finalise: bool = True) -> Iterable[tuple[int, pd.DataFrame | None]]:
+    """Yield ``(k, features of enterprise chunk k)`` for a raw folder, chunk by chunk (bounded memory).
+
+    The chunks hold ``chunk_size`` enterprises in sorted id order; with ``finalise`` each chunk's frame
+    is typed and sorted as :func:`build_features` (so the concatenation of the chunks equals the
+    whole table for one snapshot). ``skip(k)`` true yields ``(k, None)`` without featurising the
+    chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
+    generator is exhausted.
+    """
+    from smecredit.data.schemas import TABLES
+
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    plan = folder_plan(raw_dir, snapshots, horizon=horizon, config=config)
+    files, ids, ranges, snaps, cfg = plan["files"], plan["ids"], plan["ranges"], plan["snapshots"], plan["config"]
     starts = list(range(0, len(ids), chunk_size))
     total, done = len(starts) * len(snaps), 0
     counts = dict.fromkeys(files, 0)

@@ -51,7 +51,9 @@ def spark_session(master: str | None = None, app_name: str = "smecredit"):
         if master.startswith("local"):
             builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4"))
-    return builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate()
+    # dates are naive calendar dates: no shift by the machine's time zone between pandas and Spark
+    return (builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.session.timeZone", "UTC").getOrCreate())
 
 
 def _arrow_to_spark(t: pa.DataType):
@@ -90,9 +92,6 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=None, master: str | None = None,
                 validators: Sequence[Validator] = DEFAULT_VALIDATORS) -> dict:
     """Score ``input_path`` (Parquet file/folder or CSV) on Spark into ``out_dir``; return the manifest."""
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
     t0 = time.perf_counter()
     model_ref = str(model) if not isinstance(model, CreditModel) else "in-memory model"
     if not isinstance(model, CreditModel):
@@ -114,6 +113,23 @@ def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=N
     if absent:
         raise ConfigError(f"--keep: column(s) not in {path}: {', '.join(absent)}")
     pass_through = list(dict.fromkeys([c for c in ID_PASSTHROUGH if c in df.columns] + list(keep)))
+    n_scored, n_rej = score_dataframe(model, df, out_dir, pass_through=pass_through, validators=validators)
+    manifest = {"job": "score", "engine": "spark", "status": "complete", "master": spark.sparkContext.master,
+                "input": {"path": path}, "model": model_info(model, model_ref), "keep": list(keep),
+                "pass_through": pass_through, "rows_in": int(n_scored + n_rej), "rows_scored": int(n_scored),
+                "rows_rejected": int(n_rej), "seconds": round(time.perf_counter() - t0, 3)}
+    with atomic_path(out_dir / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return manifest
+
+
+def score_dataframe(model: CreditModel, df, out_dir, *, pass_through: list[str],
+                    validators: Sequence[Validator] = DEFAULT_VALIDATORS) -> tuple[int, int]:
+    """Score the Spark DataFrame ``df`` into ``out_dir/scores`` and ``out_dir/rejects``; ``(scored, rejected)``."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    out_dir = Path(out_dir)
     needed = list(dict.fromkeys(pass_through + list(model.feature_names_)
                                 + ([DEFAULT_FLAG] if DEFAULT_FLAG in df.columns else [])))
     df = df.select(*needed)
@@ -149,10 +165,4 @@ def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=N
         n_scored = good.count()
     finally:
         scored.unpersist()
-    manifest = {"job": "score", "engine": "spark", "status": "complete", "master": spark.sparkContext.master,
-                "input": {"path": path}, "model": model_info(model, model_ref), "keep": list(keep),
-                "pass_through": pass_through, "rows_in": int(n_scored + n_rej), "rows_scored": int(n_scored),
-                "rows_rejected": int(n_rej), "seconds": round(time.perf_counter() - t0, 3)}
-    with atomic_path(out_dir / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    return manifest
+    return int(n_scored), int(n_rej)
