@@ -132,6 +132,7 @@ class InputSource:
     files: list[Path]
     columns: list[str]
     rows: int | None  # None for CSV (unknown until read)
+    schema: pa.Schema | None = None  # Parquet: the unified schema (hive partition keys as text)
 
     @classmethod
     def open(cls, path) -> InputSource:
@@ -161,7 +162,9 @@ class InputSource:
             return cls(path, kind, files, columns, None)
         try:
             dset = cls._dataset(path, kind, files)
-            return cls(path, kind, files, list(dset.schema.names), int(dset.count_rows()))
+            part = set(dset.partitioning.schema.names) if kind == "parquet-dataset" and dset.partitioning else set()
+            schema = pa.schema([pa.field(f.name, pa.string()) if f.name in part else f for f in dset.schema])
+            return cls(path, kind, files, list(dset.schema.names), int(dset.count_rows()), schema)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataContractError(f"cannot read Parquet input {path}: {exc}") from exc
 
@@ -198,8 +201,25 @@ class InputSource:
             except pa.ArrowInvalid as exc:
                 raise DataContractError(f"cannot read CSV {self.path}: {exc}") from exc
             return
-        dset = self._dataset(self.path, self.kind, self.files)
-        yield from dset.to_batches(columns=columns, batch_size=batch_rows, use_threads=False)
+        # file by file, row group by row group (a dataset scanner reads ahead without bound on a slow consumer)
+        for f in self.files:
+            keys = {}
+            if self.kind == "parquet-dataset":
+                for part in f.relative_to(self.path).parts[:-1]:
+                    if "=" in part:
+                        k, v = part.split("=", 1)
+                        keys[k] = v
+            pf = pq.ParquetFile(f)
+            own = [c for c in columns if c not in keys]
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=own, use_threads=False):
+                if keys:
+                    arrays = [batch.column(c) if c not in keys else pa.array([keys[c]] * batch.num_rows, pa.string())
+                              for c in columns]
+                    batch = pa.RecordBatch.from_arrays(arrays, names=columns)
+                else:
+                    batch = batch.select(columns)
+                target = pa.schema([self.schema.field(c) for c in columns])
+                yield batch if batch.schema.equals(target) else batch.cast(target)
 
     def chunks(self, columns: list[str], chunk_rows: int) -> Iterator[tuple[int, int, pa.Table]]:
         """``(k, first_source_row, table)`` of exactly ``chunk_rows`` rows (the last may be shorter)."""
