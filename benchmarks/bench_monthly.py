@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--as-of", default="2025-12-31")
     ap.add_argument("--chunk-size", type=int, default=50_000)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-spark", action="store_true")
     a = ap.parse_args()
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
@@ -73,6 +74,11 @@ def main() -> None:
                 "--chunk-size", str(a.chunk_size)]
         res["local"] = _run([*base, "--out", str(tmp / "local")])
         print(f"monthly job, {a.n} enterprises, local: {res['local']}", flush=True)
+        if a.no_spark:
+            res["load_average_end"] = os.getloadavg()
+            if a.json:
+                a.json.write_text(json.dumps(res, indent=2, default=str))
+            return
         res["spark_local2"] = _run([*base, "--out", str(tmp / "spark"), "--engine", "spark",
                                     "--spark-master", "local[2]"])
         print(f"monthly job, {a.n} enterprises, Spark local[2]: {res['spark_local2']}", flush=True)
