@@ -27,7 +27,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune,pipeline]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev,tune,pipeline,spark]"
 	@touch $(STAMP)
 
 # headless Chromium (Debian's package) for the report browser test
@@ -56,8 +56,13 @@ demo: $(STAMP)
 	$(BIN)/smecredit portfolio --decisions $(OUT)/renewal_decisions.parquet --decisions $(OUT)/loan_decisions.parquet --policy config/default_policy.yaml --out $(OUT)/portfolio_el.csv
 	$(BIN)/smecredit monitor --model models:/$(MODEL)@champion --baseline $(FEAT) --baseline-period $(BASELINE_PERIOD) \
 	  --current $(FEAT) --current-period $(CURRENT_PERIOD) --out reports/monitor.html
+	@# the monthly job (features as of AS_OF for every enterprise → scores); a fresh folder, as the model was retrained
+	rm -rf $(OUT)/monthly_job
+	$(BIN)/smecredit run-batch --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/monthly_job
+	$(BIN)/smecredit run-batch --model models:/$(MODEL)@champion --raw $(RAW) --as-of $(AS_OF) --out $(OUT)/monthly_job
 	@echo
 	@echo "Done. Governance report reviewed for the promoted champion ($(MODEL)@champion): reports/governance_report.html"
+	@echo "Monthly job: $(OUT)/monthly_job (scores/, manifest.json; the second run above did nothing: already complete)"
 	@echo "Decisions: $(OUT)/loan_decisions.parquet, $(OUT)/renewal_decisions.parquet; expected loss: $(OUT)/portfolio_el.csv"
 	@echo "Monitoring of the champion (development window vs later snapshots): reports/monitor.html"
 	@echo "MLflow runs and registry: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
@@ -74,4 +79,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 clean-demo:
-	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit models/demo_* reports/ metrics/ plots/ mlflow.db mlruns/ mlartifacts/
+	rm -rf $(RAW) $(FEAT) $(OUT)/*.parquet $(OUT)/*.csv $(OUT)/audit $(OUT)/monthly_job models/demo_* reports/ metrics/ plots/ mlflow.db mlruns/ mlartifacts/

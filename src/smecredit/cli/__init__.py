@@ -4,7 +4,8 @@ Each command module registers its commands on :data:`app`. Library errors
 (:class:`smecredit.exceptions.SmeCreditError`) become a one-line message on stderr and the
 error's exit code (1 domain failure, 2 configuration, 3 data contract, 4 model not found,
 5 governance refusal or integrity failure, 6 output cannot be written); nothing prints a stack
-trace at the user.
+trace at the user. The batch jobs (``score --output DIR``, ``run-batch``) exit 10 when they completed
+but rejected some rows (docs/batch.md).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ COMMAND_MODULES = [
     "smecredit.cli.decide_cmds",
     "smecredit.cli.monitor_cmds",
     "smecredit.cli.admin_cmds",
+    "smecredit.cli.batch_cmds",
 ]
 
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smecredit`` script."""
     _load_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except SmeCreditError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except ClickException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show()
         return exc.exit_code
-    return 0
+    return rc if isinstance(rc, int) else 0  # a command's typer.Exit(code) comes back as its return value
 
 
 def run() -> None:  # pragma: no cover

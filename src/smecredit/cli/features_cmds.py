@@ -43,6 +43,9 @@ def features(
     chunk_size: int = typer.Option(None, "--chunk-size", help="Read, validate and featurise this many enterprises "
                                                               "at a time (bounded memory, same result)."),
     catalog: bool = typer.Option(False, "--catalog", help="Print the feature catalogue and exit."),
+    engine: str = typer.Option("local", "--engine", help="local or spark (applyInPandas over enterprise groups; "
+                                                        "needs --snapshots)."),
+    spark_master: str = typer.Option(None, "--spark-master", help="Spark master for --engine spark, e.g. local[2]."),
 ) -> None:
     """Build point-in-time features and default labels at snapshot dates (or print the catalogue)."""
     if catalog:
@@ -60,6 +63,18 @@ def features(
 
     check_feature_out(out)  # a read-only folder, a file at --out...: refused before any work
 
+    if engine not in ("local", "spark"):
+        raise ConfigError(f"features: --engine must be local or spark; got {engine!r}")
+    if engine == "spark":
+        if snapshots is None:
+            raise ConfigError("features: --engine spark needs --snapshots DATES")
+        from smecredit.pipelines.spark_jobs import write_features_spark
+
+        m = write_features_spark(raw, snapshots, out, horizon=horizon, population=population,
+                                 chunk_size=chunk_size or 20_000, master=spark_master)
+        console.print(f"wrote {out / 'features.parquet'} (Spark, {m['rows']} rows × {m['features']} features), "
+                      f"catalog.csv, manifest.json", highlight=False)
+        return
     if every is not None and chunk_size is not None:
         raise ConfigError("features: --every needs the whole data in memory; give --snapshots with --chunk-size")
     from smecredit.progress import Progress

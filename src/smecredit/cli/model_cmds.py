@@ -66,10 +66,47 @@ def train(
 @app.command()
 def score(
     model: str = typer.Option(..., "--model", help="MODEL_DIR, runs:/..., models:/NAME/VERSION or models:/NAME@ALIAS."),
-    input: Path = typer.Option(..., "--input", help="CSV or Parquet table to score."),
-    output: Path = typer.Option(..., "--output", help="Output table (.csv or .parquet)."),
+    input: Path = typer.Option(..., "--input", help="Table to score: CSV, Parquet file or partitioned Parquet folder."),
+    output: Path = typer.Option(..., "--output", help="Output table (.csv or .parquet), or a folder: the batch job "
+                                                     "(partitioned Parquet, manifest.json, rejects/, resumable)."),
+    keep: list[str] = typer.Option([], "--keep", help="Batch job: input column to pass through (repeatable)."),
+    chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Batch job: rows per chunk and output partition."),
+    engine: str = typer.Option("local", "--engine", help="Batch job: local (streamed, resumable) or spark "
+                                                        "(mapInPandas; spark-submit or local[*])."),
+    spark_master: str = typer.Option(None, "--spark-master", help="Spark master for --engine spark, e.g. "
+                                                                  "local[2] (default: spark-submit's)."),
+    workers: int = typer.Option(None, "--workers", help="Batch job: scoring processes (default: the CPUs, at most "
+                                                        "4; 1 below 100k rows). The output does not depend on it."),
 ) -> None:
-    """Score a table: every input row, in order, with pd, score, grade and three reasons."""
+    """Score a table: every input row, in order, with pd, score, grade and three reasons.
+
+    With a folder as --output this is the batch job (docs/batch.md): exit 0 when every row was scored,
+    10 when the job completed but some rows were rejected (listed in OUTPUT/rejects/).
+    """
+    from smecredit.scoring.job import is_job_output
+
+    from smecredit.exceptions import ConfigError
+
+    if engine not in ("local", "spark"):
+        raise ConfigError(f"--engine must be local or spark; got {engine!r}")
+    if engine == "spark":
+        if not is_job_output(output):
+            raise ConfigError("--engine spark writes a folder: give a folder as --output")
+        from smecredit.scoring.spark import score_spark
+
+        m = score_spark(model, input, output, keep=keep, master=spark_master)
+        console.print(f"{m['rows_in']} rows in, {m['rows_scored']} scored, {m['rows_rejected']} rejected → "
+                      f"{output}/scores (Spark, {m['master']})", highlight=False, soft_wrap=True)
+        raise typer.Exit(10 if m["rows_rejected"] else 0)
+    if is_job_output(output):
+        from smecredit.cli.job_progress import run_with_progress
+        from smecredit.scoring.job import run_score_job
+
+        res = run_with_progress(lambda progress: run_score_job(model, input, output, chunk_rows=chunk_rows,
+                                                               keep=keep, progress=progress, workers=workers))
+        raise typer.Exit(res.exit_code)
+    if keep:
+        raise ConfigError("--keep applies to the batch job (a folder as --output)")
     from smecredit.scoring.batch import score as run_score
 
     result = run_score(model, input, output)

@@ -295,11 +295,19 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     (DataFrame, dict)
         The feature table and ``{"tables": {name: rows}, "missing": [...], "fingerprint": sha256}``.
     """
+    info: dict = {}
+    frames = [f for _, f in iter_features_from_folder(raw_dir, snapshots, chunk_size=chunk_size, horizon=horizon,
+                                                      population=population, config=config, validate=validate,
+                                                      progress=progress, info=info, finalise=False)]
+    return _finalise(pd.concat(frames, ignore_index=True)), info
+
+
+def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: FeatureConfig | None = None) -> dict:
+    """What every chunk of a raw folder needs: the table files, the sorted enterprise ids, the month ranges
+    of the whole data, the checked snapshots and the feature configuration (a dict of plain values)."""
     from smecredit.data.schemas import TABLES
     from smecredit.data.validate import find_table_file
 
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     folder = Path(raw_dir)
     if not folder.is_dir():
         raise DataContractError(f"raw folder not found: {folder}")
@@ -328,11 +336,45 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
             f"{month_label(first)} to {month_label(last)}")
     base = config or FeatureConfig()
     cfg = FeatureConfig(horizon=horizon, default_dpd=base.default_dpd, no_event_days=base.no_event_days)
+    return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg}
+
+
+def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: bool = True, k: int = 0,
+                  n_chunks: int = 1) -> pd.DataFrame:
+    """Features of the enterprises ``chunk_ids`` (read from the plan's files): the unit of work of a distributed
+    build (e.g. one Spark group); typed and sorted as :func:`build_features`."""
+    chunk_ids = sorted(map(str, chunk_ids))
+    tables = {name: _read_rows(path, chunk_ids) for name, path in plan["files"].items()}
+    counts = dict.fromkeys(tables, 0)
+    hashes = {name: hashlib.sha256() for name in tables}
+    frames = _featurise_chunk(tables, k, n_chunks, validate, plan["ranges"], plan["snapshots"], plan["config"],
+                              population, counts, hashes)
+    return _finalise(pd.concat(frames, ignore_index=True))
+
+
+def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
+                              population="active_loan", config: FeatureConfig | None = None,
+                              validate: bool = True, progress: Callable[[int, int], None] | None = None,
+                              skip: Callable[[int], bool] | None = None, info: dict | None = None,
+                              finalise: bool = True) -> Iterable[tuple[int, pd.DataFrame | None]]:
+    """Yield ``(k, features of enterprise chunk k)`` for a raw folder, chunk by chunk (bounded memory).
+
+    The chunks hold ``chunk_size`` enterprises in sorted id order; with ``finalise`` each chunk's frame
+    is typed and sorted as :func:`build_features` (so the concatenation of the chunks equals the
+    whole table for one snapshot). ``skip(k)`` true yields ``(k, None)`` without featurising the
+    chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
+    generator is exhausted.
+    """
+    from smecredit.data.schemas import TABLES
+
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    plan = folder_plan(raw_dir, snapshots, horizon=horizon, config=config)
+    files, ids, ranges, snaps, cfg = plan["files"], plan["ids"], plan["ranges"], plan["snapshots"], plan["config"]
     starts = list(range(0, len(ids), chunk_size))
     total, done = len(starts) * len(snaps), 0
     counts = dict.fromkeys(files, 0)
     hashes = {name: hashlib.sha256() for name in files}
-    frames = []
     with work_dir("smecredit-chunks-") as tmp:
         parts: dict[str, list[Path]] = {}
         for name, path in files.items():
@@ -346,11 +388,22 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
             chunk_ids = list(ids[lo:lo + chunk_size])
             tables = {name: (pd.read_parquet(parts[name][k]) if name in parts else _read_rows(path, chunk_ids))
                       for name, path in files.items()}
-            frames.extend(_featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
-                                           counts, hashes))
+            if skip is not None and skip(k):
+                for name, df in tables.items():
+                    counts[name] += len(df)
+                    hashes[name].update(frame_fingerprint(df).encode())
+                frame = None
+            else:
+                chunk = _featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
+                                         counts, hashes)
+                frame = pd.concat(chunk, ignore_index=True)
+                if finalise:
+                    frame = _finalise(frame)
+            del tables
             done += len(snaps)
             if progress is not None:
                 progress(done, total)
+            yield k, frame
     for name, path in files.items():
         if name in parts:
             continue  # unknown enterprises were counted while partitioning
@@ -362,9 +415,9 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
     for name in sorted(hashes):
         fp.update(name.encode())
         fp.update(hashes[name].hexdigest().encode())
-    info = {"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
-            "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size)}
-    return _finalise(pd.concat(frames, ignore_index=True)), info
+    if info is not None:
+        info.update({"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
+                     "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size), "n_chunks": len(starts)})
 
 
 def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,

@@ -20,7 +20,7 @@ from smecredit.models.dataset import (ID_COLUMNS, META_COLUMNS, check_text_in_nu
                                       feature_columns, missing_columns)
 from smecredit.models.gbm import GBMPD, cv_folds
 from smecredit.models.rating import DEFAULT_GRADE, MasterScale
-from smecredit.models.reasons import top_reasons
+from smecredit.models.reasons import top_reasons_array
 from smecredit.models.scorecard import ScorecardPD, logodds_to_points
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,17 @@ class CreditModel:
         refers it); ``flag_missing=False`` keeps the model's raw estimate (validation, reports).
         """
         Xf = self.prepare(X, source=source)
-        p = self._pd_from(Xf, X)
+        if self.kind == "gbm":  # one pass: raw score, exact contributions (pattern TreeSHAP)
+            z, contrib, _ = self.estimator_.score_contributions(Xf)
+            p = self.calibrator_.predict(z)
+            if DEFAULT_FLAG in X.columns:
+                p = np.where(X[DEFAULT_FLAG].fillna(False).astype(bool).to_numpy(), 1.0, p)
+            order = [list(self.estimator_.feature_names_in_).index(c) for c in self.feature_names_]
+            if order != list(range(len(order))):
+                contrib = contrib[:, order]
+        else:
+            p = self._pd_from(Xf, X)
+            contrib = self._contrib(Xf).to_numpy(dtype="float64")
         if self.kind == "scorecard":
             score = self.estimator_.total_points(Xf)
         else:
@@ -154,7 +164,7 @@ class CreditModel:
         out["pd"] = p
         out["score"] = np.asarray(score, dtype="float64")
         out["grade"] = pd.array(self.master_scale_.assign(p, in_default), dtype=object)
-        reasons = top_reasons(self._contrib(Xf), Xf)
+        reasons = top_reasons_array(contrib, self.feature_names_, Xf, index=X.index)
         for c in reasons.columns:
             out[c] = reasons[c].to_numpy()
         if in_default is not None and in_default.any():

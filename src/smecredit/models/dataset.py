@@ -191,10 +191,12 @@ def coerce_features(
             if inf.any():
                 raise DataContractError(f"{source}: column {name!r} has infinite values in {_rows(inf)}")
         else:
-            obj = s.astype(object)
             mask = s.isna().to_numpy()
-            obj = obj.where(~mask, np.nan)
-            cols[name] = obj.map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
+            vals = s.astype(object).to_numpy(copy=True)
+            vals[mask] = np.nan
+            if (~mask).any():
+                vals[~mask] = np.array([str(v) for v in vals[~mask].tolist()], dtype=object)
+            cols[name] = pd.Series(vals, index=df.index, dtype=object)
     return pd.DataFrame(cols, index=df.index)
 
 

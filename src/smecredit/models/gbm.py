@@ -224,6 +224,24 @@ class _LinearBase:
         M, _ = self._design(X)
         return M @ self.coef_ + self.intercept_ if M.shape[1] else np.full(len(X), self.intercept_)
 
+    def decision_and_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """One design pass: ``(decision_function, features, contributions (n, n_features))``.
+
+        The decision is computed exactly as :meth:`decision_function`; the contributions are those of
+        :meth:`contributions` (a feature's design columns are adjacent: summed with ``reduceat``).
+        """
+        M, owners = self._design(X)
+        names = list(dict.fromkeys(self.numeric + self.categorical))
+        out = np.zeros((len(X), len(names)), dtype="float64")
+        if not M.shape[1]:
+            return np.full(len(X), self.intercept_), names, out
+        z = M @ self.coef_ + self.intercept_
+        parts = (M - self.design_mean_) * self.coef_
+        starts = [j for j, o in enumerate(owners) if j == 0 or owners[j - 1] != o]
+        pos = {c: i for i, c in enumerate(names)}
+        out[:, [pos[owners[j]] for j in starts]] = np.add.reduceat(parts, starts, axis=1)
+        return z, names, out
+
 
 class GBMPD(BaseEstimator, ClassifierMixin):
     """LightGBM PD model boosted from a linear base; the trees are kept only when they rank better.
@@ -344,9 +362,15 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         if self.class_weight not in ("sqrt", "balanced", "none"):
             raise ConfigError(f"class_weight must be 'sqrt', 'balanced' or 'none'; got {self.class_weight!r}")
 
+    def tree_category_levels(self) -> dict[str, list]:
+        """The levels of each categorical as the trees were trained on them: rare levels, and categoricals
+        left to the linear base (none), reach the trees as missing."""
+        tree_levels = getattr(self, "tree_categories_", self.categories_)
+        return {c: tree_levels.get(c, []) for c in self.categories_}
+
     def _lgb_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         cols = {}
-        tree_levels = getattr(self, "tree_categories_", self.categories_)
+        tree_levels = self.tree_category_levels()
         for c in self.feature_names_in_:
             if c in self.categories_:
                 levels = tree_levels.get(c, [])
@@ -545,6 +569,43 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def predict(self, X):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def score_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(decision_function, contributions (n, n_features) in feature_names_in_ order, bias)`` in one pass.
+
+        The decision equals :meth:`decision_function` bit for bit; the contributions equal
+        :meth:`contributions` (exact TreeSHAP, by decision-pattern lookup: see
+        :mod:`smecredit.models.treeshap`) up to floating-point summation order.
+        """
+        from smecredit.models.treeshap import lgb_matrix, pattern_shap
+
+        self._check_fitted()
+        names = list(self.feature_names_in_)
+        n = len(X)
+        if self.linear_ is not None:
+            z, lin_names, lin = self.linear_.decision_and_contributions(X)
+            pos = {c: i for i, c in enumerate(names)}
+            idx = [pos[c] for c in lin_names]
+            if idx == list(range(len(names))):
+                contrib = lin
+            else:
+                contrib = np.zeros((n, len(names)), dtype="float64")
+                contrib[:, idx] = lin
+            bias = np.full(n, self.linear_.intercept_ + float(self.linear_.design_mean_ @ self.linear_.coef_))
+        else:
+            z = np.full(n, self.init_base_)
+            contrib = np.zeros((n, len(names)), dtype="float64")
+            bias = np.full(n, self.init_base_)
+        if self.booster_ is not None:
+            ps = pattern_shap(self.booster_)
+            if ps is None:  # trees too deep for pattern packing: LightGBM's pred_contrib
+                frame, b = self.contributions(X)
+                return self.decision_function(X), frame[names].to_numpy(), b
+            c, b, raw = ps.contributions(lgb_matrix(X, names, self.tree_category_levels()))
+            contrib += c.T
+            bias += b
+            z = z + raw
+        return z, contrib, bias
 
     def contributions(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Per-feature log-odds contributions and the bias; ``contrib.sum(1) + bias == decision_function``."""

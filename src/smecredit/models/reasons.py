@@ -72,3 +72,46 @@ def top_reasons(contrib: pd.DataFrame, X: pd.DataFrame, n: int = 3) -> pd.DataFr
                 text = cache[key] = reason_text(c, v, describe)
             out[i, r] = text
     return pd.DataFrame(out, index=contrib.index, columns=[f"reason_{r + 1}" for r in range(n)])
+
+
+def top_reasons_array(vals: np.ndarray, cols: list[str], X: pd.DataFrame, n: int = 3, index=None) -> pd.DataFrame:
+    """:func:`top_reasons` on a contribution matrix ``vals`` (rows × ``cols``), vectorised.
+
+    Same result: per row, the ``n`` largest positive contributions, ties broken by column order; each
+    distinct (feature, value) is described once.
+    """
+    describe = _describer()
+    vals = np.array(vals, dtype="float64", copy=True)
+    m = len(vals)
+    k = min(n, vals.shape[1]) if vals.ndim == 2 else 0
+    out = np.full((m, n), "", dtype=object)
+    rows = np.arange(m)
+    for r in range(k):
+        j = np.argmax(vals, axis=1)  # first maximum = stable descending order
+        best = vals[rows, j]
+        vals[rows, j] = -np.inf
+        ok = best > 0
+        for f in np.unique(j[ok]).tolist():
+            sel = rows[ok & (j == f)]
+            c = cols[f]
+            v = X[c].to_numpy()[sel]
+            texts = out[:, r]
+            if v.dtype.kind == "f":
+                nan = np.isnan(v)
+                if nan.any():
+                    texts[sel[nan]] = reason_text(c, float("nan"), describe)
+                uniq, inv = np.unique(v[~nan], return_inverse=True)
+                words = np.array([reason_text(c, float(u), describe) for u in uniq.tolist()], dtype=object)
+                texts[sel[~nan]] = words[inv] if len(uniq) else texts[sel[~nan]]
+            else:
+                cache: dict = {}
+                for i, x in zip(sel.tolist(), v.tolist(), strict=True):
+                    key = "__nan__" if x is None or (isinstance(x, float) and math.isnan(x)) else x
+                    t = cache.get(key)
+                    if t is None:
+                        t = cache[key] = reason_text(c, x, describe)
+                    texts[i] = t
+        # a row whose r-th reason is empty keeps the later ones empty too (as top_reasons does)
+        vals[~ok] = -np.inf
+    return pd.DataFrame(out, index=index if index is not None else X.index,
+                        columns=[f"reason_{r + 1}" for r in range(n)])
