@@ -33,7 +33,7 @@ def city(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tables(city):
     raw = load_raw(city)
-    truth = {n: pd.read_parquet(city / "_truth" / f"{n}.parquet") for n in ("pd_true", "defaults")}
+    truth = {n: pd.read_parquet(city / "_truth" / f"{n}.parquet") for n in ("pd_true", "defaults", "lgd")}
     return raw, truth
 
 
@@ -217,3 +217,100 @@ def test_simulate_cli_writes_folder_and_rejects_bad_parameters(tmp_path, capsys)
     assert not bad.exists()
     assert main(["simulate", "--enterprises", "300", "--end", "2025-12-15", "--out", str(bad)]) == 2
     assert not bad.exists() and not list(tmp_path.glob(".bad*"))
+
+
+def test_underwriting_selects_on_risk_and_keeps_rejected_applications(tables):
+    """Rejected applicants are riskier than approved ones; rejected applications are kept, without a loan."""
+    raw, truth = tables
+    apps = raw["application_history"]
+    assert set(apps["decision"]) == {"approved", "rejected"}
+    assert 0.05 < (apps["decision"] == "rejected").mean() < 0.4
+    assert apps.loc[apps["decision"] == "rejected", "loan_id"].isna().all()
+    approved = apps[apps["decision"] == "approved"]
+    assert approved["loan_id"].isin(raw["loans"]["loan_id"]).all()
+    assert not apps.loc[apps["decision"] == "rejected", "enterprise_id"].isin(raw["loans"]["enterprise_id"]).any()
+    pdt = truth["pd_true"]
+    at = apps.assign(month_end=apps["application_date"] + pd.offsets.MonthEnd(0)).merge(
+        pdt, on=["enterprise_id", "month_end"], how="inner")
+    by = at.groupby("decision")["pd_12m"].mean()
+    assert by["rejected"] > 1.5 * by["approved"], by
+
+
+def test_security_carries_risk_information_and_loss_depends_on_it(tables):
+    """Guarantees go to weaker borrowers, unsecured credit to strong ones; real estate loses least."""
+    raw, truth = tables
+    loans = raw["loans"]
+    first = loans.sort_values(["start_date", "loan_id"]).groupby("enterprise_id").first()
+    first["bad"] = first.index.isin(truth["defaults"]["enterprise_id"])
+    rate = first.groupby("collateral_type")["bad"].mean()
+    assert rate["guarantee"] > 1.2 * rate["unsecured"], rate
+    assert rate["real_estate"] < rate["guarantee"], rate
+    # older, larger firms pledge real estate more often
+    ent = raw["enterprises"].set_index("enterprise_id").loc[first.index]
+    re_share = (first["collateral_type"] == "real_estate").groupby(ent["size_class"] != "micro").mean()
+    assert re_share[True] > re_share[False] + 0.1, re_share
+    # renewals keep the lender and the security of the loan they renew
+    rwr = loans[loans["renewed_without_repayment"]]
+    prev = loans.set_index("loan_id").loc[rwr["renewed_from_loan_id"]]
+    for col in ("lender", "collateral_type", "guarantor_type"):
+        assert (rwr[col].to_numpy() == prev[col].to_numpy()).all(), col
+    lgd = truth["lgd"]
+    assert set(lgd["loan_id"]) <= set(loans["loan_id"])
+    by = lgd.groupby("collateral_type")["lgd"].mean()
+    assert by["real_estate"] < by["unsecured"] - 0.3, by
+    assert ((lgd["lgd"] >= 0) & (lgd["lgd"] <= 1)).all()
+    assert (lgd["recovery_month"] > lgd["default_month"]).all()
+
+
+def test_delinquency_rolls_stochastically_with_cures_forbearance_and_write_off(tables):
+    """30 → 60 → 90 roll rates below one with cures; NPL ratio 0.5–2 %; a delinquent stock at the start."""
+    raw, truth = tables
+    lm = raw["loan_monthly"].sort_values(["loan_id", "month_end"])
+    bucket = np.select([lm["days_past_due"] > 90, lm["days_past_due"] > 60, lm["days_past_due"] > 30],
+                       [4, 3, 2], np.where(lm["days_past_due"] > 0, 1, 0))
+    lm = lm.assign(b=bucket, nb=pd.Series(bucket, index=lm.index).groupby(lm["loan_id"]).shift(-1))
+    lm = lm[lm["nb"].notna()]
+    roll = {k: (lm.loc[lm["b"] == k, "nb"] > k).mean() for k in (2, 3)}
+    cure = {k: (lm.loc[lm["b"] == k, "nb"] == 0).mean() for k in (2, 3)}
+    for k in (2, 3):
+        assert 0.2 < roll[k] < 0.95, roll
+        assert cure[k] > 0.05, cure
+    # cured enterprises were more than 30 days past due and never defaulted
+    cured = set(lm.loc[(lm["b"] >= 2) & (lm["nb"] == 0), "enterprise_id"])
+    assert len(cured - set(truth["defaults"]["enterprise_id"])) > 50
+    full = raw["loan_monthly"]
+    npl = full.assign(np_=full["balance"] * (full["days_past_due"] > 90)).groupby("month_end")[["np_", "balance"]].sum()
+    ratio = (npl["np_"] / npl["balance"]).iloc[12:]
+    assert ratio.between(0.005, 0.02).all(), ratio.describe()
+    first_month = full[full["month_end"] == full["month_end"].min()]
+    assert (first_month["days_past_due"] > 30).mean() > 0.002
+    d = truth["defaults"]
+    assert (d["default_month"] <= d["default_month"].min() + pd.offsets.MonthEnd(2)).sum() > 5  # defaults from the start
+    ev = raw["loan_events"]
+    assert (ev["event_type"] == "write_off").sum() > 100
+    wo = ev[ev["event_type"] == "write_off"]
+    last = wo.merge(full, left_on=["loan_id", "event_date"], right_on=["loan_id", "month_end"])
+    assert len(last) == len(wo) and (last["balance"] == 0).all() and (last["days_past_due"] > 90).all()
+    assert not full.merge(wo, on="loan_id").query("month_end > event_date").shape[0]  # nothing after write-off
+    fb = ev[ev["event_type"] == "forbearance"]
+    assert len(fb) > 10 and fb["event_date"].max() < pd.Timestamp("2024-06-30")  # only during the early shock
+
+
+def test_term_structure_of_exact_pds(tables, city):
+    """pd_term holds exact PDs for 1–36 months, increasing in the horizon; pd_12m is the same as pd_true's."""
+    raw, truth = tables
+    term = pd.read_parquet(city / "_truth" / "pd_term.parquet")
+    assert [c for c in term.columns if c.startswith("pd_")] == ["pd_1m", "pd_3m", "pd_6m", "pd_12m", "pd_24m", "pd_36m"]
+    assert np.array_equal(term["pd_12m"].to_numpy(), truth["pd_true"]["pd_12m"].to_numpy())
+    p = term[["pd_1m", "pd_3m", "pd_6m", "pd_12m", "pd_24m", "pd_36m"]].to_numpy()
+    assert (np.diff(p, axis=1) >= -1e-12).all()
+    months = sorted(term["month_end"].unique())
+    rows = []
+    for m in months[3:30:2]:
+        snap = pd.Timestamp(m)
+        ids = _snapshot_population(raw, snap)
+        pop = term[term["month_end"] == snap].set_index("enterprise_id").reindex(ids)
+        rows.append(pd.DataFrame({"pd": pop["pd_3m"].to_numpy(), "y": _realised(truth, ids, snap, horizon=3)}))
+    df = pd.concat(rows)
+    se = np.sqrt((df["pd"] * (1 - df["pd"])).sum()) / len(df)
+    assert abs(df["y"].mean() - df["pd"].mean()) < 4 * se, (df["y"].mean(), df["pd"].mean())

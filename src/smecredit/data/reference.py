@@ -102,6 +102,8 @@ LOAN_EVENT_TYPES = {
     "funds_misuse_detected": "发现挪用贷款资金",
     "restructuring": "贷款重组",
     "renewal_application": "续贷申请",
+    "forbearance": "延期还本付息",
+    "write_off": "核销或处置",
 }
 IP_TYPES = {
     "invention_patent": "发明专利",
