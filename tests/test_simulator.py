@@ -314,3 +314,95 @@ def test_term_structure_of_exact_pds(tables, city):
     df = pd.concat(rows)
     se = np.sqrt((df["pd"] * (1 - df["pd"])).sum()) / len(df)
     assert abs(df["y"].mean() - df["pd"].mean()) < 4 * se, (df["y"].mean(), df["pd"].mean())
+
+
+def test_forward_and_backward_exact_pds_agree():
+    """The forward computation used for guarantee-cluster members equals the backward tables without contagion."""
+    from smecredit.data.simulator import SimConfig, forward_default, pd_tables, theta_grid
+
+    cfg = SimConfig()
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    rng = np.random.default_rng(1)
+    T, H = 4, 36
+    s_path = rng.normal(0, 0.3, (2, T + H))
+    forb = np.where(rng.random(T + H) < 0.3, 0.5, 0.0)
+    tabs = pd_tables(cfg, z, P, thetas, s_path, forb, T)
+    m = 50
+    g, a, x0, d0 = rng.integers(0, 2, m), rng.integers(5, 25, m), rng.integers(0, 41, m), rng.integers(0, 4, m)
+    ft = rng.integers(0, 4, m)
+    t = 2
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H, ftype=ft)
+    for h, tab in tabs.items():
+        np.testing.assert_allclose(fw[:, h - 1], tab[t, g, a, ft, x0, d0], rtol=1e-9, atol=1e-12)
+    ft = np.zeros(m, dtype=np.int64)
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
+    # a partner defaulting with certainty in the first month is the same as the jumped hazard throughout
+    jumped = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H,
+                             theta_jump=thetas[a] + 1.5, q=np.ones((m, H)))
+    direct = forward_default(cfg, z, P, thetas[a] + 1.5, s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
+    assert (jumped >= fw - 1e-12).all()
+    assert (direct[:, -1] > jumped[:, -1] - 1e-12).all() and (jumped[:, -1] > fw[:, -1]).all()
+
+
+def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city):
+    """Guarantee clusters of 3–10 firms; groups share an actual controller; a partner's default raises the PD."""
+    raw, truth = tables
+    loans = pd.read_parquet(city / "loans.parquet")  # guarantor_enterprise_id: an optional column of the data model
+    ent = raw["enterprises"]
+    g = loans.dropna(subset=["guarantor_enterprise_id"])
+    assert g["guarantor_enterprise_id"].isin(ent["enterprise_id"]).all() and valid_mask(g["guarantor_enterprise_id"]).all()
+    assert (g["guarantor_enterprise_id"] != g["enterprise_id"]).all()
+    assert (g["guarantor_type"] == "related_enterprise").all() and (g["collateral_type"] == "guarantee").all()
+    edges = g.groupby("enterprise_id")["guarantor_enterprise_id"].first()
+    sizes = edges.value_counts() + 1  # members guaranteed by one anchor, plus the anchor
+    assert sizes.max() <= 10 and sizes.median() >= 2
+    rp = raw["related_persons"]
+    ctrl = rp[rp["role"] == "actual_controller"].groupby("person_id")["enterprise_id"].nunique()
+    assert (ctrl >= 3).sum() >= 10 and ctrl.max() <= 10
+    # the exact PD of a member is higher once its guarantor (the anchor) has defaulted than four months
+    # before, when the anchor was still current
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    term = truth["pd_true"].set_index(["enterprise_id", "month_end"])["pd_12m"]
+    hit = edges[edges.isin(dm.index)]
+    jumps = []
+    for member, anchor_id in hit.items():
+        m = dm[anchor_id]
+        before, after = (member, m - pd.offsets.MonthEnd(4)), (member, m)
+        if before in term.index and after in term.index:
+            jumps.append(term[after] / term[before])
+    assert len(jumps) >= 5 and np.median(jumps) > 1.5, jumps
+
+
+def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
+    """Leverage raises the hazard only once health has fallen; strategic defaulters do not cure; the month
+    before the Spring Festival is riskier."""
+    from smecredit.data.simulator import SimConfig, hazard, roll_rates
+
+    cfg = SimConfig()
+    z = np.linspace(-3, 3, 61)
+    ratio = hazard(cfg, 0.0, z, 0.0, 1.0) / hazard(cfg, 0.0, z, 0.0, 0.0)
+    assert np.allclose(ratio[z >= -cfg.kink_at], 1.0) and ratio[0] > 3 and np.all(np.diff(ratio[z < -cfg.kink_at]) < 0)
+    assert (roll_rates(cfg, z, 1.0) > 0.9).all() and (roll_rates(cfg, z, 0.0)[:, z > 0] < 0.85).all()
+    raw, truth = tables
+    types = pd.read_parquet(city / "_truth" / "firm_types.parquet").set_index("enterprise_id")
+    assert 0.02 < types["strategic_defaulter"].mean() < 0.07 and 0.2 < types["high_leverage"].mean() < 0.45
+    # strategic defaulters: once 31-60 days past due they (almost) never cure
+    lm = raw["loan_monthly"].sort_values(["loan_id", "month_end"])
+    nxt = lm.groupby("loan_id")["days_past_due"].shift(-1)
+    late = lm[(lm["days_past_due"] > 30) & (lm["days_past_due"] <= 60) & nxt.notna()]
+    cured = (nxt[late.index] == 0).groupby(types["strategic_defaulter"].reindex(late["enterprise_id"]).to_numpy()).mean()
+    assert cured[True] < 0.05 < cured[False], cured
+    # the hazard's calendar: the month before the Spring Festival and industry seasons are riskier
+    from smecredit.data.simulator import scenario
+
+    T = 36
+    s_path, forb, s_haz = scenario(cfg, np.zeros((len(ref.INDUSTRIES), T)), np.zeros(T), pd.Timestamp("2023-01-01"))
+    months = pd.date_range("2023-01-01", periods=T, freq="ME")
+    shift = (s_path - s_haz) * cfg.gamma  # added to the hazard's logit
+    manuf = list(ref.INDUSTRIES).index("C")
+    pre_sf = months.isin([pd.Timestamp("2024-01-31"), pd.Timestamp("2024-12-31")])  # Spring Festival 2024-02-10, 2025-01-29
+    assert np.allclose(shift[manuf, pre_sf], cfg.spring_squeeze) and np.allclose(shift[manuf, ~pre_sf], 0.0)
+    constr = list(ref.INDUSTRIES).index("E")
+    assert (shift[constr, months.month == 6] == 0).all() and (shift[constr, months.month == 1] > 0).all()
+    assert (forb == 0).all()  # no shock, no forbearance

@@ -102,8 +102,6 @@ LOAN_EVENT_TYPES = {
     "funds_misuse_detected": "发现挪用贷款资金",
     "restructuring": "贷款重组",
     "renewal_application": "续贷申请",
-    "forbearance": "延期还本付息",
-    "write_off": "核销或处置",
 }
 IP_TYPES = {
     "invention_patent": "发明专利",
@@ -116,6 +114,12 @@ PERSON_ROLES = {
     "actual_controller": "实际控制人",
     "shareholder": "主要股东",
 }
+
+# loan events of the delinquency cycle (simulator v2)
+LOAN_EVENT_TYPES.update({
+    "forbearance": "延期还本付息",
+    "write_off": "核销或处置",
+})
 
 
 def classify_risk_5(days_past_due):

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.special import expit
 from scipy.stats import norm
+from threadpoolctl import threadpool_limits
 
 from smecredit.data import reference as ref
 from smecredit.data import uscc
@@ -82,7 +83,7 @@ class SimConfig:
     n_states: int = 41
     phi: float = 0.93
     # hazard of a missed payment (monthly logit), then roll rates 30 -> 60 -> 90 -> default (logits at z = 0)
-    a0: float = -6.25
+    a0: float = -6.6
     beta: float = 1.3
     gamma: float = 1.0
     u_sd: float = 0.5
@@ -91,9 +92,18 @@ class SimConfig:
     roll_2: float = 0.9
     roll_3: float = 1.6
     roll_health: float = 0.6  # roll rates rise as health falls
+    strategic_roll: float = 4.0  # strategic defaulters roll on (logit shift of the roll rates)
+    strategic_share: float = 0.04
+    leverage_share: float = 0.3  # highly leveraged enterprises
+    leverage_kink: float = 0.9  # hazard rises by this × (-health - kink_at) once health is below -kink_at
+    kink_at: float = 0.5
+    spring_squeeze: float = 0.3  # hazard logit in the month before the Spring Festival
     forbearance_share: float = 0.5
     burn_in: int = 12  # months simulated before the window: a delinquent stock at the start
     writeoff_months: tuple[int, int] = (3, 9)  # defaulted loans written off or disposed after this many months
+    guarantee_cluster_share: float = 0.15  # of companies in manufacturing, construction, trade, transport
+    cluster_guarantee_share: float = 0.7  # of cluster members' loans guaranteed inside the cluster
+    contagion_steps: int = 6  # hazard jump of a member when its anchor defaults, in theta steps (6 × 0.25 = +1.5 logit)
     # systematic factors
     cycle_phi: float = 0.85
     cycle_sd: float = 0.06
@@ -153,32 +163,45 @@ def theta_grid(step: float) -> np.ndarray:
     return np.round(np.arange(-4.0, 4.0 + step / 2, step), 10)
 
 
-def hazard(cfg: SimConfig, theta: np.ndarray, z: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Monthly probability that a current (not delinquent) enterprise misses a payment (enters 1–30 dpd)."""
-    return expit(cfg.a0 + theta - cfg.beta * z - cfg.gamma * s)
+def hazard(cfg: SimConfig, theta: np.ndarray, z: np.ndarray, s: np.ndarray, lev: np.ndarray | float = 0.0) -> np.ndarray:
+    """Monthly probability that a current (not delinquent) enterprise misses a payment (enters 1–30 dpd).
+
+    ``logit = a0 + theta - beta z - gamma s + kappa * lev * max(0, -z - kink)``: leverage (``lev`` = 1 for
+    highly leveraged enterprises) matters only once health has fallen (leverage × sales decline), so the
+    log-odds are not linear in health.
+    """
+    z = np.asarray(z)
+    return expit(cfg.a0 + theta - cfg.beta * z - cfg.gamma * s + cfg.leverage_kink * lev * np.maximum(0.0, -z - cfg.kink_at))
 
 
 # delinquency buckets of the latent chain: 0 current, 1: 1–30, 2: 31–60, 3: 61–90 days past due;
 # default (more than 90 days past due) is absorbing and is not a state of the tables.
 N_BUCKETS = 4
 HORIZONS = (1, 3, 6, 12, 24, 36)  # months of the exact PDs written to _truth/pd_term.parquet
+# enterprise types (a second, orthogonal factor): type = 2 * high leverage + strategic defaulter
+N_TYPES = 4
+TYPE_LEV = np.array([0.0, 0.0, 1.0, 1.0])
+TYPE_STRATEGIC = np.array([0.0, 1.0, 0.0, 1.0])
 
 
-def roll_rates(cfg: SimConfig, z: np.ndarray) -> np.ndarray:
-    """Probability of rolling from bucket k to k+1 (k = 1, 2, 3) given health z: array (3, len(z)).
+def roll_rates(cfg: SimConfig, z: np.ndarray, strategic: np.ndarray | float = 0.0) -> np.ndarray:
+    """Probability of rolling from bucket k to k+1 (k = 1, 2, 3) given health z: array (3, *broadcast shape).
 
-    The rest cures (back to current), except in bucket 3 under forbearance (see ``step_values``).
+    Roll rates rise as health falls; strategic defaulters (unwilling rather than unable to pay) roll on
+    and hardly ever cure. The rest cures (back to current), except in bucket 3 under forbearance.
     """
-    c = np.array([cfg.roll_1, cfg.roll_2, cfg.roll_3])[:, None]
-    return expit(c - cfg.roll_health * np.asarray(z)[None, :])
+    z = np.asarray(z, dtype=float)
+    shift = np.asarray(strategic, dtype=float) * cfg.strategic_roll - cfg.roll_health * z
+    c = np.array([cfg.roll_1, cfg.roll_2, cfg.roll_3]).reshape((3,) + (1,) * shift.ndim)
+    return expit(c + shift[None])
 
 
 def step_values(lam: np.ndarray, roll: np.ndarray, forb: float, W: np.ndarray) -> np.ndarray:
     """One month of the delinquency chain, backwards: V(x', d) = sum_d' T(d -> d' | x') W(x', d').
 
-    ``W`` has the bucket as last axis; ``lam`` broadcasts against ``W[..., 0]``; ``roll`` (3, states)
-    against the state axis (second to last); ``forb`` is the share of 61–90 dpd loans held there
-    (forbearance) this month. Default contributes nothing (absorbing, survival 0).
+    ``W`` has the bucket as last axis; ``lam`` and ``roll[k]`` broadcast against ``W[..., 0]``; ``forb``
+    is the share of 61–90 dpd loans held there (forbearance) this month. Default contributes nothing
+    (absorbing, survival 0).
     """
     r1, r2, r3 = roll[0], roll[1], roll[2]
     W0, W1, W2, W3 = W[..., 0], W[..., 1], W[..., 2], W[..., 3]
@@ -188,28 +211,106 @@ def step_values(lam: np.ndarray, roll: np.ndarray, forb: float, W: np.ndarray) -
                      forb * W3 + (1 - forb) * (1 - r3) * W0], axis=-1)
 
 
-def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, s_path: np.ndarray,
+def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, s_haz: np.ndarray,
               forb_path: np.ndarray, months: int, horizons: tuple[int, ...] = HORIZONS) -> dict[int, np.ndarray]:
-    """Exact PDs by horizon: {h: array [t, industry, theta, state, bucket]} for the enterprises alive at t.
+    """Exact PDs by horizon: {h: array [t, industry, theta, type, state, bucket]} for enterprises alive at t.
 
     Backward recursion over the joint (health, delinquency) chain, conditional on the scenario (the
-    path of the systematic term and of forbearance): ``W_h = 1``; ``W_{j-1}(x, d) = sum_x' P(x, x')
-    V_j(x', d)`` with ``V_j`` one month of the delinquency chain at month t+j; ``pd_h = 1 - W_0``.
-    ``s_path`` (industries, months + max(horizons)).
+    hazard's systematic term ``s_haz`` (industries, months + max(horizons)) and forbearance):
+    ``W_h = 1``; ``W_{j-1}(x, d) = sum_x' P(x, x') V_j(x', d)`` with ``V_j`` one month of the
+    delinquency chain at month t+j; ``pd_h = 1 - W_0``.
     """
-    n_ind, nz, na = s_path.shape[0], len(z), len(thetas)
-    roll = roll_rates(cfg, z)
-    out = {h: np.empty((months, n_ind, na, nz, N_BUCKETS)) for h in horizons}
-    for t in range(months):
-        for h in horizons:
-            W = np.ones((n_ind, na, nz, N_BUCKETS))
-            for j in range(h, 0, -1):
-                lam = hazard(cfg, thetas[None, :, None], z[None, None, :], s_path[:, t + j][:, None, None])
-                V = step_values(lam, roll, float(forb_path[t + j]), W)
-                # W(x, d) = sum_x' P(x, x') V(x', d): matrix product on the state axis
-                W = np.matmul(P, V)
-            out[h][t] = 1.0 - W
+    n_ind, nz, na = s_haz.shape[0], len(z), len(thetas)
+    # layout (state, industry, theta, type, bucket): the health transition is one 2-D matrix product
+    roll = roll_rates(cfg, z[None, :], TYPE_STRATEGIC[:, None])  # (3, type, state)
+    rr = roll.transpose(0, 2, 1)[:, :, None, None, :]  # (3, state, 1, 1, type)
+    shape = (nz, n_ind, na, N_TYPES, N_BUCKETS)
+    out = {h: np.empty((months, n_ind, na, N_TYPES, nz, N_BUCKETS)) for h in horizons}
+    # the hazard depends on the calendar month only: computed once per month
+    lams = [hazard(cfg, thetas[None, None, :, None], z[:, None, None, None], s_haz[:, m][None, :, None, None],
+                   TYPE_LEV[None, None, None, :]) for m in range(months + max(horizons))]
+    with threadpool_limits(1):
+        for t in range(months):
+            for h in horizons:
+                W = np.ones(shape)
+                for j in range(h, 0, -1):
+                    V = step_values(lams[t + j], rr, float(forb_path[t + j]), W)
+                    W = (P @ V.reshape(nz, -1)).reshape(shape)  # W(x, .) = sum_x' P(x, x') V(x', .)
+                out[h][t] = (1.0 - W).transpose(1, 2, 3, 0, 4)
     return out
+
+
+def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndarray, s_rows: np.ndarray,
+                    forb: np.ndarray, x0: np.ndarray, d0: np.ndarray, horizon: int,
+                    theta_jump: np.ndarray | None = None, q: np.ndarray | None = None,
+                    ftype: np.ndarray | None = None) -> np.ndarray:
+    """Exact cumulative default probabilities, months 1 … horizon, of given enterprises (forward in time).
+
+    Each enterprise starts at health state ``x0`` and bucket ``d0``; ``s_rows`` (m, horizon) and ``forb``
+    (horizon,) are its hazard's systematic term and the forbearance share in months t+1 … t+horizon;
+    ``ftype`` its type (default 0). With ``theta_jump`` and ``q`` (m, horizon), a flag switches on in
+    month k with probability ``q[:, k]`` (independently of the enterprise's own path: a guarantee
+    partner's default), after which the hazard uses ``theta_jump``. Returns (m, horizon).
+    """
+    m, nz = len(x0), len(z)
+    ftype = np.zeros(m, dtype=np.int64) if ftype is None else np.asarray(ftype)
+    layers = 1 if q is None else 2
+    th = theta[:, None] if q is None else np.stack([theta, theta_jump], axis=1)  # (m, layers)
+    pi = np.zeros((m, layers, N_BUCKETS, nz))
+    pi[np.arange(m), 0, d0, x0] = 1.0
+    roll = roll_rates(cfg, z[None, :], TYPE_STRATEGIC[ftype][:, None])  # (3, m, state)
+    r1, r2, r3 = roll[0][:, None, :], roll[1][:, None, :], roll[2][:, None, :]
+    lev = TYPE_LEV[ftype][:, None, None]
+    out = np.empty((m, horizon))
+    dead = np.zeros(m)
+    new = np.empty_like(pi)
+    with threadpool_limits(1):  # small products: one thread is faster and the sums never depend on the machine
+        for k in range(horizon):
+            pi = (pi.reshape(-1, nz) @ P).reshape(pi.shape)
+            lam = hazard(cfg, th[:, :, None], z[None, None, :], s_rows[:, k][:, None, None], lev)  # (m, layers, nz)
+            f = float(forb[k])
+            p0, p1, p2, p3 = pi[:, :, 0], pi[:, :, 1], pi[:, :, 2], pi[:, :, 3]
+            dead += (p3 * ((1 - f) * r3)).sum(axis=(1, 2))
+            new[:, :, 1] = p0 * lam
+            new[:, :, 0] = p0 - new[:, :, 1] + p1 * (1 - r1) + p2 * (1 - r2) + p3 * ((1 - f) * (1 - r3))
+            new[:, :, 2] = p1 * r1
+            new[:, :, 3] = p2 * r2 + p3 * f
+            pi, new = new, pi
+            if q is not None:
+                move = pi[:, 0] * q[:, k][:, None, None]
+                pi[:, 0] -= move
+                pi[:, 1] += move
+            out[:, k] = dead
+    return out
+
+
+def scenario(cfg: SimConfig, s_cyc: np.ndarray, s_macro: np.ndarray,
+             window_start: pd.Timestamp | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scenario every exact PD is conditional on.
+
+    Returns ``(s_path, forb_path, s_haz)``: ``s_path[g, t]`` is the systematic term of industry g in month
+    t (it moves observed health and, through ``s_haz``, the hazard); ``forb_path[t]`` the share of 61–90
+    dpd loans banks hold there (forbearance, 延期还本付息) while the macro shock is at least half its
+    depth; ``s_haz = s_path - season / gamma`` adds calendar effects that raise the hazard only: a squeeze
+    in the month before the Spring Festival (wages, bonuses and suppliers paid before the holiday) and
+    industry seasons (construction's year-end wage settlement, agriculture before the harvest, catering
+    after the holiday). Add further scenario terms (an industry downturn, say) to ``s_path`` here.
+    """
+    s_path = s_cyc + s_macro[None, :]
+    in_shock = (cfg.macro_shock < 0) & (s_macro <= 0.5 * cfg.macro_shock)
+    forb_path = np.where(in_shock, cfg.forbearance_share, 0.0)
+    season = np.zeros_like(s_path)
+    if window_start is not None:
+        idx = pd.date_range(window_start, periods=s_path.shape[1], freq="ME")
+        nxt = idx + pd.offsets.MonthEnd(1)
+        # the month before the Spring Festival month (December when the festival falls in January)
+        pre_sf = nxt.month == np.array([SPRING_FESTIVAL_MONTH.get(y, 2) for y in nxt.year])
+        season += cfg.spring_squeeze * pre_sf[None, :]
+        inds = list(ref.INDUSTRIES)
+        for code, months_, bump in (("E", (12, 1), 0.35), ("A", (4, 5, 6), 0.25), ("H", (3,), 0.25),
+                                    ("F", (3,), 0.15)):
+            season[inds.index(code)] += bump * np.isin(idx.month, months_)
+    return s_path, forb_path, s_path - season / cfg.gamma
 
 
 def systematic_path(cfg: SimConfig, n_total: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -228,20 +329,6 @@ def systematic_path(cfg: SimConfig, n_total: int, rng: np.random.Generator) -> t
             ramp = min(1.0, (k + 1) / 2) if k < cfg.macro_len else max(0.0, 1 - (k - cfg.macro_len + 1) / 4)
             macro[t] = cfg.macro_shock * ramp
     return cyc, macro
-
-
-def scenario(cfg: SimConfig, s_cyc: np.ndarray, s_macro: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The scenario every exact PD is conditional on: systematic term (industries × months) and forbearance.
-
-    ``s_path[g, t]`` enters the hazard of every enterprise of industry g in month t (``- gamma * s``), the
-    observed health and the exact PDs; add further scenario terms (an industry downturn, say) here.
-    ``forb_path[t]`` is the share of 61–90 dpd loans that banks hold there (forbearance, 延期还本付息)
-    in month t: granted while the macro shock is at least half its depth.
-    """
-    s_path = s_cyc + s_macro[None, :]
-    in_shock = (cfg.macro_shock < 0) & (s_macro <= 0.5 * cfg.macro_shock)
-    forb_path = np.where(in_shock, cfg.forbearance_share, 0.0)
-    return s_path, forb_path
 
 
 # --------------------------------------------------------------------------------------
@@ -301,6 +388,7 @@ class Firms:
     u: np.ndarray
     theta_idx: np.ndarray
     theta: np.ndarray
+    ftype: np.ndarray  # 2 × highly leveraged + strategic defaulter (see N_TYPES)
 
 
 def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Timestamp,
@@ -342,8 +430,47 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     w = rng.integers(0, len(_NAME_WORDS), (n, 2))
     name = np.array([f"台州{ref.COUNTIES[c]['zh'][:2]}{_NAME_WORDS[a]}{_NAME_WORDS[b]}{_IND_WORDS[i]}{_LEGAL_SUFFIX[lf]}"
                      for c, a, b, i, lf in zip(county, w[:, 0], w[:, 1], industry, legal, strict=True)], dtype=object)
+    lev = rng.random(n) < cfg.leverage_share * np.where(np.isin(industry, ["C", "E", "F"]), 1.2, 0.8)
+    strategic = rng.random(n) < cfg.strategic_share
+    ftype = 2 * lev.astype(np.int64) + strategic.astype(np.int64)
     return Firms(n, eid, name, county, mountain, urban, industry, ind_idx, legal, reg, age, emp, revenue, size,
-                 capital, tech, green, u, theta_idx, thetas[theta_idx])
+                 capital, tech, green, u, theta_idx, thetas[theta_idx], ftype)
+
+
+def make_clusters(cfg: SimConfig, firms: Firms, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mutual-guarantee clusters (互保/联保) of 3–10 companies of one county and industry.
+
+    Returns (anchor, cluster, group): ``anchor[i]`` is the index of the cluster's anchor (its largest
+    firm) for the other members, -1 for the anchor itself and for firms outside clusters; ``cluster[i]``
+    the cluster number (-1 outside); ``group[i]`` whether the cluster is a group under one actual
+    controller (related persons). A member's hazard jumps when its anchor defaults; the anchor's
+    does not depend on the members (a star), which keeps every PD exact.
+    """
+    n = firms.n
+    anchor = np.full(n, -1, dtype=np.int64)
+    cluster = np.full(n, -1, dtype=np.int64)
+    group = np.zeros(n, dtype=bool)
+    cand = np.nonzero((firms.legal_form == "company") & np.isin(firms.industry, ["C", "E", "F", "G"])
+                      & (rng.random(n) < cfg.guarantee_cluster_share))[0]
+    if len(cand) < 3:
+        return anchor, cluster, group
+    order = np.lexsort((rng.random(len(cand)), firms.industry[cand], firms.county[cand]))
+    cand = cand[order]
+    sizes = rng.integers(3, 11, len(cand))
+    pos, c = 0, 0
+    while pos + 3 <= len(cand):
+        k = int(min(sizes[c], len(cand) - pos))
+        members = cand[pos:pos + k]
+        same = (firms.county[members] == firms.county[members[0]]) & (firms.industry[members] == firms.industry[members[0]])
+        members = members[same]
+        if len(members) >= 3:
+            a = members[np.argmax(firms.revenue[members])]
+            cluster[members] = c
+            anchor[members[members != a]] = a
+            group[members] = rng.random() < 0.4
+            c += 1
+        pos += k
+    return anchor, cluster, group
 
 
 # --------------------------------------------------------------------------------------
@@ -382,27 +509,32 @@ def _seasonal(month_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.ndarray, P: np.ndarray,
                    pd_tab: dict[int, np.ndarray], s_path: np.ndarray, forb_path: np.ndarray,
-                   window_start: pd.Timestamp, chunk_index: int) -> dict[str, pd.DataFrame]:
+                   window_start: pd.Timestamp, chunk_index: int, s_haz: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     n, T = firms.n, cfg.months
     months = _month_ends(window_start, T)
     cumP = np.cumsum(P, axis=1)
     seas_sales, seas_elec = _seasonal(months)
     s_obs = s_path[firms.ind_idx]  # (n, T + max horizon) systematic term of each firm
+    s_hz = (s_path if s_haz is None else s_haz)[firms.ind_idx]  # the same with the hazard's calendar effects
 
     # --- latent paths -----------------------------------------------------------------
     nz = len(z)
-    roll = roll_rates(cfg, z)
+    thetas = theta_grid(cfg.theta_step)
+    anchor, cluster, group = make_clusters(cfg, firms, rng)
+    member = anchor >= 0
+    jump_idx = np.clip(firms.theta_idx + cfg.contagion_steps, 0, len(thetas) - 1)
     x_idx = np.empty((n, T + 1), dtype=np.int64)
     p0 = np.linalg.matrix_power(P, 200)[0]
     xi = rng.choice(nz, n, p=p0 / p0.sum())
     d = np.zeros(n, dtype=np.int64)
+    no_flag = np.zeros(n, dtype=bool)
 
-    def step(xi, d, s_t, forb):
+    def step(xi, d, s_t, forb, flag):
         """One month: new health state, then the delinquency bucket moves; returns (xi, d, defaulted, forborne)."""
         u = rng.random(n)
         xi = (cumP[xi] < u[:, None]).sum(axis=1).clip(0, nz - 1)
-        lam = hazard(cfg, firms.theta, z[xi], s_t)
-        r = roll[:, xi]
+        lam = hazard(cfg, np.where(flag, thetas[jump_idx], firms.theta), z[xi], s_t, TYPE_LEV[firms.ftype])
+        r = roll_rates(cfg, z[xi], TYPE_STRATEGIC[firms.ftype])
         v = rng.random(n)
         held = (d == 3) & (rng.random(n) < forb)
         nd = np.where(d == 0, (v < lam).astype(np.int64),
@@ -412,17 +544,19 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
 
     # burn-in before the window: a delinquent stock at the start (enterprises defaulting here are replaced)
     for _ in range(cfg.burn_in):
-        xi, d, dflt, _held = step(xi, d, np.zeros(n), 0.0)
+        xi, d, dflt, _held = step(xi, d, np.zeros(n), 0.0, no_flag)
         d[dflt] = 0
     x_idx[:, 0] = xi
     bucket = np.zeros((n, T), dtype=np.int64)  # 0..3, 4 = defaulted (this month or before)
     forborne = np.zeros((n, T), dtype=bool)
     default_m = np.full(n, -1, dtype=np.int64)
-    pd_true = np.full((n, T), np.nan)
     pd_h = {h: np.full((n, T), np.nan) for h in pd_tab}
     alive = np.ones(n, dtype=bool)
+    a_safe = np.maximum(anchor, 0)
     for t in range(T):
-        xi, nd, dflt, held = step(xi, d, s_obs[:, t], float(forb_path[t]))
+        # a member's hazard jumps from the month after its anchor defaulted
+        flag = member & (default_m[a_safe] >= 0) & (default_m[a_safe] < t)
+        xi, nd, dflt, held = step(xi, d, s_hz[:, t], float(forb_path[t]), flag)
         x_idx[:, t + 1] = xi
         nd = np.where(alive, nd, 4)
         newly = alive & dflt
@@ -431,9 +565,29 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
         d = np.where(alive, nd, 4)
         bucket[:, t] = d
         forborne[:, t] = held & alive
+        jumped = member & (default_m[a_safe] >= 0)  # anchor defaulted by t: the jump holds for every later month
+        th_idx = np.where(jumped, jump_idx, firms.theta_idx)
         for hz, tab in pd_tab.items():
-            val = tab[t, firms.ind_idx, firms.theta_idx, xi, np.minimum(d, 3)]
+            val = tab[t, firms.ind_idx, th_idx, firms.ftype, xi, np.minimum(d, 3)]
             pd_h[hz][:, t] = np.where(alive, val, np.nan)
+    # members whose anchor is alive: exact PDs mix over the anchor's default month (forward in time)
+    H = max(pd_tab)
+    hz_cols = np.array(sorted(pd_tab)) - 1
+    for t in range(T):
+        mm = np.nonzero(member & (bucket[:, t] < 4) & (bucket[a_safe, t] < 4))[0]
+        if not len(mm):
+            continue
+        aa = anchor[mm]
+        ua, inv = np.unique(aa, return_inverse=True)
+        fa = forward_default(cfg, z, P, firms.theta[ua], s_hz[ua, t + 1:t + 1 + H], forb_path[t + 1:t + 1 + H],
+                             x_idx[ua, t + 1], bucket[ua, t], H, ftype=firms.ftype[ua])
+        prev = np.concatenate([np.zeros((len(ua), 1)), fa[:, :-1]], axis=1)
+        q = np.where(prev < 1, (fa - prev) / np.maximum(1 - prev, 1e-300), 1.0)[inv]
+        fm = forward_default(cfg, z, P, firms.theta[mm], s_hz[mm, t + 1:t + 1 + H], forb_path[t + 1:t + 1 + H],
+                             x_idx[mm, t + 1], bucket[mm, t], H, theta_jump=thetas[jump_idx[mm]], q=q,
+                             ftype=firms.ftype[mm])
+        for hz, col in zip(sorted(pd_tab), hz_cols, strict=True):
+            pd_h[hz][mm, t] = fm[:, col]
     pd_true = pd_h[12]
     x = z[x_idx[:, 1:]]  # (n, T) health by month
     tgrid = np.arange(T)[None, :]
@@ -530,13 +684,13 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
 
     # --- loans ---------------------------------------------------------------------------
     loans, loan_monthly, loan_events, defaults, lgd, app_hist = _loans(cfg, firms, rng, h, x, months, bucket, default_m,
-                                                                       forborne, chunk_index)
+                                                                       forborne, chunk_index, anchor, cluster)
     out["loans"], out["loan_monthly"], out["loan_events"] = loans, loan_monthly, loan_events
     out["application_history"] = app_hist
     out["ip_assets"] = _ip(firms, rng, months, chunk_index)
     out["supply_chain"] = _supply_chain(firms, rng, sales, months, closed, chunk_index)
     out["green_annual"] = _green(firms, rng, h, months, closed)
-    out["related_persons"] = _persons(firms, rng, months, chunk_index)
+    out["related_persons"] = _persons(firms, rng, months, chunk_index, cluster, group)
     out["loan_applications"] = _applications(cfg, firms, rng, months, bucket, chunk_index)
 
     # --- ground truth --------------------------------------------------------------------
@@ -546,6 +700,12 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     out["_truth/pd_term"] = pd.DataFrame({"enterprise_id": firms.eid[ii], "month_end": months[tt],
                                           **{f"pd_{hz}m": pd_h[hz][ii, tt] for hz in sorted(pd_h)}})
     out["_truth/defaults"] = defaults
+    out["_truth/firm_types"] = pd.DataFrame({
+        "enterprise_id": firms.eid, "theta": firms.theta, "high_leverage": TYPE_LEV[firms.ftype] > 0,
+        "strategic_defaulter": TYPE_STRATEGIC[firms.ftype] > 0, "guarantee_cluster": np.where(
+            cluster >= 0, chunk_index * CHUNK + cluster, -1).astype(np.int64),
+        "anchor_enterprise_id": np.where(anchor >= 0, firms.eid[np.maximum(anchor, 0)], None).astype(object),
+        "group_controller": group})
     out["_truth/lgd"] = lgd
     return out
 
@@ -658,7 +818,7 @@ def _collateral(firms: Firms, idx: np.ndarray, rng, risk: np.ndarray | None = No
             "guarantee_insurance": rng.random(k) < 0.05}
 
 
-def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, forborne, chunk_index):
+def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, forborne, chunk_index, anchor, cluster):
     """Loan lines of borrowers: working-capital/operating loans rolled at maturity, some fixed-asset loans."""
     n, T = h.shape
     # --- underwriting: enterprises apply; the bank approves on a noisy score of risk ----------------
@@ -674,6 +834,10 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
     approved &= ~((first >= 0) & (bucket[np.arange(n), fb] > 0))
     borrower = applicant & approved
     eids = firms.eid
+    # the anchor's own guarantor: another member of its cluster
+    partner = np.full(n, -1, dtype=np.int64)
+    mem = np.nonzero(anchor >= 0)[0]
+    partner[anchor[mem[::-1]]] = mem[::-1]  # the first member listed for each anchor
     loans: list[dict] = []
     lm = _Rows()
     ev = _Rows()
@@ -692,8 +856,17 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
         if inherit is None:  # a new loan: security and lender chosen now
             coll = _collateral(firms, idx, rng, risk[idx])
             lender = _LENDERS[rng.integers(0, len(_LENDERS), k)]
+            # members of a mutual-guarantee cluster guarantee each other: a member's guarantor is the anchor,
+            # the anchor's is another member
+            mg = (cluster[idx] >= 0) & (rng.random(k) < cfg.cluster_guarantee_share)
+            g_idx = np.where(anchor[idx] >= 0, anchor[idx], partner[idx])
+            coll["collateral_type"] = np.where(mg, "guarantee", coll["collateral_type"]).astype(object)
+            coll["guarantor_type"] = np.where(mg, "related_enterprise", coll["guarantor_type"]).astype(object)
+            coll["guaranteed_share"] = np.where(mg, 1.0, coll["guaranteed_share"])
+            coll["guarantor_enterprise_id"] = np.where(mg, eids[np.maximum(g_idx, 0)], None).astype(object)
         else:  # renewals and refinancing keep the lender and the security of the loan they replace
-            coll = {c: inherit[c] for c in ("collateral_type", "guarantor_type", "guaranteed_share", "guarantee_insurance")}
+            coll = {c: inherit[c] for c in ("collateral_type", "guarantor_type", "guaranteed_share", "guarantee_insurance",
+                                            "guarantor_enterprise_id")}
             lender = inherit["lender"]
         cval = np.where(np.isin(coll["collateral_type"], ["real_estate", "movable_property", "ip_pledge", "receivables"]),
                         np.round(amount * rng.uniform(1.1, 2.2, k), -3), np.nan)
@@ -764,7 +937,7 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
         add_loans(idx, m, term, amount, cur["product"][rolls],
                   np.where(rwr, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool),
                   inherit={c: cur[c][rolls] for c in ("collateral_type", "guarantor_type", "guaranteed_share",
-                                                      "guarantee_insurance", "lender")})
+                                                      "guarantee_insurance", "lender", "guarantor_enterprise_id")})
         cur = loans[-1]
         generations.append(cur)
     # renewal applications for loans maturing shortly after the window end (advance review)
@@ -852,6 +1025,7 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
         "guaranteed_share": L["guaranteed_share"].astype(float), "guarantee_insurance": L["guarantee_insurance"],
         "renewed_without_repayment": L["rwr"], "renewed_from_loan_id": L["renewed_from"],
         "risk_class_5": pd.Series(L["loan_id"]).map(last_class).fillna("正常").to_numpy(dtype=object),
+        "guarantor_enterprise_id": L["guarantor_enterprise_id"],
     })[np.asarray(keep)]
     loans_df = loans_df.sort_values(["enterprise_id", "start_date", "loan_id"], kind="stable").reset_index(drop=True)
     # an enterprise defaults when in distress with a loan outstanding at its default month
@@ -996,7 +1170,7 @@ def _green(firms: Firms, rng, h, months, closed):
                        "env_credit_grade"])
 
 
-def _persons(firms: Firms, rng, months, chunk_index):
+def _persons(firms: Firms, rng, months, chunk_index, cluster, group):
     n = firms.n
     end = months[-1]
     rows = _Rows()
@@ -1004,6 +1178,8 @@ def _persons(firms: Firms, rng, months, chunk_index):
     roles = [("legal_representative", 1.0), ("actual_controller", 0.5), ("shareholder", 0.6)]
     for role, p in roles:
         m = rng.random(n) < np.where(firms.legal_form == "company", p, p if role == "legal_representative" else 0.1)
+        if role == "actual_controller":
+            m &= ~group  # group members share one actual controller (below)
         k = int(m.sum())
         ids = np.array([f"P{chunk_index:03d}{pid + j:08d}" for j in range(k)], dtype=object)
         pid += k
@@ -1015,6 +1191,20 @@ def _persons(firms: Firms, rng, months, chunk_index):
         rows.add(enterprise_id=firms.eid[m], person_id=ids, role=np.full(k, role, dtype=object),
                  dishonest_debtor=dis, dishonest_since=np.where(dis, since_dis, np.datetime64("NaT")).astype("datetime64[ns]"),
                  bad_credit_record=bad, bad_record_since=np.where(bad, since_bad, np.datetime64("NaT")).astype("datetime64[ns]"))
+    # groups: one actual controller for every member of the cluster, with one record
+    gi = np.nonzero(group)[0]
+    if len(gi):
+        cl, inv = np.unique(cluster[gi], return_inverse=True)
+        u_c = np.bincount(inv, weights=firms.u[gi]) / np.bincount(inv)
+        dis = rng.random(len(cl)) < expit(-4.8 + 1.4 * u_c)
+        bad = rng.random(len(cl)) < expit(-3.2 + 1.2 * u_c)
+        since_dis = end - (rng.random(len(cl)) * 1800).astype("timedelta64[D]")
+        since_bad = end - (rng.random(len(cl)) * 1800).astype("timedelta64[D]")
+        rows.add(enterprise_id=firms.eid[gi], person_id=np.array([f"PG{chunk_index:03d}{c:07d}" for c in cl[inv]], dtype=object),
+                 role=np.full(len(gi), "actual_controller", dtype=object), dishonest_debtor=dis[inv],
+                 dishonest_since=np.where(dis, since_dis, np.datetime64("NaT")).astype("datetime64[ns]")[inv],
+                 bad_credit_record=bad[inv],
+                 bad_record_since=np.where(bad, since_bad, np.datetime64("NaT")).astype("datetime64[ns]")[inv])
     return rows.frame(["enterprise_id", "person_id", "role", "dishonest_debtor", "dishonest_since",
                        "bad_credit_record", "bad_record_since"])
 
@@ -1044,19 +1234,30 @@ def _applications(cfg: SimConfig, firms: Firms, rng, months, bucket, chunk_index
 # driver
 # --------------------------------------------------------------------------------------
 
+_EXTRA_COLUMNS = {"loans": {"guarantor_enterprise_id": "str"}}
+
+
 def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
     """Convert with a fixed Arrow schema per table so every chunk writes identical types."""
     if name.startswith(TRUTH_DIR):
         types = {"enterprise_id": pa.string(), "month_end": pa.timestamp("ns"), "pd_12m": pa.float64(),
                  "default_month": pa.timestamp("ns"), "loan_id": pa.string(), "collateral_type": pa.string(),
                  "guarantor_type": pa.string(), "ead": pa.float64(), "recovery_rate": pa.float64(),
-                 "recovery_month": pa.timestamp("ns"), "lgd": pa.float64()}
+                 "recovery_month": pa.timestamp("ns"), "lgd": pa.float64(), "theta": pa.float64(),
+                 "high_leverage": pa.bool_(), "strategic_defaulter": pa.bool_(), "guarantee_cluster": pa.int64(),
+                 "anchor_enterprise_id": pa.string(), "group_controller": pa.bool_()}
         types.update({c: pa.float64() for c in df.columns if c.startswith("pd_")})
         return pa.Table.from_pandas(df, schema=pa.schema([(c, types[c]) for c in df.columns]), preserve_index=False)
     spec = TABLES[name]
     arrow = {"str": pa.string(), "date": pa.timestamp("ns"), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
     fields = [(c.name, arrow[c.dtype]) for c in spec.columns]
     cols = {}
+    # columns the simulator writes beyond the data model's required ones (optional columns: the guarantor
+    # enterprise of a loan, 互保/联保)
+    for name_, dtype in _EXTRA_COLUMNS.get(name, {}).items():
+        if name_ in df.columns and name_ not in spec.column_names:
+            fields.append((name_, arrow[dtype]))
+            cols[name_] = df[name_].astype(object).where(pd.notna(df[name_]), None)
     for c in spec.columns:
         s = df[c.name]
         if c.dtype == "date":
@@ -1064,6 +1265,7 @@ def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
         elif c.dtype == "str":
             s = s.astype(object).where(pd.notna(s), None)
         cols[c.name] = s
+    cols = {f: cols[f] for f, _ in fields}
     return pa.Table.from_pandas(pd.DataFrame(cols), schema=pa.schema(fields), preserve_index=False)
 
 
@@ -1082,10 +1284,10 @@ def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: 
     window_start = (end_ts.to_period("M") - (cfg.months - 1)).to_timestamp(how="start")
     root = np.random.default_rng([cfg.seed, 7_919])
     s_cyc, s_macro = systematic_path(cfg, cfg.months + max(HORIZONS), root)
-    s_path, forb_path = scenario(cfg, s_cyc, s_macro)
+    s_path, forb_path, s_haz = scenario(cfg, s_cyc, s_macro, window_start)
     z, P = health_grid(cfg.n_states, cfg.phi)
     thetas = theta_grid(cfg.theta_step)
-    pd_tab = pd_tables(cfg, z, P, thetas, s_path, forb_path, cfg.months)
+    pd_tab = pd_tables(cfg, z, P, thetas, s_haz, forb_path, cfg.months)
     a_mult = int(root.integers(1, 31**8 // 31)) * 31 + int(root.integers(1, 31))  # coprime with 31
     b_add = int(root.integers(0, 31**8))
 
@@ -1101,7 +1303,7 @@ def simulate(n_enterprises: int = 20_000, months: int = 36, seed: int = 0, out: 
                 n = min(CHUNK, cfg.n_enterprises - c * CHUNK)
                 rng = np.random.default_rng([cfg.seed, c])
                 firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map)
-                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, window_start, c)
+                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, window_start, c, s_haz)
                 for name, df in tables.items():
                     tab = _arrow_table(df, name)
                     if name not in writers:
