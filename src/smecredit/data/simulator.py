@@ -15,7 +15,7 @@ enterprise misses a payment in month *t* with probability ``lambda = sigmoid(a0 
 beta * x_{i,t} - gamma * s_{g,t})``; a delinquent one rolls 1–30 → 31–60 → 61–90 → default
 (more than 90 days past due) with roll rates that rise as health falls, or cures back to
 current; in the macro shock banks hold part of the 61–90 bucket (forbearance). Default is
-absorbing; defaulted loans are written off after 3–9 months.
+absorbing; defaulted loans are written off after 2–6 months.
 
 Ground truth: ``pd_h`` at month *t* is the probability of default in months t+1 … t+h given
 the joint latent state (health, delinquency bucket) at *t*, computed exactly by backward
@@ -83,7 +83,7 @@ class SimConfig:
     n_states: int = 41
     phi: float = 0.93
     # hazard of a missed payment (monthly logit), then roll rates 30 -> 60 -> 90 -> default (logits at z = 0)
-    a0: float = -6.6
+    a0: float = -6.75
     beta: float = 1.3
     gamma: float = 1.0
     u_sd: float = 0.5
@@ -98,9 +98,11 @@ class SimConfig:
     leverage_kink: float = 0.9  # hazard rises by this × (-health - kink_at) once health is below -kink_at
     kink_at: float = 0.5
     spring_squeeze: float = 0.3  # hazard logit in the month before the Spring Festival
+    fraud_share: float = 0.01  # companies inflating invoices (虚开发票)
+    inflation_share: float = 0.25  # new applicants window-dressing sales in the months before applying
     forbearance_share: float = 0.5
     burn_in: int = 12  # months simulated before the window: a delinquent stock at the start
-    writeoff_months: tuple[int, int] = (3, 9)  # defaulted loans written off or disposed after this many months
+    writeoff_months: tuple[int, int] = (2, 6)  # defaulted loans written off or disposed after this many months
     guarantee_cluster_share: float = 0.15  # of companies in manufacturing, construction, trade, transport
     cluster_guarantee_share: float = 0.7  # of cluster members' loans guaranteed inside the cluster
     contagion_steps: int = 6  # hazard jump of a member when its anchor defaults, in theta steps (6 × 0.25 = +1.5 logit)
@@ -353,16 +355,25 @@ RECOVERY = {
 _LENDERS = np.array(["bank_taizhou", "bank_tailong", "bank_mintai", "bank_rural_commercial", "bank_icbc"])
 
 
-def classify_size(industry: np.ndarray, employees: np.ndarray, revenue: np.ndarray) -> np.ndarray:
-    """Size class under the national SME standard (simplified: both bounds must be met)."""
+def classify_size(industry: np.ndarray, employees: np.ndarray, revenue: np.ndarray,
+                  wholesale: np.ndarray | None = None) -> np.ndarray:
+    """Size class under the national SME standard (simplified: both bounds must be met).
+
+    ``wholesale`` marks section-F firms that are wholesalers (批发业), classified on the wholesale
+    thresholds; other section-F firms on the retail ones.
+    """
     out = np.full(len(industry), "micro", dtype=object)
+    wholesale = np.zeros(len(industry), dtype=bool) if wholesale is None else np.asarray(wholesale)
     for code, info in ref.INDUSTRIES.items():
-        m = industry == code
-        std = ref.SIZE_STANDARD[info["standard"]]
-        small = (employees >= std["small"][0]) & (revenue >= std["small"][1])
-        medium = (employees >= std["medium"][0]) & (revenue >= std["medium"][1])
-        out[m & small] = "small"
-        out[m & medium] = "medium"
+        for wh in (False, True):
+            m = (industry == code) & (wholesale == wh)
+            if not m.any():
+                continue
+            std = ref.SIZE_STANDARD["wholesale" if (wh and code == "F") else info["standard"]]
+            small = (employees >= std["small"][0]) & (revenue >= std["small"][1])
+            medium = (employees >= std["medium"][0]) & (revenue >= std["medium"][1])
+            out[m & small] = "small"
+            out[m & medium] = "medium"
     return out
 
 
@@ -389,6 +400,7 @@ class Firms:
     theta_idx: np.ndarray
     theta: np.ndarray
     ftype: np.ndarray  # 2 × highly leveraged + strategic defaulter (see N_TYPES)
+    fraud: np.ndarray  # invoice-fraud firm (虚开发票): inflated invoices, higher static risk
 
 
 def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Timestamp,
@@ -400,18 +412,23 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     inds = np.array(list(ref.INDUSTRIES))
     ind_idx = rng.choice(len(inds), n, p=_IND_P)
     industry = inds[ind_idx]
-    p_ind = np.where(industry == "A", 0.55, np.where(np.isin(industry, ["F", "H", "O"]), 0.45, 0.25))
+    # sole proprietors (个体工商户) are about two-thirds of market entities nationally
+    p_ind = np.where(industry == "A", 0.7, np.where(np.isin(industry, ["F", "H", "O"]), 0.82, 0.5))
     r = rng.random(n)
     legal = np.where(r < p_ind, "individual_business", "company").astype(object)
     legal[(industry == "A") & (rng.random(n) < 0.35)] = "farmer_cooperative"
     ind_bus = legal == "individual_business"
     age = np.clip(rng.lognormal(np.log(7.0), 0.7, n), 0.3, 40.0)
     reg = (window_start - pd.to_timedelta(np.round(age * 365.25), unit="D")).to_numpy(dtype="datetime64[D]")
-    emp = np.where(ind_bus, rng.lognormal(np.log(4), 0.6, n), rng.lognormal(np.log(18), 0.9, n))
+    # companies: mostly micro (about 80 %), a few larger established firms (medium about 1 %)
+    larger = rng.random(n) < 0.03
+    emp = np.where(ind_bus, rng.lognormal(np.log(4), 0.6, n),
+                   np.where(larger, rng.lognormal(np.log(80), 0.9, n), rng.lognormal(np.log(4.5), 1.1, n)))
     emp = np.maximum(1, np.round(emp)).astype(np.int64)
     rev_per_emp = np.where(np.isin(industry, ["F", "G"]), 900_000, 450_000) * rng.lognormal(0, cfg.productivity_sd, n)
     revenue = emp * rev_per_emp
-    size = classify_size(industry, emp, revenue)
+    wholesale = (industry == "F") & (rng.random(n) < 0.4)
+    size = classify_size(industry, emp, revenue, wholesale)
     capital = np.round(np.maximum(10_000, revenue * rng.lognormal(np.log(0.15), 0.6, n)), -4)
     tech = (rng.random(n) < np.where(np.isin(industry, ["C", "I", "M"]), 0.16, 0.02)) & ~ind_bus
     green = rng.random(n) < np.where(np.isin(industry, ["A", "C", "E"]), 0.08, 0.04)
@@ -422,7 +439,8 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
                 + np.array([_IND_EFFECT[c] for c in industry])
                 + 0.25 * mountain - 0.15 * tech - 0.1 * green)
     thetas = theta_grid(cfg.theta_step)
-    raw_theta = reg_part - 0.1 + u
+    fraud = (rng.random(n) < cfg.fraud_share) & (legal == "company")
+    raw_theta = reg_part - 0.1 + u + 0.8 * fraud
     theta_idx = np.clip(np.round((raw_theta - thetas[0]) / cfg.theta_step), 0, len(thetas) - 1).astype(np.int64)
     divisions = np.array([ref.COUNTIES[c]["division"] for c in county])
     types = np.array([ref.LEGAL_FORM_USCC_TYPE[x] for x in legal])
@@ -434,7 +452,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     strategic = rng.random(n) < cfg.strategic_share
     ftype = 2 * lev.astype(np.int64) + strategic.astype(np.int64)
     return Firms(n, eid, name, county, mountain, urban, industry, ind_idx, legal, reg, age, emp, revenue, size,
-                 capital, tech, green, u, theta_idx, thetas[theta_idx], ftype)
+                 capital, tech, green, u, theta_idx, thetas[theta_idx], ftype, fraud)
 
 
 def make_clusters(cfg: SimConfig, firms: Firms, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -614,16 +632,33 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     base_m = np.log(firms.revenue / 12)
     log_sales = base_m[:, None] + 0.45 * cfg.signal_loading * h_lag1 + seas_sales[None, :] + rng.normal(0, 0.16, (n, T))
     sales = np.exp(log_sales)
+    # invoice-fraud firms (虚开发票) invoice two to three times what they sell; electricity and staff don't follow
+    fraud = firms.fraud
+    sales = np.where(fraud[:, None], sales * rng.uniform(2.0, 3.0, n)[:, None], sales)
     err = rng.random((n, T))
-    sales = np.where(err < 0.004, sales * 10, np.where(err < 0.012, 0.0, sales))  # reporting errors / zero filings
-    present = has_inv[:, None] & ~closed & (rng.random((n, T)) > 0.03 + 0.05 * firms.mountain[:, None])
+    # zero declarations and non-filing rise with distress (informative missingness: non-filing predicts exit)
+    p_zero = 0.008 + 0.12 * expit(-3.0 - 1.5 * h)
+    sales = np.where(err < 0.004, sales * 10, np.where(err < 0.004 + p_zero, 0.0, sales))  # reporting errors / zero filings
+    p_miss = 0.03 + 0.05 * firms.mountain[:, None] + 0.3 * expit(-3.5 - 1.5 * h)
+    present = has_inv[:, None] & ~closed & (rng.random((n, T)) > p_miss)
     general_taxpayer = firms.revenue > 5_000_000
     rate = (np.where(general_taxpayer, 0.13 * 0.25, 0.03)[:, None]
             * np.exp(cfg.tax_ratio_health * h_lag1 + rng.normal(0, 0.15, (n, T))))
+    tax = sales * rate
+    # small-scale taxpayers (小规模纳税人) declare VAT quarterly: invoices monthly, the quarter's tax in its last month
+    quarter_end = pd.DatetimeIndex(months).month % 3 == 0
+    qtax = np.zeros_like(tax)
+    run = np.zeros(n)
+    for t in range(T):
+        run += np.where(present[:, t], tax[:, t], 0.0)
+        if quarter_end[t]:
+            qtax[:, t] = run
+            run = np.zeros(n)
+    tax = np.where(general_taxpayer[:, None], tax, qtax)
     ii, tt = np.nonzero(present)
     out["tax_monthly"] = pd.DataFrame({
         "enterprise_id": firms.eid[ii], "month_end": months[tt],
-        "invoiced_sales": np.round(sales[ii, tt], 2), "tax_paid": np.round(sales[ii, tt] * rate[ii, tt], 2),
+        "invoiced_sales": np.round(sales[ii, tt], 2), "tax_paid": np.round(tax[ii, tt], 2),
     })
 
     # --- tax credit grade (annual, published in April of the next year) -------------------
@@ -687,6 +722,21 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
                                                                        forborne, chunk_index, anchor, cluster)
     out["loans"], out["loan_monthly"], out["loan_events"] = loans, loan_monthly, loan_events
     out["application_history"] = app_hist
+    # window dressing: some applicants inflate invoiced sales in the three months before applying (tax
+    # diverging from electricity)
+    dressed = app_hist[rng.random(len(app_hist)) < cfg.inflation_share]
+    if len(dressed):
+        m0 = pd.Timestamp(months[0])
+        app_m = (dressed["application_date"].dt.year - m0.year) * 12 + dressed["application_date"].dt.month - m0.month
+        d = pd.DataFrame({"enterprise_id": dressed["enterprise_id"].to_numpy(), "t_app": app_m.to_numpy(),
+                          "factor": rng.uniform(1.2, 1.6, len(dressed))}).drop_duplicates("enterprise_id")
+        tax = out["tax_monthly"]
+        t_row = (tax["month_end"].dt.year - m0.year) * 12 + tax["month_end"].dt.month - m0.month
+        j = tax[["enterprise_id"]].assign(t=t_row.to_numpy()).merge(d, on="enterprise_id", how="left")
+        hit = ((j["t"] >= j["t_app"] - 3) & (j["t"] < j["t_app"])).to_numpy()
+        f = np.where(hit, j["factor"].to_numpy(), 1.0)
+        tax["invoiced_sales"] = np.round(tax["invoiced_sales"].to_numpy() * f, 2)
+        tax["tax_paid"] = np.round(tax["tax_paid"].to_numpy() * f, 2)
     out["ip_assets"] = _ip(firms, rng, months, chunk_index)
     out["supply_chain"] = _supply_chain(firms, rng, sales, months, closed, chunk_index)
     out["green_annual"] = _green(firms, rng, h, months, closed)
@@ -705,7 +755,7 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
         "strategic_defaulter": TYPE_STRATEGIC[firms.ftype] > 0, "guarantee_cluster": np.where(
             cluster >= 0, chunk_index * CHUNK + cluster, -1).astype(np.int64),
         "anchor_enterprise_id": np.where(anchor >= 0, firms.eid[np.maximum(anchor, 0)], None).astype(object),
-        "group_controller": group})
+        "group_controller": group, "invoice_fraud": firms.fraud})
     out["_truth/lgd"] = lgd
     return out
 
@@ -1245,7 +1295,8 @@ def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
                  "guarantor_type": pa.string(), "ead": pa.float64(), "recovery_rate": pa.float64(),
                  "recovery_month": pa.timestamp("ns"), "lgd": pa.float64(), "theta": pa.float64(),
                  "high_leverage": pa.bool_(), "strategic_defaulter": pa.bool_(), "guarantee_cluster": pa.int64(),
-                 "anchor_enterprise_id": pa.string(), "group_controller": pa.bool_()}
+                 "anchor_enterprise_id": pa.string(), "group_controller": pa.bool_(),
+                 "invoice_fraud": pa.bool_()}
         types.update({c: pa.float64() for c in df.columns if c.startswith("pd_")})
         return pa.Table.from_pandas(df, schema=pa.schema([(c, types[c]) for c in df.columns]), preserve_index=False)
     spec = TABLES[name]
