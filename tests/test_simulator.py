@@ -406,3 +406,17 @@ def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     constr = list(ref.INDUSTRIES).index("E")
     assert (shift[constr, months.month == 6] == 0).all() and (shift[constr, months.month == 1] > 0).all()
     assert (forb == 0).all()  # no shock, no forbearance
+
+
+def test_leverage_and_multi_bank_borrowing_rise_before_default(tables):
+    """Borrowers that default hold more loans (from more banks) in the year before default than others."""
+    raw, truth = tables
+    lm = raw["loan_monthly"].merge(raw["loans"][["loan_id", "lender"]], on="loan_id")
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    snap = pd.Timestamp("2024-06-30")
+    cur = lm[lm["month_end"] == snap]
+    banks = cur.groupby("enterprise_id")["lender"].nunique()
+    soon = dm.reindex(banks.index)
+    bad = ((soon > snap) & (soon <= snap + pd.offsets.MonthEnd(12))).to_numpy()
+    assert bad.sum() > 50
+    assert banks[bad].mean() > banks[~bad].mean() + 0.05, (banks[bad].mean(), banks[~bad].mean())

@@ -100,6 +100,7 @@ class SimConfig:
     spring_squeeze: float = 0.3  # hazard logit in the month before the Spring Festival
     fraud_share: float = 0.01  # companies inflating invoices (虚开发票)
     inflation_share: float = 0.25  # new applicants window-dressing sales in the months before applying
+    extra_loan_rate: float = 0.06  # monthly chance that a weak, current borrower borrows from another bank
     forbearance_share: float = 0.5
     burn_in: int = 12  # months simulated before the window: a delinquent stock at the start
     writeoff_months: tuple[int, int] = (2, 6)  # defaulted loans written off or disposed after this many months
@@ -931,8 +932,9 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
 
     # working-capital lines
     b = np.nonzero(borrower)[0]
-    amount0 = np.round(np.clip(firms.revenue[b] * rng.uniform(0.15, 0.4, len(b)) * np.exp(-0.15 * risk[b]),
-                               50_000, 20_000_000), -4)
+    lev_hi = TYPE_LEV[firms.ftype] > 0  # highly leveraged enterprises borrow more for their sales
+    amount0 = np.round(np.clip(firms.revenue[b] * rng.uniform(0.15, 0.4, len(b)) * np.exp(-0.15 * risk[b])
+                               * np.where(lev_hi[b], 1.8, 1.0), 50_000, 20_000_000), -4)
     term0 = rng.choice([12, 12, 12, 6, 24], len(b))
     first_b = first[b]
     start0 = np.where(first_b < 0, -rng.integers(0, term0), first_b)
@@ -1001,6 +1003,20 @@ def _loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, f
         ev.add(enterprise_id=eids[f[ok]], loan_id=g["loan_id"][ok],
                event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
                event_type=np.full(ok.sum(), "renewal_application", dtype=object))
+
+    # leverage drifts up before default: weak (not yet delinquent) borrowers take a short loan from
+    # another bank
+    tg = np.arange(T)[None, :]
+    weak = borrower[:, None] & (h < -1.0) & (bucket == 0) & (tg > np.maximum(first, 0)[:, None])
+    draw = weak & (rng.random((n, T)) < cfg.extra_loan_rate)
+    has = draw.any(axis=1)
+    xi_ = np.nonzero(has)[0]
+    if len(xi_):
+        xt = draw[xi_].argmax(axis=1)
+        add_loans(xi_, xt, np.full(len(xi_), 6), np.round(np.clip(firms.revenue[xi_] * rng.uniform(0.05, 0.15, len(xi_)),
+                                                                     50_000, 5_000_000), -4),
+                  _product_for(firms.legal_form[xi_], rng), np.full(len(xi_), None, dtype=object),
+                  np.zeros(len(xi_), bool), np.zeros(len(xi_), bool))
 
     L = {k: np.concatenate([g[k] for g in loans]) for k in loans[0]}
     nL = len(L["loan_id"])
