@@ -610,7 +610,6 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     pd_true = pd_h[12]
     x = z[x_idx[:, 1:]]  # (n, T) health by month
     tgrid = np.arange(T)[None, :]
-    defaulted = bucket == 4
     closed = (default_m[:, None] >= 0) & (tgrid > default_m[:, None] + 2)  # business closed after default
     # observed health: latent + systematic, minus a penalty that deepens with arrears and after default
     h = x + s_obs[:, :T] - np.array([0.0, 0.5, 0.9, 1.3, 1.7])[bucket]
