@@ -253,5 +253,7 @@ def test_model_trained_before_an_industry_downturn(tmp_path):
     lab = cur["observable"].astype(bool) & cur["bad"].notna()
     c = cur["reg_industry"] == "C"
     assert cur.loc[lab & c, "bad"].mean() > 2 * cur.loc[lab & ~c, "bad"].mean()
-    # realised AUC below development in both worlds (this simulator drifts); reported, see docs/monitoring.md
-    assert down["discrimination"]["auc_drop"] > 0
+    # the downturn lifts a whole industry's hazard: the ranking inside it holds, so the AUC barely moves (v2 city:
+    # 0.754 -> 0.753; the v1 simulator drifted, 0.805 -> 0.734, in both worlds) and calibration is the check that
+    # catches it (docs/monitoring.md)
+    assert abs(down["discrimination"]["auc_drop"]) < 0.03 and down["discrimination"]["status"] == "green"
