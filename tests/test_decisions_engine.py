@@ -62,6 +62,24 @@ def test_only_loans_maturing_inside_the_window_are_selected():
     assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L1"]
 
 
+def test_loans_off_the_books_are_not_selected():
+    """A loan repaid or written off (zero balance) or without a record any more is not a renewal candidate."""
+    fr = w.frames()
+    fr["loans"].loc[1, "maturity_date"] = w.AS_OF + pd.Timedelta(days=60)
+    assert list(select_candidates(w.raw(fr), w.AS_OF, POLICY)["loan_id"]) == ["L1", "L2"]
+    lm = fr["loan_monthly"]
+    # L2 written off in October: a zero-balance last record, nothing after it
+    wo = lm[(lm["loan_id"] != "L2") | (lm["month_end"] <= "2025-10-31")].copy()
+    wo.loc[(wo["loan_id"] == "L2") & (wo["month_end"] == "2025-10-31"), "balance"] = 0.0
+    assert list(select_candidates(w.raw({**fr, "loan_monthly": wo}), w.AS_OF, POLICY)["loan_id"]) == ["L1"]
+    # L2's records stop in September with a positive balance (closed): no current balance to price
+    gone = lm[(lm["loan_id"] != "L2") | (lm["month_end"] <= "2025-09-30")]
+    assert list(select_candidates(w.raw({**fr, "loan_monthly": gone}), w.AS_OF, POLICY)["loan_id"]) == ["L1"]
+    # one missing month (last record 2025-11-30, within the facts' data age) keeps it
+    late = lm[(lm["loan_id"] != "L2") | (lm["month_end"] <= "2025-11-30")]
+    assert list(select_candidates(w.raw({**fr, "loan_monthly": late}), w.AS_OF, POLICY)["loan_id"]) == ["L1", "L2"]
+
+
 def test_missing_tax_data_is_referred_never_approved():
     fr = w.frames()
     fr["tax_monthly"] = fr["tax_monthly"][fr["tax_monthly"]["enterprise_id"] != w.EID]

@@ -33,7 +33,7 @@ def _oot_auc(train: pd.DataFrame, test: pd.DataFrame, cols: list[str]) -> float:
     return roc_auc_score(test["bad"], model.predict_proba(x(test))[:, 1])
 
 
-def test_features_beat_registry_fields_out_of_time(city_features):
+def test_features_beat_registry_fields_out_of_time(city_features, sim_city):
     train = city_features[city_features.snapshot_date == "2023-12-31"]
     test = city_features[city_features.snapshot_date == "2024-12-31"]
     assert train["observable"].all() and test["observable"].all()
@@ -44,7 +44,12 @@ def test_features_beat_registry_fields_out_of_time(city_features):
     auc_all = _oot_auc(train, test, numeric)
     auc_registry = _oot_auc(train, test, registry)
     assert auc_all >= auc_registry + 0.10, (auc_all, auc_registry)
-    assert auc_all >= 0.72
+    # measured against the best achievable AUC on the same rows (the simulator's true PD): thin files,
+    # window dressing, invoice fraud and non-linear risk (simulator v2) keep a linear model well below it
+    truth = pd.read_parquet(sim_city / "_truth" / "pd_true.parquet")
+    oracle_pd = truth[truth["month_end"] == pd.Timestamp("2024-12-31")].set_index("enterprise_id")["pd_12m"]
+    oracle = roc_auc_score(test["bad"], oracle_pd.reindex(test["enterprise_id"]).to_numpy())
+    assert auc_all >= 0.8 * oracle, (auc_all, oracle)
 
 
 def test_adverse_features_point_the_declared_way(city_features):

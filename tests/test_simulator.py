@@ -33,7 +33,7 @@ def city(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tables(city):
     raw = load_raw(city)
-    truth = {n: pd.read_parquet(city / "_truth" / f"{n}.parquet") for n in ("pd_true", "defaults")}
+    truth = {n: pd.read_parquet(city / "_truth" / f"{n}.parquet") for n in ("pd_true", "defaults", "lgd")}
     return raw, truth
 
 
@@ -217,3 +217,206 @@ def test_simulate_cli_writes_folder_and_rejects_bad_parameters(tmp_path, capsys)
     assert not bad.exists()
     assert main(["simulate", "--enterprises", "300", "--end", "2025-12-15", "--out", str(bad)]) == 2
     assert not bad.exists() and not list(tmp_path.glob(".bad*"))
+
+
+def test_underwriting_selects_on_risk_and_keeps_rejected_applications(tables):
+    """Rejected applicants are riskier than approved ones; rejected applications are kept, without a loan."""
+    raw, truth = tables
+    apps = raw["application_history"]
+    assert set(apps["decision"]) == {"approved", "rejected"}
+    assert 0.05 < (apps["decision"] == "rejected").mean() < 0.4
+    assert apps.loc[apps["decision"] == "rejected", "loan_id"].isna().all()
+    approved = apps[apps["decision"] == "approved"]
+    assert approved["loan_id"].isin(raw["loans"]["loan_id"]).all()
+    assert not apps.loc[apps["decision"] == "rejected", "enterprise_id"].isin(raw["loans"]["enterprise_id"]).any()
+    pdt = truth["pd_true"]
+    at = apps.assign(month_end=apps["application_date"] + pd.offsets.MonthEnd(0)).merge(
+        pdt, on=["enterprise_id", "month_end"], how="inner")
+    by = at.groupby("decision")["pd_12m"].mean()
+    assert by["rejected"] > 1.5 * by["approved"], by
+
+
+def test_security_carries_risk_information_and_loss_depends_on_it(tables):
+    """Guarantees go to weaker borrowers, unsecured credit to strong ones; real estate loses least."""
+    raw, truth = tables
+    loans = raw["loans"]
+    first = loans.sort_values(["start_date", "loan_id"]).groupby("enterprise_id").first()
+    first["bad"] = first.index.isin(truth["defaults"]["enterprise_id"])
+    rate = first.groupby("collateral_type")["bad"].mean()
+    assert rate["guarantee"] > 1.2 * rate["unsecured"], rate
+    assert rate["real_estate"] < rate["guarantee"], rate
+    # older, larger firms pledge real estate more often
+    ent = raw["enterprises"].set_index("enterprise_id").loc[first.index]
+    re_share = (first["collateral_type"] == "real_estate").groupby(ent["size_class"] != "micro").mean()
+    assert re_share[True] > re_share[False] + 0.1, re_share
+    # renewals keep the lender and the security of the loan they renew
+    rwr = loans[loans["renewed_without_repayment"]]
+    prev = loans.set_index("loan_id").loc[rwr["renewed_from_loan_id"]]
+    for col in ("lender", "collateral_type", "guarantor_type"):
+        assert (rwr[col].to_numpy() == prev[col].to_numpy()).all(), col
+    lgd = truth["lgd"]
+    assert set(lgd["loan_id"]) <= set(loans["loan_id"])
+    by = lgd.groupby("collateral_type")["lgd"].mean()
+    assert by["real_estate"] < by["unsecured"] - 0.3, by
+    assert ((lgd["lgd"] >= 0) & (lgd["lgd"] <= 1)).all()
+    assert (lgd["recovery_month"] > lgd["default_month"]).all()
+
+
+def test_delinquency_rolls_stochastically_with_cures_forbearance_and_write_off(tables):
+    """30 → 60 → 90 roll rates below one with cures; NPL ratio 0.5–2 %; a delinquent stock at the start."""
+    raw, truth = tables
+    lm = raw["loan_monthly"].sort_values(["loan_id", "month_end"])
+    bucket = np.select([lm["days_past_due"] > 90, lm["days_past_due"] > 60, lm["days_past_due"] > 30],
+                       [4, 3, 2], np.where(lm["days_past_due"] > 0, 1, 0))
+    lm = lm.assign(b=bucket, nb=pd.Series(bucket, index=lm.index).groupby(lm["loan_id"]).shift(-1))
+    lm = lm[lm["nb"].notna()]
+    roll = {k: (lm.loc[lm["b"] == k, "nb"] > k).mean() for k in (2, 3)}
+    cure = {k: (lm.loc[lm["b"] == k, "nb"] == 0).mean() for k in (2, 3)}
+    for k in (2, 3):
+        assert 0.2 < roll[k] < 0.95, roll
+        assert cure[k] > 0.05, cure
+    # cured enterprises were more than 30 days past due and never defaulted
+    cured = set(lm.loc[(lm["b"] >= 2) & (lm["nb"] == 0), "enterprise_id"])
+    assert len(cured - set(truth["defaults"]["enterprise_id"])) > 50
+    full = raw["loan_monthly"]
+    npl = full.assign(np_=full["balance"] * (full["days_past_due"] > 90)).groupby("month_end")[["np_", "balance"]].sum()
+    ratio = (npl["np_"] / npl["balance"]).iloc[12:]
+    assert ratio.between(0.004, 0.02).all() and 0.005 <= ratio.mean() <= 0.015, ratio.describe()
+    first_month = full[full["month_end"] == full["month_end"].min()]
+    assert (first_month["days_past_due"] > 30).mean() > 0.002
+    d = truth["defaults"]
+    assert (d["default_month"] <= d["default_month"].min() + pd.offsets.MonthEnd(2)).sum() > 5  # defaults from the start
+    ev = raw["loan_events"]
+    assert (ev["event_type"] == "write_off").sum() > 100
+    wo = ev[ev["event_type"] == "write_off"]
+    last = wo.merge(full, left_on=["loan_id", "event_date"], right_on=["loan_id", "month_end"])
+    assert len(last) == len(wo) and (last["balance"] == 0).all() and (last["days_past_due"] > 90).all()
+    assert not full.merge(wo, on="loan_id").query("month_end > event_date").shape[0]  # nothing after write-off
+    fb = ev[ev["event_type"] == "forbearance"]
+    assert len(fb) > 10 and fb["event_date"].max() < pd.Timestamp("2024-06-30")  # only during the early shock
+
+
+def test_term_structure_of_exact_pds(tables, city):
+    """pd_term holds exact PDs for 1–36 months, increasing in the horizon; pd_12m is the same as pd_true's."""
+    raw, truth = tables
+    term = pd.read_parquet(city / "_truth" / "pd_term.parquet")
+    assert [c for c in term.columns if c.startswith("pd_")] == ["pd_1m", "pd_3m", "pd_6m", "pd_12m", "pd_24m", "pd_36m"]
+    assert np.array_equal(term["pd_12m"].to_numpy(), truth["pd_true"]["pd_12m"].to_numpy())
+    p = term[["pd_1m", "pd_3m", "pd_6m", "pd_12m", "pd_24m", "pd_36m"]].to_numpy()
+    assert (np.diff(p, axis=1) >= -1e-12).all()
+    months = sorted(term["month_end"].unique())
+    rows = []
+    for m in months[3:30:2]:
+        snap = pd.Timestamp(m)
+        ids = _snapshot_population(raw, snap)
+        pop = term[term["month_end"] == snap].set_index("enterprise_id").reindex(ids)
+        rows.append(pd.DataFrame({"pd": pop["pd_3m"].to_numpy(), "y": _realised(truth, ids, snap, horizon=3)}))
+    df = pd.concat(rows)
+    se = np.sqrt((df["pd"] * (1 - df["pd"])).sum()) / len(df)
+    assert abs(df["y"].mean() - df["pd"].mean()) < 4 * se, (df["y"].mean(), df["pd"].mean())
+
+
+def test_forward_and_backward_exact_pds_agree():
+    """The forward computation used for guarantee-cluster members equals the backward tables without contagion."""
+    from smecredit.data.simulator import SimConfig, forward_default, pd_tables, theta_grid
+
+    cfg = SimConfig()
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    rng = np.random.default_rng(1)
+    T, H = 4, 36
+    s_path = rng.normal(0, 0.3, (2, T + H))
+    forb = np.where(rng.random(T + H) < 0.3, 0.5, 0.0)
+    tabs = pd_tables(cfg, z, P, thetas, s_path, forb, T)
+    m = 50
+    g, a, x0, d0 = rng.integers(0, 2, m), rng.integers(5, 25, m), rng.integers(0, 41, m), rng.integers(0, 4, m)
+    ft = rng.integers(0, 4, m)
+    t = 2
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H, ftype=ft)
+    for h, tab in tabs.items():
+        np.testing.assert_allclose(fw[:, h - 1], tab[t, g, a, ft, x0, d0], rtol=1e-9, atol=1e-12)
+    ft = np.zeros(m, dtype=np.int64)
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
+    # a partner defaulting with certainty in the first month is the same as the jumped hazard throughout
+    jumped = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H,
+                             theta_jump=thetas[a] + 1.5, q=np.ones((m, H)))
+    direct = forward_default(cfg, z, P, thetas[a] + 1.5, s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
+    assert (jumped >= fw - 1e-12).all()
+    assert (direct[:, -1] > jumped[:, -1] - 1e-12).all() and (jumped[:, -1] > fw[:, -1]).all()
+
+
+def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city):
+    """Guarantee clusters of 3–10 firms; groups share an actual controller; a partner's default raises the PD."""
+    raw, truth = tables
+    loans = pd.read_parquet(city / "loans.parquet")  # guarantor_enterprise_id: an optional column of the data model
+    ent = raw["enterprises"]
+    g = loans.dropna(subset=["guarantor_enterprise_id"])
+    assert g["guarantor_enterprise_id"].isin(ent["enterprise_id"]).all() and valid_mask(g["guarantor_enterprise_id"]).all()
+    assert (g["guarantor_enterprise_id"] != g["enterprise_id"]).all()
+    assert (g["guarantor_type"] == "related_enterprise").all() and (g["collateral_type"] == "guarantee").all()
+    edges = g.groupby("enterprise_id")["guarantor_enterprise_id"].first()
+    sizes = edges.value_counts() + 1  # members guaranteed by one anchor, plus the anchor
+    assert sizes.max() <= 10 and sizes.median() >= 2
+    rp = raw["related_persons"]
+    ctrl = rp[rp["role"] == "actual_controller"].groupby("person_id")["enterprise_id"].nunique()
+    assert (ctrl >= 3).sum() >= 10 and ctrl.max() <= 10
+    # the exact PD of a member is higher once its guarantor (the anchor) has defaulted than four months
+    # before, when the anchor was still current
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    term = truth["pd_true"].set_index(["enterprise_id", "month_end"])["pd_12m"]
+    hit = edges[edges.isin(dm.index)]
+    jumps = []
+    for member, anchor_id in hit.items():
+        m = dm[anchor_id]
+        before, after = (member, m - pd.offsets.MonthEnd(4)), (member, m)
+        if before in term.index and after in term.index:
+            jumps.append(term[after] / term[before])
+    assert len(jumps) >= 5 and np.median(jumps) > 1.5, jumps
+
+
+def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
+    """Leverage raises the hazard only once health has fallen; strategic defaulters do not cure; the month
+    before the Spring Festival is riskier."""
+    from smecredit.data.simulator import SimConfig, hazard, roll_rates
+
+    cfg = SimConfig()
+    z = np.linspace(-3, 3, 61)
+    ratio = hazard(cfg, 0.0, z, 0.0, 1.0) / hazard(cfg, 0.0, z, 0.0, 0.0)
+    assert np.allclose(ratio[z >= -cfg.kink_at], 1.0) and ratio[0] > 3 and np.all(np.diff(ratio[z < -cfg.kink_at]) < 0)
+    assert (roll_rates(cfg, z, 1.0) > 0.9).all() and (roll_rates(cfg, z, 0.0)[:, z > 0] < 0.85).all()
+    raw, truth = tables
+    types = pd.read_parquet(city / "_truth" / "firm_types.parquet").set_index("enterprise_id")
+    assert 0.02 < types["strategic_defaulter"].mean() < 0.07 and 0.2 < types["high_leverage"].mean() < 0.45
+    # strategic defaulters: once 31-60 days past due they (almost) never cure
+    lm = raw["loan_monthly"].sort_values(["loan_id", "month_end"])
+    nxt = lm.groupby("loan_id")["days_past_due"].shift(-1)
+    late = lm[(lm["days_past_due"] > 30) & (lm["days_past_due"] <= 60) & nxt.notna()]
+    cured = (nxt[late.index] == 0).groupby(types["strategic_defaulter"].reindex(late["enterprise_id"]).to_numpy()).mean()
+    assert cured[True] < 0.05 < cured[False], cured
+    # the hazard's calendar: the month before the Spring Festival and industry seasons are riskier
+    from smecredit.data.simulator import scenario
+
+    T = 36
+    s_path, forb, s_haz = scenario(cfg, np.zeros((len(ref.INDUSTRIES), T)), np.zeros(T), pd.Timestamp("2023-01-01"))
+    months = pd.date_range("2023-01-01", periods=T, freq="ME")
+    shift = (s_path - s_haz) * cfg.gamma  # added to the hazard's logit
+    manuf = list(ref.INDUSTRIES).index("C")
+    pre_sf = months.isin([pd.Timestamp("2024-01-31"), pd.Timestamp("2024-12-31")])  # Spring Festival 2024-02-10, 2025-01-29
+    assert np.allclose(shift[manuf, pre_sf], cfg.spring_squeeze) and np.allclose(shift[manuf, ~pre_sf], 0.0)
+    constr = list(ref.INDUSTRIES).index("E")
+    assert (shift[constr, months.month == 6] == 0).all() and (shift[constr, months.month == 1] > 0).all()
+    assert (forb == 0).all()  # no shock, no forbearance
+
+
+def test_leverage_and_multi_bank_borrowing_rise_before_default(tables):
+    """Borrowers that default hold more loans (from more banks) in the year before default than others."""
+    raw, truth = tables
+    lm = raw["loan_monthly"].merge(raw["loans"][["loan_id", "lender"]], on="loan_id")
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    snap = pd.Timestamp("2024-06-30")
+    cur = lm[lm["month_end"] == snap]
+    banks = cur.groupby("enterprise_id")["lender"].nunique()
+    soon = dm.reindex(banks.index)
+    bad = ((soon > snap) & (soon <= snap + pd.offsets.MonthEnd(12))).to_numpy()
+    assert bad.sum() > 50
+    assert banks[bad].mean() > banks[~bad].mean() + 0.05, (banks[bad].mean(), banks[~bad].mean())

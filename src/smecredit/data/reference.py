@@ -23,7 +23,7 @@ INDUSTRIES: dict[str, dict] = {
     "A": {"en": "Agriculture, forestry, animal husbandry and fishery", "zh": "农、林、牧、渔业", "standard": "agriculture"},
     "C": {"en": "Manufacturing", "zh": "制造业", "standard": "industry"},
     "E": {"en": "Construction", "zh": "建筑业", "standard": "construction"},
-    "F": {"en": "Wholesale and retail trade", "zh": "批发和零售业", "standard": "wholesale_retail"},
+    "F": {"en": "Wholesale and retail trade", "zh": "批发和零售业", "standard": "retail"},
     "G": {"en": "Transport, storage and postal services", "zh": "交通运输、仓储和邮政业", "standard": "transport"},
     "H": {"en": "Accommodation and catering", "zh": "住宿和餐饮业", "standard": "hospitality"},
     "I": {"en": "Information transmission, software and IT services", "zh": "信息传输、软件和信息技术服务业", "standard": "software"},
@@ -49,13 +49,16 @@ SIZE_CLASSES = {"micro": "微型", "small": "小型", "medium": "中型"}
 SIZE_STANDARD: dict[str, dict[str, tuple[float, float]]] = {
     "industry": {"small": (20, 3_000_000), "medium": (300, 20_000_000)},
     "construction": {"small": (0, 3_000_000), "medium": (0, 60_000_000)},
-    "wholesale_retail": {"small": (5, 1_000_000), "medium": (20, 5_000_000)},
+    # wholesale and retail have separate thresholds (批发业: 5 staff and 10m / 20 staff and 50m; 零售业:
+    # 10 staff and 1m / 50 staff and 5m); section F uses the retail one unless the firm is a wholesaler
+    "wholesale": {"small": (5, 10_000_000), "medium": (20, 50_000_000)},
+    "retail": {"small": (10, 1_000_000), "medium": (50, 5_000_000)},
     "transport": {"small": (20, 2_000_000), "medium": (300, 30_000_000)},
     "hospitality": {"small": (10, 1_000_000), "medium": (100, 20_000_000)},
     "software": {"small": (10, 500_000), "medium": (100, 10_000_000)},
     "business_services": {"small": (10, 1_000_000), "medium": (100, 80_000_000)},
     "agriculture": {"small": (0, 500_000), "medium": (0, 5_000_000)},
-    "other": {"small": (10, 1_000_000), "medium": (100, 20_000_000)},
+    "other": {"small": (10, 0), "medium": (100, 0)},  # 其他未列明行业: staff only
 }
 
 PRODUCTS = {
@@ -116,6 +119,12 @@ PERSON_ROLES = {
     "actual_controller": "实际控制人",
     "shareholder": "主要股东",
 }
+
+# loan events of the delinquency cycle (simulator v2)
+LOAN_EVENT_TYPES.update({
+    "forbearance": "延期还本付息",
+    "write_off": "核销或处置",
+})
 
 
 def classify_risk_5(days_past_due):

@@ -315,6 +315,22 @@ _register(TableSpec(
     ),
 ))
 
+_register(TableSpec(
+    "application_history", "Past credit applications with the bank's decision", "历史贷款申请及审批结果",
+    source="banks 银行", required=False,
+    key=("application_id",), asof_column="application_date",
+    columns=(
+        Column("application_id", "str", "Application identifier", "申请编号"),
+        _eid(),
+        Column("application_date", "date", "Date of application", "申请日期"),
+        Column("requested_amount", "float", "Requested amount", "申请金额", min_value=0.0, unit="CNY"),
+        _cat("product", "Product", "贷款品种", ref.PRODUCTS),
+        _cat("collateral_type", "Offered collateral or guarantee", "拟提供担保方式", ref.COLLATERAL_TYPES),
+        _cat("decision", "Bank's decision", "审批结果", ("approved", "rejected")),
+        Column("loan_id", "str", "Loan granted on approval (empty when rejected)", "批准后发放的贷款编号", nullable=True),
+    ),
+))
+
 REQUIRED_TABLES = [name for name, spec in TABLES.items() if spec.required]
 OPTIONAL_TABLES = [name for name, spec in TABLES.items() if not spec.required]
 PII_COLUMNS = sorted({c.name for spec in TABLES.values() for c in spec.all_columns if c.pii})

@@ -8,8 +8,8 @@ legal representative, actual controller or main shareholder) or by a guarantee (
 guaranteed by the other, ``loans.guarantor_enterprise_id``), taken transitively — the connected
 components of those links. *Guarantee chain* (担保链/互保/联保): the component of guarantee links only.
 A guarantor *in distress*: a current loan past due, classed 关注 or worse, or a dishonest-debtor listing.
-Without ``related_persons`` or ``guarantor_enterprise_id`` (e.g. the current simulator) every enterprise
-is its own group and has no guarantee network.
+Without ``related_persons`` or ``guarantor_enterprise_id`` every enterprise is its own group and has no
+guarantee network.
 
 Only records dated on or before the decision date are used. Group identifiers are ordinals
 (``G00001`` …) assigned in order of the members' ids: they carry no enterprise identifier.

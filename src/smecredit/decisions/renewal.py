@@ -58,19 +58,17 @@ def review_window(policy: Policy, window: tuple[int, int] | None = None) -> tupl
 def select_candidates(raw: RawData, as_of, policy: Policy, *, window: tuple[int, int] | None = None) -> pd.DataFrame:
     """Loans drawn by ``as_of`` maturing within [as_of + start, as_of + end] days (:func:`review_window`).
 
-    Loans whose latest monthly record (on or before ``as_of``) shows a zero balance are excluded
-    (already repaid). Sorted by maturity date then loan id.
+    Only loans on the books at ``as_of`` are candidates: a positive balance in their latest monthly
+    record, dated within the facts' data age (:func:`smecredit.decisions.groups.current_loans`). Loans
+    repaid, written off or disposed (zero balance, or no record any more) are excluded: they have
+    nothing to renew and no current balance to price. Sorted by maturity date then loan id.
     """
     d = as_date(as_of)
     start, end = review_window(policy, window)
     loans = raw["loans"]
     lo, hi = d + pd.Timedelta(days=start), d + pd.Timedelta(days=end)
     c = loans[(loans["start_date"] <= d) & (loans["maturity_date"] >= lo) & (loans["maturity_date"] <= hi)]
-    lm = raw["loan_monthly"]
-    lm = lm[lm["loan_id"].isin(c["loan_id"]) & (lm["month_end"] <= d)]
-    last = lm.sort_values(["loan_id", "month_end"], kind="mergesort").drop_duplicates("loan_id", keep="last")
-    repaid = last.loc[last["balance"] <= 0, "loan_id"]
-    c = c[~c["loan_id"].isin(repaid)]
+    c = c[c["loan_id"].isin(G.current_loans(raw, d)["loan_id"])]
     return c.sort_values(["maturity_date", "loan_id"], kind="mergesort").reset_index(drop=True)
 
 
