@@ -136,6 +136,7 @@ def test_report_has_all_ten_sections_with_out_of_time_psi_segments_and_compariso
                   "all mountain counties"):
         assert label in text
     assert "Spearman rank correlation" in text and "DeLong test" in text
+    assert "Observed default rate (out-of-time" in text  # disagreement groups judged on held-out rows only
     assert "Recommendation</th>" in text and "Recommended: " in text  # the better model out of time, not a kind
     assert "out-of-fold AUC of the linear base alone" in text  # the GBM's own trees-or-not decision
     assert "Trees or linear base (out of fold)" in text and "for the linear base alone" in text  # section 1

@@ -82,3 +82,19 @@ def test_credit_model_predict_keeps_pd_and_reasons_of_the_exact_path(german_mode
     for c in ref.columns:
         assert out[c].tolist() == ref[c].tolist()
     assert pattern_shap(model.estimator_.booster_) is pattern_shap(model.estimator_.booster_)  # built once
+
+
+def test_pattern_shap_handles_trees_without_any_split():
+    """A boosting round that finds no split leaves a one-leaf tree (no leaf index in LightGBM's dump)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 4, "min_data_in_leaf": 20,
+              "min_gain_to_split": 1e9}  # no split is ever worth it: every tree is one leaf
+    booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=3)
+    assert all("split_index" not in t["tree_structure"] for t in booster.dump_model()["tree_info"])
+    c, bias, raw = PatternSHAP(booster).contributions(X)
+    exact = booster.predict(X, pred_contrib=True)
+    np.testing.assert_allclose(c.T, exact[:, :-1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(bias, exact[:, -1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(raw, booster.predict(X, raw_score=True), rtol=0, atol=1e-12)

@@ -33,9 +33,10 @@ class _Tree:
         leaf_values: dict[int, float] = {}
 
         def code(node) -> int:  # >= 0 internal node id, < 0: ~leaf_index
-            if "split_index" not in node:
-                leaf_values[node["leaf_index"]] = float(node["leaf_value"])
-                return ~int(node["leaf_index"])
+            if "split_index" not in node:  # a tree without any split is one leaf with no index in the dump
+                k = int(node.get("leaf_index", 0))
+                leaf_values[k] = float(node["leaf_value"])
+                return ~k
             i = len(feats)
             feats.append(int(node["split_feature"]))
             cat = node["decision_type"] == "=="

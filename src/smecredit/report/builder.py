@@ -583,8 +583,8 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
         if m.any():
             row["pd_this"] = float(preds["pd"].to_numpy()[m].mean())
             row["pd_other"] = float(op["pd"].to_numpy()[m].mean())
-            if y is not None:
-                yy = y.to_numpy()[m]
+            if y is not None:  # observed outcomes of the held-out rows only (the training rows would flatter)
+                yy = y.to_numpy()[m if test_mask is None else m & test_mask]
                 lab = ~np.isnan(yy)
                 row["default_rate"] = float(yy[lab].mean()) if lab.any() else None
                 row["n_labelled"] = int(lab.sum())
@@ -592,6 +592,7 @@ def comparison_section(model, other, frame: pd.DataFrame, model_input: pd.DataFr
             row["drivers"] = ", ".join(drivers.index.astype(str))
         groups.append(row)
     out["disagreements"] = groups
+    out["disagreement_outcome_sample"] = test_label if test_mask is not None else "all labelled rows"
     return out
 
 
