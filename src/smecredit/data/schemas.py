@@ -300,15 +300,22 @@ _register(TableSpec(
     ),
 ))
 
-_register(TableSpec(
-    "loan_applications", "New loan applications", "新贷款申请", source="banks 银行", required=False,
-    key=("application_id",), asof_column="application_date",
-    columns=(
+def _application_head() -> tuple[Column, ...]:
+    """The columns a credit application starts with (new applications and their history alike)."""
+    return (
         Column("application_id", "str", "Application identifier", "申请编号"),
         _eid(),
         Column("application_date", "date", "Date of application", "申请日期"),
         Column("requested_amount", "float", "Requested amount", "申请金额", min_value=0.0, unit="CNY"),
         _cat("product", "Product", "贷款品种", ref.PRODUCTS),
+    )
+
+
+_register(TableSpec(
+    "loan_applications", "New loan applications", "新贷款申请", source="banks 银行", required=False,
+    key=("application_id",), asof_column="application_date",
+    columns=(
+        *_application_head(),
         Column("term_months", "int", "Requested term", "申请期限", min_value=1, max_value=360, unit="months"),
         _cat("collateral_type", "Offered collateral or guarantee", "拟提供担保方式", ref.COLLATERAL_TYPES),
         _amount("collateral_value", "Appraised value of offered collateral", "拟提供押品评估价值", nullable=True),
@@ -320,11 +327,7 @@ _register(TableSpec(
     source="banks 银行", required=False,
     key=("application_id",), asof_column="application_date",
     columns=(
-        Column("application_id", "str", "Application identifier", "申请编号"),
-        _eid(),
-        Column("application_date", "date", "Date of application", "申请日期"),
-        Column("requested_amount", "float", "Requested amount", "申请金额", min_value=0.0, unit="CNY"),
-        _cat("product", "Product", "贷款品种", ref.PRODUCTS),
+        *_application_head(),
         _cat("collateral_type", "Offered collateral or guarantee", "拟提供担保方式", ref.COLLATERAL_TYPES),
         _cat("decision", "Bank's decision", "审批结果", ("approved", "rejected")),
         Column("loan_id", "str", "Loan granted on approval (empty when rejected)", "批准后发放的贷款编号", nullable=True),

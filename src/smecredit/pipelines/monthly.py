@@ -20,9 +20,8 @@ import pyarrow as pa
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.features.builder import POPULATIONS, iter_features_from_folder, parse_snapshots
-from smecredit.models import CreditModel, load_model
 from smecredit.scoring.job import (DEFAULT_VALIDATORS, JobFolder, JobResult, Progress, Validator,
-                                   finish_manifest, model_info, run_partitions, score_chunk, start_manifest)
+                                   finish_manifest, model_info, resolve_model, run_partitions, score_chunk, start_manifest)
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +57,7 @@ def run_monthly_job(model, raw_dir, as_of, out_dir, *, population: str = "all",
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise DataContractError(f"raw folder not found: {raw_dir}")
-    model_ref = str(model) if not isinstance(model, CreditModel) else "in-memory model"
-    if not isinstance(model, CreditModel):
-        model = load_model(model)
+    model, model_ref = resolve_model(model)
     fingerprint, n_files = raw_folder_fingerprint(raw_dir)
     identity = {"input": {"path": str(raw_dir), "format": "raw-folder", "files": n_files,
                           "fingerprint": fingerprint},

@@ -21,9 +21,8 @@ from smecredit.exceptions import ConfigError
 from smecredit.features.builder import META_COLUMNS, POPULATIONS, featurise_ids, folder_plan
 from smecredit.features.catalog import feature_specs
 from smecredit.io import atomic_path
-from smecredit.models import CreditModel, load_model
-from smecredit.scoring.job import MANIFEST, model_info
-from smecredit.scoring.spark import _plain, score_dataframe, spark_session
+from smecredit.scoring.job import MANIFEST, model_info, resolve_model
+from smecredit.scoring.spark import _plain, new_job_folder, score_dataframe, spark_session
 
 
 def feature_schema():
@@ -91,12 +90,8 @@ def run_monthly_spark(model, raw_dir, as_of, out_dir, *, population: str = "all"
                       horizon: int = 12, spark=None, master: str | None = None) -> dict:
     """``smecredit run-batch --engine spark``: features at ``as_of`` (applyInPandas) → scores (mapInPandas)."""
     t0 = time.perf_counter()
-    model_ref = str(model) if not isinstance(model, CreditModel) else "in-memory model"
-    if not isinstance(model, CreditModel):
-        model = load_model(model)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ConfigError(f"output folder {out_dir} is not empty; the Spark engine writes into a new folder")
+    model, model_ref = resolve_model(model)
+    out_dir = new_job_folder(out_dir)
     spark = spark or spark_session(master)
     feats = features_dataframe(spark, raw_dir, as_of, horizon=horizon, population=population, chunk_size=chunk_size)
     n_scored, n_rej = score_dataframe(model, feats, out_dir, pass_through=["enterprise_id", "snapshot_date"])

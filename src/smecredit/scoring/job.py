@@ -575,6 +575,28 @@ def finish_manifest(folder: JobFolder, manifest: dict, t0: float) -> None:
     _write_json(folder.dir / MANIFEST, manifest)
 
 
+def resolve_model(model) -> tuple[CreditModel, str]:
+    """The model to score with and the reference its manifests record (its URI or folder, else the
+    ``source_uri`` of an in-memory model, else ``"in-memory model"``)."""
+    if isinstance(model, CreditModel):
+        return model, getattr(model, "metadata_", {}).get("source_uri", "in-memory model")
+    return load_model(model), str(model)
+
+
+def pass_through_columns(columns, model: CreditModel, keep: Sequence[str], path) -> list[str]:
+    """The columns a job copies to its output (ids present, then ``keep``); :class:`DataContractError` when
+    the input at ``path`` lacks a model feature, :class:`ConfigError` when it lacks a ``keep`` column."""
+    columns = list(columns)
+    missing = [c for c in model.feature_names_ if c not in columns]
+    if missing:
+        raise DataContractError(f"{path}: {len(missing)} feature column(s) the model needs are missing: "
+                                f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}")
+    absent = [c for c in keep if c not in columns]
+    if absent:
+        raise ConfigError(f"--keep: column(s) not in {path}: {', '.join(absent)}")
+    return list(dict.fromkeys([c for c in ID_PASSTHROUGH if c in columns] + list(keep)))
+
+
 def run_score_job(model, input_path, out_dir, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: Sequence[str] = (),
                   validators: Sequence[Validator] = DEFAULT_VALIDATORS,
                   progress: Callable[[Progress], None] | None = None, workers: int | None = None) -> JobResult:
@@ -586,21 +608,9 @@ def run_score_job(model, input_path, out_dir, *, chunk_rows: int = DEFAULT_CHUNK
     if not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a positive integer; got {chunk_rows!r}")
     t0 = time.perf_counter()
-    model_ref = model
-    if not isinstance(model, CreditModel):
-        model = load_model(model)
-        model_ref = str(model_ref)
-    else:
-        model_ref = getattr(model, "metadata_", {}).get("source_uri", "in-memory model")
+    model, model_ref = resolve_model(model)
     src = InputSource.open(input_path)
-    missing = [c for c in model.feature_names_ if c not in src.columns]
-    if missing:
-        raise DataContractError(f"{src.path}: {len(missing)} feature column(s) the model needs are missing: "
-                                f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}")
-    absent = [c for c in keep if c not in src.columns]
-    if absent:
-        raise ConfigError(f"--keep: column(s) not in {src.path}: {', '.join(absent)}")
-    pass_through = list(dict.fromkeys([c for c in ID_PASSTHROUGH if c in src.columns] + list(keep)))
+    pass_through = pass_through_columns(src.columns, model, keep, src.path)
     identity = {"input": {"path": str(src.path), "format": src.kind, "files": len(src.files),
                           "fingerprint": src.fingerprint()},
                 "model": model_info(model, model_ref), "chunk_rows": int(chunk_rows), "keep": list(keep),

@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.exceptions import ConfigError
 from smecredit.io import atomic_path
-from smecredit.models import CreditModel, load_model
+from smecredit.models import CreditModel
 from smecredit.models.credit_model import DEFAULT_FLAG
-from smecredit.scoring.job import (DEFAULT_VALIDATORS, ID_PASSTHROUGH, MANIFEST, Validator, model_info, score_chunk)
+from smecredit.scoring.job import (DEFAULT_VALIDATORS, MANIFEST, Validator, model_info,
+                                   pass_through_columns, resolve_model, score_chunk)
 
 log = logging.getLogger(__name__)
 
@@ -89,30 +90,27 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def new_job_folder(out_dir) -> Path:
+    """``out_dir`` as a Path; :class:`ConfigError` when it holds anything (a Spark job writes a new folder)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f"output folder {out_dir} is not empty; the Spark engine writes into a new folder")
+    return out_dir
+
+
 def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=None, master: str | None = None,
                 validators: Sequence[Validator] = DEFAULT_VALIDATORS) -> dict:
     """Score ``input_path`` (Parquet file/folder or CSV) on Spark into ``out_dir``; return the manifest."""
     t0 = time.perf_counter()
-    model_ref = str(model) if not isinstance(model, CreditModel) else "in-memory model"
-    if not isinstance(model, CreditModel):
-        model = load_model(model)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ConfigError(f"output folder {out_dir} is not empty; the Spark engine writes into a new folder")
+    model, model_ref = resolve_model(model)
+    out_dir = new_job_folder(out_dir)
     spark = spark or spark_session(master)
     path = str(input_path)
     if path.endswith(".csv"):
         df = spark.read.option("header", True).csv(path)  # every column as text: the validators type them
     else:
         df = spark.read.parquet(path)
-    missing = [c for c in model.feature_names_ if c not in df.columns]
-    if missing:
-        raise DataContractError(f"{path}: {len(missing)} feature column(s) the model needs are missing: "
-                                f"{', '.join(missing[:20])}")
-    absent = [c for c in keep if c not in df.columns]
-    if absent:
-        raise ConfigError(f"--keep: column(s) not in {path}: {', '.join(absent)}")
-    pass_through = list(dict.fromkeys([c for c in ID_PASSTHROUGH if c in df.columns] + list(keep)))
+    pass_through = pass_through_columns(df.columns, model, keep, path)
     n_scored, n_rej = score_dataframe(model, df, out_dir, pass_through=pass_through, validators=validators)
     manifest = {"job": "score", "engine": "spark", "status": "complete", "master": spark.sparkContext.master,
                 "input": {"path": path}, "model": model_info(model, model_ref), "keep": list(keep),
