@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,23 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from local_server import free_port, running
 from smecredit.cli import main
 from smecredit.scoring.job import read_scores
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    r = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    kids = [int(x) for x in r.stdout.split()]
-    return [k for c in kids for k in _children(c)] + kids
 
 
 def _post(url: str, body) -> tuple[int, dict]:
@@ -54,42 +38,13 @@ def served(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--data", str(GERMAN), "--out", str(tmp_path / "m"), "--kind", "gbm", "--no-compare",
                  "--register", "serve_pd", "--experiment", "serve"]) == 0
-    port = _free_port()
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ.get('PATH', '')}", "MLFLOW_TRACKING_URI": uri,
-           "TMPDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([str(Path(bindir) / "mlflow"), "models", "serve", "-m", "models:/serve_pd@challenger",
-                             "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow models serve did not start: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TMPDIR": str(tmp_path),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    with running(["models", "serve", "-m", "models:/serve_pd@challenger", "--env-manager", "local", "--host",
+                  "127.0.0.1", "--port", str(port), "--workers", "1"], port=port, ready_path="/ping", env=env,
+                 log_path=tmp_path / "serve.log", timeout=180) as url:
         yield url, tmp_path
-    finally:
-        kids = _children(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        log.close()
 
 
 def test_served_model_answers_like_the_batch_job_and_refuses_malformed_requests(served):
