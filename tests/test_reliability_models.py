@@ -85,6 +85,23 @@ def test_save_load_round_trip_gives_identical_scores(models, saved, german, kind
         pd.testing.assert_frame_equal(after.scorecard_table(), before.scorecard_table())
 
 
+
+def test_gbm_tree_decision_and_tree_levels_survive_save_and_load(german, tmp_path, monkeypatch):
+    """The out-of-fold decision on the trees and the categorical levels the trees were trained on (a
+    many-levelled categorical is left to the linear base) travel with the model."""
+    monkeypatch.setenv("SMECREDIT_PSEUDONYM_KEY", "test-key-0123456789abcdef")
+    X, y = german
+    X = X.assign(branch=[f"b{i % 30}" for i in range(len(X))])  # 30 levels: the linear base only
+    before = fit_credit_model(X, y, kind="gbm", cv=2, params={"max_rounds": 60, "early_stopping_rounds": 20})
+    assert "branch" in before.estimator_.linear_only_categoricals_
+    save_model(before, tmp_path / "gbm", example=input_example(before, X))
+    after = load_model(tmp_path / "gbm")
+    assert after.estimator_.trees_kept_ == before.estimator_.trees_kept_
+    assert after.estimator_.tree_decision_ == before.estimator_.tree_decision_
+    assert after.estimator_.tree_category_levels() == before.estimator_.tree_category_levels()
+    np.testing.assert_allclose(after.predict_pd(X), before.predict_pd(X), rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["gbm", "scorecard"])
 def test_saved_model_holds_no_pickle_and_mlflow_uses_our_loader_module(saved, kind):
     folder = saved / kind
