@@ -67,7 +67,7 @@ def speed_worker(raw_dir: str, chunk_size: str) -> None:
     t1 = time.perf_counter()
     if int(chunk_size):
         # bounded memory: read + validate + featurise chunk by chunk (timed as one step)
-        from smecredit.features.builder import build_features_from_folder
+        from smecredit.features.folder import build_features_from_folder
 
         t2 = t1
         table, _ = build_features_from_folder(raw_dir, SNAPSHOTS, chunk_size=int(chunk_size))

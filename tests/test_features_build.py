@@ -12,8 +12,8 @@ from sklearn.base import clone
 
 from smecredit.cli import main
 from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
-from smecredit.features import (META_COLUMNS, FeatureBuilder, build_features, describe, every_snapshots,
-                                feature_catalog)
+from smecredit.features import (META_COLUMNS, FeatureBuilder, build_feature_matrix, build_features, describe,
+                                every_snapshots, feature_catalog, split_features)
 from smecredit.io import file_sha256
 
 FRAMES = world(seed=5)
@@ -98,7 +98,7 @@ def test_chunked_build_equals_whole_build():
 def test_folder_chunked_build_equals_in_memory_build(tmp_path):
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
-    from smecredit.features.builder import build_features_from_folder
+    from smecredit.features.folder import build_features_from_folder
 
     city = simulate(400, 24, 12, tmp_path / "city")
     whole = build_features(load_raw(city), "2024-12-31,2025-06-30", population="all")
@@ -185,10 +185,60 @@ def test_feature_builder_follows_sklearn_conventions(table):
     with pytest.raises(NotFittedError):
         fb.transform(raw_of(FRAMES))
     assert fb.fit(raw_of(FRAMES)) is fb
-    pd.testing.assert_frame_equal(fb.transform(raw_of(FRAMES)), table)
-    assert list(fb.get_feature_names_out()) == feature_catalog()["name"].tolist()
+    X = fb.transform(raw_of(FRAMES))
+    # exactly the announced columns: no label, no ids in X
+    assert list(X.columns) == list(fb.get_feature_names_out()) == feature_catalog()["name"].tolist()
+    assert not {"bad", "observable", "enterprise_id", "snapshot_date"} & set(X.columns)
+    X2, meta = fb.transform_with_meta(raw_of(FRAMES))
+    pd.testing.assert_frame_equal(X2, X)
+    assert list(meta.columns) == META_COLUMNS and meta.index.equals(X.index)
+    pd.testing.assert_frame_equal(pd.concat([meta, X], axis=1), table)
+    X3, meta3 = split_features(table)
+    pd.testing.assert_frame_equal(X3, X)
+    pd.testing.assert_frame_equal(meta3, meta)
     with pytest.raises(ConfigError, match="snapshots must be given"):
         FeatureBuilder().fit(None)
+
+
+def test_feature_builder_reads_no_files_and_checks_its_input(tmp_path):
+    fb = FeatureBuilder(snapshots="2024-06-30").fit(None)
+    with pytest.raises(DataContractError, match="not a folder: load .* with smecredit.data.load_raw"):
+        fb.transform(tmp_path)
+    with pytest.raises(DataContractError, match="got DataFrame"):
+        fb.transform(pd.DataFrame({"a": [1]}))
+    with pytest.raises(ConfigError, match="population must be one of"):
+        FeatureBuilder(snapshots="2024-06-30", population="everyone").fit(None)
+    with pytest.raises(DataContractError, match="missing column"):
+        split_features(pd.DataFrame({"enterprise_id": ["a"]}))
+
+
+def test_feature_builder_opens_a_sklearn_pipeline_without_leaking_the_label():
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    raw = raw_of(FRAMES)
+    snaps = "2024-03-31,2024-06-30"
+    X, meta = build_feature_matrix(raw, snaps, population="all")
+    # the small world's snapshots are not yet observable: any two-class target shows the wiring
+    y = (np.arange(len(X)) % 2).astype(float)
+
+    def model():
+        numeric = make_column_transformer((make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler()),
+                                           make_column_selector(dtype_include=np.number)))
+        return make_pipeline(numeric, LogisticRegression(C=0.1, max_iter=2000))
+
+    pipe = make_pipeline(FeatureBuilder(snapshots=snaps, population="all"), model()).fit(raw, y)
+    direct = model().fit(X, y)
+    np.testing.assert_allclose(pipe.predict_proba(raw), direct.predict_proba(X), rtol=0, atol=1e-12)
+    # the label is not among what the model saw: the fitted imputer's input columns are the catalogue's numbers
+    seen = pipe[-1][0].feature_names_in_
+    assert "bad" not in seen and list(seen) == list(X.columns)
+    # pandas output on request keeps the feature names
+    out = FeatureBuilder(snapshots=snaps, population="all").set_output(transform="pandas").fit_transform(raw)
+    assert list(out.columns) == feature_catalog()["name"].tolist()
 
 
 def test_cli_exit_codes_and_catalog(tmp_path, capsys):

@@ -119,5 +119,25 @@ def test_bad_horizon_is_refused(horizon):
     from smecredit.exceptions import ConfigError
 
     _, raw = _world({0: {}})
-    with pytest.raises(ConfigError, match="horizon must be an integer"):
+    with pytest.raises(ConfigError, match=r"invalid feature configuration: 1 problem\(s\)\n  - horizon: "):
         build_features(raw, SNAP, horizon=horizon)
+
+
+def test_feature_config_is_frozen_forbids_unknown_fields_and_reports_every_problem_at_once():
+    from pydantic import ValidationError
+
+    from smecredit.exceptions import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        FeatureConfig(horizon=0, default_dpd=400, no_event_days=float("inf"), horizn=12)
+    text = str(info.value)
+    assert text.startswith("invalid feature configuration: 4 problem(s)")
+    for field in ("horizon", "default_dpd", "no_event_days", "horizn: unknown field"):
+        assert f"  - {field}" in text
+    assert info.value.exit_code == 2
+    cfg = FeatureConfig(default_dpd=30)
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.default_dpd = 60
+    assert cfg.with_horizon(6) == FeatureConfig(horizon=6, default_dpd=30)
+    with pytest.raises(ConfigError, match="config must be a smecredit.features.FeatureConfig"):
+        build_features(_world({0: {}})[1], SNAP, config={"default_dpd": 30})

@@ -21,7 +21,7 @@ import pytest
 from smecredit.cli import main
 from smecredit.data import load_raw
 from smecredit.exceptions import ConfigError, DataContractError, OutputError
-from smecredit.features.builder import write_feature_dir
+from smecredit.features.folder import write_feature_dir
 from smecredit.io import atomic_path, read_table, write_table
 from smecredit.privacy import pseudonymise
 

@@ -58,8 +58,8 @@ def features(
     from smecredit import __version__
     from smecredit.data import load_raw
     from smecredit.features import build_features, every_snapshots, write_feature_dir
-    from smecredit.features.builder import (build_features_from_folder, check_feature_out, parse_snapshots,
-                                            raw_fingerprint)
+    from smecredit.features.builder import parse_snapshots
+    from smecredit.features.folder import build_features_from_folder, check_feature_out, raw_fingerprint
 
     check_feature_out(out)  # a read-only folder, a file at --out...: refused before any work
 

@@ -22,41 +22,13 @@ import pandas as pd
 
 from smecredit.data.loaders import RawData
 from smecredit.data.schemas import TABLES
-from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.exceptions import DataContractError
+from smecredit.features.config import FeatureConfig  # noqa: F401 (the families import it from here)
 
 log = logging.getLogger(__name__)
 
 MONTHLY_TABLES = ("tax_monthly", "utilities_monthly", "social_insurance_monthly", "loan_monthly")
 NONPERFORMING_RANK = 2  # rank of 次级 in RISK_CLASSES: 次级/可疑/损失 are non-performing
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Parameters shared by the feature families and the label.
-
-    Parameters
-    ----------
-    horizon : int
-        Outcome window of the label in months after the snapshot (1–60).
-    default_dpd : int
-        A month with more than ``default_dpd`` days past due on any loan is a default (Basel: 90).
-    no_event_days : float
-        Value of the ``*_days_since_last`` features when no event happened before the snapshot
-        (default 3650, i.e. "none in ten years").
-    """
-
-    horizon: int = 12
-    default_dpd: int = 90
-    no_event_days: float = 3650.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.horizon, (int, np.integer)) or isinstance(self.horizon, bool) \
-                or not 1 <= self.horizon <= 60:
-            raise ConfigError(f"horizon must be an integer number of months in [1, 60]; got {self.horizon!r}")
-        if not isinstance(self.default_dpd, (int, np.integer)) or not 0 <= self.default_dpd <= 360:
-            raise ConfigError(f"default_dpd must be an integer in [0, 360]; got {self.default_dpd!r}")
-        if not np.isfinite(self.no_event_days) or self.no_event_days <= 0:
-            raise ConfigError(f"no_event_days must be a positive number; got {self.no_event_days!r}")
 
 
 def _dates(values: Any) -> np.ndarray:
@@ -140,11 +112,15 @@ class PreparedRaw:
     """Raw tables with cached enterprise codes and monthly panels (see module docstring).
 
     Build it with :func:`prepare`. ``ids`` are the enterprise ids in sorted order; every
-    feature frame is aligned to them.
+    feature frame is aligned to them. ``month_ranges`` gives the first and last month of each
+    monthly table of the *whole* data when this object holds only part of it (a chunk of
+    enterprises): month ranges decide the label's observability and which months lie inside the
+    data, so a chunk must use those of the whole data to give the rows the whole build gives.
     """
 
     raw: RawData
     ids: np.ndarray
+    month_ranges: dict[str, tuple[int, int] | None] | None = None
     _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -194,7 +170,11 @@ class PreparedRaw:
         return self.cached(("panel", table, column), lambda: self._build_panel(table, column))
 
     def month_range(self, table: str) -> tuple[int, int] | None:
-        """First and last month index present in a monthly table (None if absent or empty)."""
+        """First and last month index present in a monthly table (None if absent or empty), or the range of
+        the whole data given as ``month_ranges``."""
+        if self.month_ranges is not None and table in self.month_ranges:
+            return self.month_ranges[table]
+
         def build():
             df = self.table(table)
             if df is None or df.empty:

@@ -1,32 +1,33 @@
-"""Building the feature table: :func:`build_features`, :class:`FeatureBuilder`, the feature folder.
+"""Building the feature table from raw tables in memory: a pure function of the data, no file I/O.
 
-The table has one row per (``enterprise_id``, ``snapshot_date``) of the population, the meta
-columns :data:`META_COLUMNS` and every catalogue feature (float64, or object for categorical
-features), rows sorted by snapshot then enterprise id. Each family is a pure function
-``(raw, snapshot, cfg) -> DataFrame`` indexed by enterprise id (see ``FAMILIES``).
+:func:`build_features` returns the feature *table*: one row per (``enterprise_id``,
+``snapshot_date``) of the population, the meta columns :data:`META_COLUMNS` and every catalogue
+feature (float64, or object for categorical features), rows sorted by snapshot then enterprise
+id. :func:`build_feature_matrix` returns the same rows split as ``(X, meta)``: ``X`` holds exactly
+the catalogue features (:func:`feature_names`), ``meta`` the ids, snapshot dates and labels, on the
+same index (:func:`split_features` splits a table read back from a features folder).
+
+Each family is a pure function ``(raw, snapshot, cfg) -> DataFrame`` indexed by enterprise id (see
+``FAMILIES``). Reading raw folders chunk by chunk and writing the features folder live in
+:mod:`smecredit.features.folder`; the scikit-learn transformer in :mod:`smecredit.features.transformer`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from smecredit.data.loaders import RawData, load_raw
-from smecredit.exceptions import ConfigError, DataContractError, NotFittedError, OutputError
+from smecredit.data.loaders import RawData
+from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.features import (consistency, credit, events, green, ip, registry, related, social, supply_chain,
                                 tax, utilities)
-from smecredit.features._panel import (MONTHLY_TABLES, FeatureConfig, PreparedRaw, anchor_month, month_index,
-                                       month_label, prepare)
-from smecredit.features.catalog import feature_catalog, feature_specs
+from smecredit.features._panel import MONTHLY_TABLES, PreparedRaw, anchor_month, month_label, prepare
+from smecredit.features.catalog import feature_specs
+from smecredit.features.config import FeatureConfig
 from smecredit.features.labels import label_frame
-from smecredit.io import atomic_path, check_writable, frame_fingerprint, table_read_error, work_dir, writing
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ def _population_mask(raw: PreparedRaw, labels: pd.DataFrame, snapshot: pd.Timest
     return mask & registered
 
 
-def _one_snapshot(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig, population) -> pd.DataFrame:
+def snapshot_rows(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig, population) -> pd.DataFrame:
+    """Meta columns and features of the population at one snapshot (untyped, unsorted)."""
     labels = label_frame(raw, snapshot, cfg)
     mask = _population_mask(raw, labels, snapshot, population)
     parts = [fn(raw, snapshot, cfg).iloc[mask] for fn in FAMILIES.values()]
@@ -145,10 +147,26 @@ def _chunks(raw: PreparedRaw, chunk_size: int | None) -> Iterable[PreparedRaw]:
         for name, df in raw.raw.tables.items():
             codes = raw.codes(name)
             tables[name] = df.iloc[np.flatnonzero((codes >= lo) & (codes < hi))].reset_index(drop=True)
-        yield PreparedRaw(RawData(tables, raw.raw.folder, list(raw.raw.missing)), raw.ids[lo:hi])
+        # month ranges (label window, months inside the data) are those of the whole data
+        ranges = {t: raw.month_range(t) for t in MONTHLY_TABLES}
+        yield PreparedRaw(RawData(tables, raw.raw.folder, list(raw.raw.missing)), raw.ids[lo:hi], month_ranges=ranges)
 
 
-def _finalise(out: pd.DataFrame) -> pd.DataFrame:
+def resolve_config(config: FeatureConfig | None, horizon: int) -> FeatureConfig:
+    """``config`` (default :class:`FeatureConfig`) with the label horizon ``horizon``; ConfigError if invalid."""
+    if config is not None and not isinstance(config, FeatureConfig):
+        raise ConfigError(f"config must be a smecredit.features.FeatureConfig; got {type(config).__name__}")
+    return (config or FeatureConfig()).with_horizon(horizon)
+
+
+def check_population(population) -> None:
+    """ConfigError for a population name that is not one of :data:`POPULATIONS`."""
+    if isinstance(population, str) and population not in POPULATIONS:
+        raise ConfigError(f"population must be one of {POPULATIONS} or a list of enterprise ids; got {population!r}")
+
+
+def finalise_table(out: pd.DataFrame) -> pd.DataFrame:
+    """Type and sort the concatenated rows of :func:`snapshot_rows` into the feature table (module docstring)."""
     names = feature_names()
     cat = {s.name for s in feature_specs() if s.dtype == "categorical"}
     cols = {}
@@ -195,10 +213,8 @@ def build_features(raw: RawData | PreparedRaw, snapshots, *, horizon: int = 12, 
     """
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
         raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
-    base = config or FeatureConfig()
-    cfg = FeatureConfig(horizon=horizon, default_dpd=base.default_dpd, no_event_days=base.no_event_days)
-    if isinstance(population, str) and population not in POPULATIONS:
-        raise ConfigError(f"population must be one of {POPULATIONS} or a list of enterprise ids; got {population!r}")
+    cfg = resolve_config(config, horizon)
+    check_population(population)
     prep = prepare(raw)
     snaps = parse_snapshots(snapshots)
     check_snapshots(prep, snaps)
@@ -206,340 +222,50 @@ def build_features(raw: RawData | PreparedRaw, snapshots, *, horizon: int = 12, 
     total, done = len(chunks) * len(snaps), 0
     frames = []
     for chunk in chunks:
-        if chunk is not prep:
-            # month ranges (label window, months inside the data) are those of the whole data
-            for table in MONTHLY_TABLES:
-                chunk.cached(("range", table), lambda t=table: prep.month_range(t))
         for snap in snaps:
-            frames.append(_one_snapshot(chunk, snap, cfg, population))
+            frames.append(snapshot_rows(chunk, snap, cfg, population))
             done += 1
             if progress is not None:
                 progress(done, total)
             log.debug("features at %s: chunk of %d enterprises done", snap.date(), chunk.n)
-    out = _finalise(pd.concat(frames, ignore_index=True))
+    out = finalise_table(pd.concat(frames, ignore_index=True))
     log.info("built %d feature rows x %d features at %d snapshot(s)", len(out), out.shape[1] - 4, len(snaps))
     return out
 
 
-def _read_rows(path: Path, ids: list[str] | None, columns: list[str] | None = None) -> pd.DataFrame:
-    """Rows of one raw table file, optionally only those of the enterprises ``ids``."""
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
+def split_features(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a feature table into ``(X, meta)``: ``X`` has exactly the catalogue features in catalogue order,
+    ``meta`` the columns :data:`META_COLUMNS` (ids, snapshot dates, label, observability), on the same index.
 
-            filters = [("enterprise_id", "in", ids)] if ids is not None else None
-            return pq.read_table(path, columns=columns, filters=filters).to_pandas()
-        df = pd.read_csv(path, dtype=str, usecols=columns)
-    except (OSError, ValueError) as exc:
-        raise table_read_error(path, exc) from exc
-    return df if ids is None else df[df["enterprise_id"].isin(ids)].reset_index(drop=True)
-
-
-def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) -> tuple[list[Path], int]:
-    """Split one Parquet table into one file per enterprise chunk in a single streaming pass.
-
-    Returns the chunk files (one per chunk, possibly empty) and the number of rows whose
-    ``enterprise_id`` is not in ``ids``.
+    Raises DataContractError naming the missing columns when ``table`` is not a complete feature table.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    n_chunks = (len(ids) + chunk_size - 1) // chunk_size
-    value_set = pa.array(ids.tolist(), type=pa.string())
-    try:
-        pf = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise table_read_error(path, exc) from exc
-    files = [out / f"{path.stem}.{k:05d}.parquet" for k in range(n_chunks)]
-    writers: dict[int, pq.ParquetWriter] = {}
-    unknown = 0
-    try:
-        for batch in pf.iter_batches(batch_size=1 << 20):
-            eid = batch.column(batch.schema.get_field_index("enterprise_id")).cast(pa.string())
-            pos = pc.index_in(eid, value_set=value_set)
-            unknown += pos.null_count
-            chunk = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False) // chunk_size
-            chunk[pc.is_null(pos).to_numpy(zero_copy_only=False)] = -1
-            for k in np.unique(chunk[chunk >= 0]):
-                part = batch.filter(pa.array(chunk == k))
-                if k not in writers:
-                    writers[k] = pq.ParquetWriter(files[k], part.schema)
-                writers[k].write_batch(part)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:  # a corrupt row group, no enterprise_id...
-        raise table_read_error(path, exc) from exc
-    finally:
-        for w in writers.values():
-            w.close()
-    empty = pf.schema_arrow.empty_table()
-    for k in range(n_chunks):
-        if k not in writers:
-            pq.write_table(empty, files[k])
-    return files, unknown
+    names = feature_names()
+    missing = [c for c in META_COLUMNS + names if c not in table.columns]
+    if missing:
+        raise DataContractError(f"feature table: missing column(s) {missing[:10]}"
+                                f"{f' and {len(missing) - 10} more' if len(missing) > 10 else ''}")
+    return table[names], table[META_COLUMNS]
 
 
-def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
-                               population="active_loan", config: FeatureConfig | None = None,
-                               validate: bool = True,
-                               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict]:
-    """:func:`build_features` on a raw folder too large for memory, reading ``chunk_size`` enterprises at a time.
+def build_feature_matrix(raw: RawData | PreparedRaw, snapshots, **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`build_features` split as ``(X, meta)`` (see :func:`split_features`); same keyword arguments.
 
-    Every Parquet table is first split by enterprise chunk in one streaming pass into a temporary folder;
-    then each chunk's rows are read from those files (CSV tables: filtered in memory), validated with
-    :func:`smecredit.data.from_frames` and featurised with the month ranges of the whole data, so the
-    result is identical to the in-memory build. Rows of enterprises absent from ``enterprises`` raise
-    ``DataContractError``.
-
-    Returns
-    -------
-    (DataFrame, dict)
-        The feature table and ``{"tables": {name: rows}, "missing": [...], "fingerprint": sha256}``.
+    >>> X, meta = build_feature_matrix(load_raw("city"), "2024-12-31")    # doctest: +SKIP
+    >>> y = meta["bad"][meta["observable"]]                                # doctest: +SKIP
     """
-    info: dict = {}
-    frames = [f for _, f in iter_features_from_folder(raw_dir, snapshots, chunk_size=chunk_size, horizon=horizon,
-                                                      population=population, config=config, validate=validate,
-                                                      progress=progress, info=info, finalise=False)]
-    return _finalise(pd.concat(frames, ignore_index=True)), info
+    return split_features(build_features(raw, snapshots, **kwargs))
 
 
-def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: FeatureConfig | None = None) -> dict:
-    """What every chunk of a raw folder needs: the table files, the sorted enterprise ids, the month ranges
-    of the whole data, the checked snapshots and the feature configuration (a dict of plain values)."""
-    from smecredit.data.schemas import TABLES
-    from smecredit.data.validate import find_table_file
-
-    folder = Path(raw_dir)
-    if not folder.is_dir():
-        raise DataContractError(f"raw folder not found: {folder}")
-    files = {name: find_table_file(folder, name) for name in TABLES}
-    for name in ("enterprises", "loans", "loan_monthly"):
-        if files[name] is None:
-            raise DataContractError(f"required table {name!r} missing in {folder} "
-                                    f"(expected {name}.parquet or {name}.csv)")
-    files = {k: v for k, v in files.items() if v is not None}
-    ids = np.sort(_read_rows(files["enterprises"], None, ["enterprise_id"])["enterprise_id"].to_numpy(dtype=object))
-    # month ranges of the whole data (snapshot checks, label observability, months inside the data)
-    ranges: dict[str, tuple[int, int] | None] = {}
-    for table in MONTHLY_TABLES:
-        if table in files:
-            m = pd.to_datetime(_read_rows(files[table], None, ["month_end"])["month_end"])
-            ranges[table] = None if m.empty else (int(month_index(m.min())[0]), int(month_index(m.max())[0]))
-    known = [r for r in ranges.values() if r is not None]
-    if not known:
-        raise DataContractError(f"no monthly records in {folder}: cannot place snapshots in time")
-    first, last = min(r[0] for r in known), max(r[1] for r in known)
-    snaps = parse_snapshots(snapshots)
-    bad = [s for s in snaps if not first <= anchor_month(s) <= last]
-    if bad:
-        raise ConfigError(
-            f"snapshot(s) {', '.join(str(s.date()) for s in bad)} outside the data range: the monthly tables cover "
-            f"{month_label(first)} to {month_label(last)}")
-    base = config or FeatureConfig()
-    cfg = FeatureConfig(horizon=horizon, default_dpd=base.default_dpd, no_event_days=base.no_event_days)
-    return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg}
+# The file I/O and the transformer moved to smecredit.features.folder / .transformer; the old import path
+# keeps working (lazily, without an import cycle) for code written against it.
+_MOVED = {"build_features_from_folder": "folder", "iter_features_from_folder": "folder", "folder_plan": "folder",
+          "featurise_ids": "folder", "raw_fingerprint": "folder", "write_feature_dir": "folder",
+          "check_feature_out": "folder", "FEATURE_DIR_FILES": "folder", "FeatureBuilder": "transformer"}
 
 
-def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: bool = True, k: int = 0,
-                  n_chunks: int = 1) -> pd.DataFrame:
-    """Features of the enterprises ``chunk_ids`` (read from the plan's files): the unit of work of a distributed
-    build (e.g. one Spark group); typed and sorted as :func:`build_features`."""
-    chunk_ids = sorted(map(str, chunk_ids))
-    tables = {name: _read_rows(path, chunk_ids) for name, path in plan["files"].items()}
-    counts = dict.fromkeys(tables, 0)
-    hashes = {name: hashlib.sha256() for name in tables}
-    frames = _featurise_chunk(tables, k, n_chunks, validate, plan["ranges"], plan["snapshots"], plan["config"],
-                              population, counts, hashes)
-    return _finalise(pd.concat(frames, ignore_index=True))
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
 
-
-def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int, horizon: int = 12,
-                              population="active_loan", config: FeatureConfig | None = None,
-                              validate: bool = True, progress: Callable[[int, int], None] | None = None,
-                              skip: Callable[[int], bool] | None = None, info: dict | None = None,
-                              finalise: bool = True) -> Iterable[tuple[int, pd.DataFrame | None]]:
-    """Yield ``(k, features of enterprise chunk k)`` for a raw folder, chunk by chunk (bounded memory).
-
-    The chunks hold ``chunk_size`` enterprises in sorted id order; with ``finalise`` each chunk's frame
-    is typed and sorted as :func:`build_features` (so the concatenation of the chunks equals the
-    whole table for one snapshot). ``skip(k)`` true yields ``(k, None)`` without featurising the
-    chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
-    generator is exhausted.
-    """
-    from smecredit.data.schemas import TABLES
-
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
-    plan = folder_plan(raw_dir, snapshots, horizon=horizon, config=config)
-    files, ids, ranges, snaps, cfg = plan["files"], plan["ids"], plan["ranges"], plan["snapshots"], plan["config"]
-    starts = list(range(0, len(ids), chunk_size))
-    total, done = len(starts) * len(snaps), 0
-    counts = dict.fromkeys(files, 0)
-    hashes = {name: hashlib.sha256() for name in files}
-    with work_dir("smecredit-chunks-") as tmp:
-        parts: dict[str, list[Path]] = {}
-        for name, path in files.items():
-            if path.suffix != ".parquet":
-                continue
-            parts[name], unknown = _partition_parquet(path, ids, chunk_size, Path(tmp))
-            if unknown:
-                raise DataContractError(f"{name}.enterprise_id: {unknown} row(s) refer to enterprises absent from "
-                                        f"the enterprises table")
-        for k, lo in enumerate(starts):
-            chunk_ids = list(ids[lo:lo + chunk_size])
-            tables = {name: (pd.read_parquet(parts[name][k]) if name in parts else _read_rows(path, chunk_ids))
-                      for name, path in files.items()}
-            if skip is not None and skip(k):
-                for name, df in tables.items():
-                    counts[name] += len(df)
-                    hashes[name].update(frame_fingerprint(df).encode())
-                frame = None
-            else:
-                chunk = _featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
-                                         counts, hashes)
-                frame = pd.concat(chunk, ignore_index=True)
-                if finalise:
-                    frame = _finalise(frame)
-            del tables
-            done += len(snaps)
-            if progress is not None:
-                progress(done, total)
-            yield k, frame
-    for name, path in files.items():
-        if name in parts:
-            continue  # unknown enterprises were counted while partitioning
-        n_file = _read_rows(path, None, ["enterprise_id"]).shape[0]
-        if n_file != counts[name]:
-            raise DataContractError(f"{name}.enterprise_id: {n_file - counts[name]} row(s) refer to enterprises "
-                                    f"absent from the enterprises table")
-    fp = hashlib.sha256()
-    for name in sorted(hashes):
-        fp.update(name.encode())
-        fp.update(hashes[name].hexdigest().encode())
-    if info is not None:
-        info.update({"tables": counts, "missing": sorted(n for n in TABLES if n not in files),
-                     "fingerprint": fp.hexdigest(), "chunk_size": int(chunk_size), "n_chunks": len(starts)})
-
-
-def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,
-                     snaps: list[pd.Timestamp], cfg: FeatureConfig, population, counts: dict,
-                     hashes: dict) -> list[pd.DataFrame]:
-    from smecredit.data import from_frames
-
-    for name, df in tables.items():
-        counts[name] += len(df)
-        hashes[name].update(frame_fingerprint(df).encode())
-    try:
-        raw = from_frames(tables, validate=validate)
-    except DataContractError as exc:
-        raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (rows counted within the chunk; "
-                                f"`smecredit validate` gives the rows of the files): "
-                                f"{exc}") from exc
-    prep = prepare(raw)
-    for table, rng in ranges.items():
-        prep.cached(("range", table), lambda r=rng: r)
-    return [_one_snapshot(prep, snap, cfg, population) for snap in snaps]
-
-
-def raw_fingerprint(raw: RawData | PreparedRaw) -> str:
-    """SHA-256 over the fingerprints of every raw table (sorted by table name)."""
-    tables = prepare(raw).raw.tables
-    h = hashlib.sha256()
-    for name in sorted(tables):
-        h.update(name.encode())
-        h.update(frame_fingerprint(tables[name]).encode())
-    return h.hexdigest()
-
-
-FEATURE_DIR_FILES = ("features.parquet", "catalog.csv", "manifest.json")
-
-
-def write_feature_dir(features: pd.DataFrame, out: str | Path, *, manifest: dict) -> Path:
-    """Write ``features.parquet``, ``catalog.csv`` and ``manifest.json`` into folder ``out`` as one unit.
-
-    The three files are written into a staging folder next to ``out``, which is then renamed
-    onto ``out``: a failure leaves the previous folder (or nothing) intact, never a new table
-    beside an old manifest. An existing features folder is replaced; an existing folder holding
-    anything else, or a file at ``out``, is refused (:class:`~smecredit.exceptions.OutputError`).
-    """
-    out = check_feature_out(out)
-    with atomic_path(out, is_dir=True) as tmp:
-        with writing(out):
-            features.to_parquet(tmp / "features.parquet", index=False)
-            feature_catalog().to_csv(tmp / "catalog.csv", index=False)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
-                                               + "\n", encoding="utf-8")
-    return out
-
-
-def check_feature_out(out: str | Path) -> Path:
-    """Check early that ``out`` can be written as a features folder (see :func:`write_feature_dir`)."""
-    out = check_writable(out, is_dir=True)
-    if out.is_dir():
-        other = sorted(p.name for p in out.iterdir() if p.name not in FEATURE_DIR_FILES)
-        if other:
-            raise OutputError(f"cannot write features to {out}: the folder exists and holds other files "
-                              f"({', '.join(other[:5])}); give a new or a features folder")
-    return out
-
-
-class FeatureBuilder(TransformerMixin, BaseEstimator):
-    """Point-in-time feature builder with the scikit-learn interface.
-
-    ``transform(raw)`` returns exactly what :func:`build_features` returns for the same raw
-    tables and parameters, so an analyst gets in a notebook the features of the batch job.
-
-    Parameters
-    ----------
-    snapshots : str or list of dates
-        Snapshot dates.
-    horizon : int, default 12
-        Label horizon in months.
-    population : {"active_loan", "all"} or list of enterprise ids, default "active_loan"
-    chunk_size : int, optional
-        Enterprises per chunk.
-
-    Attributes
-    ----------
-    feature_names_out_ : ndarray of str
-        The feature columns (without the meta columns).
-    catalog_ : DataFrame
-        The feature catalogue.
-
-    Examples
-    --------
-    >>> fb = FeatureBuilder(snapshots="2024-06-30")        # doctest: +SKIP
-    >>> table = fb.fit_transform(load_raw("city"))         # doctest: +SKIP
-    """
-
-    def __init__(self, snapshots=None, *, horizon: int = 12, population="active_loan",
-                 chunk_size: int | None = None):
-        self.snapshots = snapshots
-        self.horizon = horizon
-        self.population = population
-        self.chunk_size = chunk_size
-
-    def fit(self, X=None, y=None):
-        """Check the parameters and record the feature names; returns self."""
-        if self.snapshots is None:
-            raise ConfigError("FeatureBuilder: snapshots must be given (e.g. '2024-06-30,2024-12-31')")
-        parse_snapshots(self.snapshots)
-        FeatureConfig(horizon=self.horizon)
-        if isinstance(self.population, str) and self.population not in POPULATIONS:
-            raise ConfigError(f"population must be one of {POPULATIONS} or a list of enterprise ids; "
-                              f"got {self.population!r}")
-        self.catalog_ = feature_catalog()
-        self.feature_names_out_ = np.asarray(self.catalog_["name"], dtype=object)
-        return self
-
-    def transform(self, X) -> pd.DataFrame:
-        """Features of ``X`` (RawData, or the path of a raw folder)."""
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("FeatureBuilder is not fitted yet: call fit() first")
-        raw = load_raw(X) if isinstance(X, (str, Path)) else X
-        return build_features(raw, self.snapshots, horizon=self.horizon, population=self.population,
-                              chunk_size=self.chunk_size)
-
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("FeatureBuilder is not fitted yet: call fit() first")
-        return self.feature_names_out_.copy()
+        return getattr(importlib.import_module(f"smecredit.features.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.features.builder import POPULATIONS, iter_features_from_folder, parse_snapshots
+from smecredit.features.builder import POPULATIONS, parse_snapshots
+from smecredit.features.folder import iter_features_from_folder
 from smecredit.scoring.job import (DEFAULT_VALIDATORS, JobFolder, JobResult, Progress, Validator,
                                    finish_manifest, model_info, resolve_model, run_partitions, score_chunk, start_manifest)
 

@@ -1,7 +1,7 @@
 """Features and the monthly job on Spark: the local pandas code, distributed over enterprise groups.
 
 :func:`features_dataframe` groups the sorted enterprise ids into chunks and runs
-:func:`smecredit.features.builder.featurise_ids` — the code of ``smecredit features`` — on each chunk with
+:func:`smecredit.features.folder.featurise_ids` — the code of ``smecredit features`` — on each chunk with
 ``applyInPandas``: every task reads its enterprises' rows of every raw table (Parquet filters; the raw
 folder must be readable by the executors: HDFS, S3, NFS, or local in ``local[*]``) and featurises them
 with the month ranges of the whole data computed once on the driver, so the rows equal the local build's.
@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from smecredit.exceptions import ConfigError
-from smecredit.features.builder import META_COLUMNS, POPULATIONS, featurise_ids, folder_plan
+from smecredit.features.builder import META_COLUMNS, POPULATIONS
+from smecredit.features.folder import featurise_ids, folder_plan
 from smecredit.features.catalog import feature_specs
 from smecredit.io import atomic_path
 from smecredit.scoring.job import MANIFEST, model_info, resolve_model
