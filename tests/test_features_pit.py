@@ -167,3 +167,160 @@ def test_enterprise_registered_after_snapshot_changes_nothing():
     rows["enterprise_id"] = "91331002MA00000019"
     frames["tax_monthly"] = pd.concat([tax, rows], ignore_index=True)
     pd.testing.assert_frame_equal(_features(frames, SNAPSHOT), BASELINE[SNAPSHOT])
+
+
+# ---------------------------------------------------------------------------------------------
+# Publication lags: a row whose available_date falls after the snapshot is unknown at the snapshot
+
+from smecredit.data.schemas import AVAILABLE_DATE, AVAILABLE_DATE_TABLES, TABLES  # noqa: E402
+
+LAG_TABLES = sorted(t for t in AVAILABLE_DATE_TABLES if t in BASE)
+
+
+def _with_lags(frames, seed: int, max_days: int = 75, share_empty: float = 0.15):
+    """Every periodic table with an available_date = as-of date + a random lag of 0..max_days days (some empty)."""
+    rng = np.random.default_rng(seed)
+    out = {k: v.copy() for k, v in frames.items()}
+    for t in LAG_TABLES:
+        df = out[t]
+        lag = pd.to_timedelta(rng.integers(0, max_days + 1, len(df)), unit="D")
+        avail = pd.Series(df[ASOF[t]].to_numpy() + lag.to_numpy(), index=df.index)
+        df[AVAILABLE_DATE] = avail.where(rng.random(len(df)) >= share_empty)
+        out[t] = df
+    return out
+
+
+def _late_rows_removed(frames, snapshot):
+    """The frames without the rows about the past that were published after the snapshot."""
+    out = dict(frames)
+    for t in LAG_TABLES:
+        df = frames[t]
+        late = (df[ASOF[t]] <= snapshot) & (df[AVAILABLE_DATE] > snapshot)
+        out[t] = df[~late.to_numpy()].reset_index(drop=True)
+    return out
+
+
+LAGGED = _with_lags(BASE, seed=11)
+LAG_BASELINE = {s: _features(LAGGED, s) for s in SNAPSHOTS}
+
+
+def test_the_lags_of_the_test_world_hide_rows_and_change_features():
+    """Not vacuous: at each snapshot some rows about the past are not yet published, and features move."""
+    for s in SNAPSHOTS:
+        hidden = sum(int(((LAGGED[t][ASOF[t]] <= s) & (LAGGED[t][AVAILABLE_DATE] > s)).sum()) for t in LAG_TABLES)
+        assert hidden > 10
+        assert not LAG_BASELINE[s].equals(BASELINE[s])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), max_days=st.integers(1, 120), snap=st.sampled_from(range(len(SNAPSHOTS))))
+def test_a_row_published_after_the_snapshot_counts_as_absent(seed, max_days, snap):
+    """Features of lagged data = features of the same data without the late-published rows (whatever the lags)."""
+    snapshot = SNAPSHOTS[snap]
+    lagged = _with_lags(BASE, seed, max_days)
+    pd.testing.assert_frame_equal(_features(lagged, snapshot),
+                                  _features(_late_rows_removed(lagged, snapshot), snapshot))
+
+
+def _mutate_late_row(frames, table, op, pick, factor, days, snapshot):
+    """Change, delete or add one row of ``table`` published after ``snapshot`` (its as-of date may lie before)."""
+    frames = {k: v.copy() for k, v in frames.items()}
+    df = frames[table]
+    spec = TABLES[table]
+    late = np.flatnonzero((df[AVAILABLE_DATE] > snapshot).to_numpy())
+    if op in ("change", "delete") and late.size == 0:
+        return None
+    if op == "change":
+        i = df.index[late[pick % late.size]]
+        for c in spec.columns:
+            if c.name in spec.key or c.name in ("enterprise_id", ASOF[table]) or c.name.endswith("_id"):
+                continue
+            v = df.loc[i, c.name]
+            if c.allowed:
+                df.loc[i, c.name] = c.allowed[pick % len(c.allowed)]
+            elif c.dtype == "bool":
+                df.loc[i, c.name] = not bool(v)
+            elif c.dtype == "int" and c.name != "year":
+                df.loc[i, c.name] = int(days % 400)
+            elif c.dtype == "float":
+                df.loc[i, c.name] = (0.0 if pd.isna(v) else float(v)) * factor + 1.0
+            elif c.dtype == "date" and c.nullable:
+                df.loc[i, c.name] = snapshot - pd.Timedelta(days=int(days))
+        frames[table] = df
+    elif op == "delete":
+        frames[table] = df.drop(index=df.index[late[pick % late.size]]).reset_index(drop=True)
+    else:  # add a row about the past (as-of on or before the snapshot) published after it
+        if table in ("tax_monthly", "utilities_monthly"):
+            # enterprise 1 has no tax or utility records: a new (enterprise, month) key
+            src = df.iloc[[pick % len(df)]].copy()
+            src["enterprise_id"] = BASE["enterprises"]["enterprise_id"].iloc[1]
+            months = MONTHS_UP_TO(snapshot)
+            src["month_end"] = months[pick % len(months)]
+        elif table in ("judicial_events", "admin_events", "ip_assets", "supply_chain", "loan_events",
+                       "tax_credit_annual", "green_annual"):
+            src = df.iloc[[pick % len(df)]].copy()
+            src[ASOF[table]] = snapshot - pd.Timedelta(days=int(days))
+            for key in ("case_id", "asset_id", "instrument_id"):
+                if key in src.columns:
+                    src[key] = f"LATE{pick}"
+            if table in ("tax_credit_annual", "green_annual"):
+                src["year"] = 1990 + pick % 30
+            if table == "loan_events":
+                src["event_type"] = "restructuring"
+        else:
+            return None  # a new monthly row of a loan or of social insurance would need a new loan or month
+        src[AVAILABLE_DATE] = snapshot + pd.Timedelta(days=int(days) + 1)
+        frames[table] = pd.concat([df, src], ignore_index=True)
+    return frames
+
+
+def MONTHS_UP_TO(snapshot):  # noqa: N802
+    from features_world import MONTHS
+
+    return MONTHS[MONTHS <= snapshot]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=st.sampled_from(LAG_TABLES), op=st.sampled_from(["change", "delete", "add"]),
+       pick=st.integers(0, 10_000), factor=st.floats(0.0, 50.0, allow_nan=False), days=st.integers(0, 150),
+       snap=st.sampled_from(range(len(SNAPSHOTS))))
+def test_rows_published_after_snapshot_never_change_its_features(table, op, pick, factor, days, snap):
+    snapshot = SNAPSHOTS[snap]
+    frames = _mutate_late_row(LAGGED, table, op, pick, factor, days, snapshot)
+    if frames is None:
+        return
+    pd.testing.assert_frame_equal(_features(frames, snapshot), LAG_BASELINE[snapshot])
+
+
+def test_publication_lag_of_a_month_of_tax_data():
+    """June's VAT data published on 15 July: unknown at 30 June, known at 31 July (hand-made check)."""
+    frames = {k: v.copy() for k, v in BASE.items()}
+    tax = frames["tax_monthly"]
+    tax[AVAILABLE_DATE] = tax["month_end"] + pd.offsets.MonthBegin(1) + pd.Timedelta(days=14)
+    eid = BASE["enterprises"]["enterprise_id"].iloc[2]
+    june = BASE["tax_monthly"]
+    june = june[(june["enterprise_id"] == eid) & (june["month_end"] == SNAPSHOT)]
+    assert len(june) == 1
+    at_june = _features(frames, SNAPSHOT).set_index("enterprise_id").loc[eid]
+    no_june = {**BASE, "tax_monthly": BASE["tax_monthly"].drop(index=june.index)}
+    expected = _features(no_june, SNAPSHOT).set_index("enterprise_id").loc[eid]
+    full = BASELINE[SNAPSHOT].set_index("enterprise_id").loc[eid]
+    may_apr = BASE["tax_monthly"].set_index(["enterprise_id", "month_end"]).loc[eid, "invoiced_sales"]
+    assert at_june["tax_sales_3m"] == pytest.approx(may_apr.loc["2024-04-30":"2024-05-31"].mean())
+    assert at_june["tax_sales_3m"] == expected["tax_sales_3m"] != full["tax_sales_3m"]
+    july = pd.Timestamp("2024-07-31")
+    # at the end of July, June is published but July is not yet: June and the two months before it are used
+    at_july = _features(frames, july).set_index("enterprise_id").loc[eid]
+    assert at_july["tax_sales_3m"] == pytest.approx(may_apr.loc["2024-05-31":"2024-06-30"].mean())
+
+
+def test_empty_or_absent_available_date_is_todays_rule_and_an_invalid_one_is_refused():
+    from smecredit.data import from_frames
+    from smecredit.exceptions import DataContractError
+
+    empty = {k: (v.assign(**{AVAILABLE_DATE: pd.NaT}) if k in LAG_TABLES else v) for k, v in BASE.items()}
+    for s in SNAPSHOTS:
+        pd.testing.assert_frame_equal(_features(empty, s), BASELINE[s])
+    bad = {**BASE, "tax_monthly": BASE["tax_monthly"].assign(**{AVAILABLE_DATE: "not a date"})}
+    with pytest.raises(DataContractError, match=r"tax_monthly.*available_date.*wrong type: expected date"):
+        from_frames(bad, validate=True)

@@ -83,10 +83,28 @@ def _amount(name, en, zh, nullable=False, unit="CNY") -> Column:
     return Column(name, "float", en, zh, nullable=nullable, min_value=0.0, unit=unit)
 
 
+AVAILABLE_DATE = "available_date"
+
+#: Periodic source tables that may carry the optional ``available_date`` column (publication lag): a record is
+#: known from the later of its as-of date and its available date. The bank's own application tables, the loan
+#: contracts, the registry and the related persons have none.
+AVAILABLE_DATE_TABLES = ("tax_monthly", "tax_credit_annual", "utilities_monthly", "social_insurance_monthly",
+                         "judicial_events", "admin_events", "ip_assets", "supply_chain", "loan_monthly",
+                         "green_annual", "loan_events")
+
+
+def _available() -> Column:
+    return Column(AVAILABLE_DATE, "date", "Date the record became available to the bank (publication lag); empty: "
+                  "known at its as-of date", "数据可得日期（发布滞后）；为空则按记录日期视为可得", nullable=True,
+                  future_ok=True, optional=True)
+
+
 TABLES: dict[str, TableSpec] = {}
 
 
 def _register(spec: TableSpec) -> None:
+    if spec.name in AVAILABLE_DATE_TABLES:
+        spec = TableSpec(**{**spec.__dict__, "optional_columns": spec.optional_columns + (_available(),)})
     TABLES[spec.name] = spec
 
 
@@ -353,6 +371,13 @@ def data_model_markdown() -> str:
         "negative. The *as-of column* of a table is the date at which a record becomes known: point-in-time",
         "features use only records whose as-of date is on or before the snapshot; other dates of a record",
         "(e.g. `paid_date`, `pledge_date`, `dishonest_since`) are ignored when they fall after the snapshot.",
+        "**Publication lags**: the periodic source tables (" + ", ".join(f"`{t}`" for t in AVAILABLE_DATE_TABLES) + ")",
+        "may carry an optional `available_date` column, the date the record reached the bank (e.g. the tax bureau",
+        "publishes a month's VAT data in the middle of the next month). When present, point-in-time features use",
+        "only rows whose `available_date` is on or before the snapshot (as well as their as-of date); an empty",
+        "`available_date`, or a file without the column, means the record is known at its as-of date. Labels",
+        "(future defaults) and the population (loans outstanding at the snapshot, the bank's own books) do not",
+        "depend on it.",
         "Columns marked PII never appear in reports, logs or MLflow artifacts (keyed pseudonyms are used).",
         "",
         "| table | 表 | required | key | as-of column | source |",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.loaders import RawData
-from smecredit.data.schemas import TABLES
+from smecredit.data.schemas import AVAILABLE_DATE, AVAILABLE_DATE_TABLES, TABLES
 from smecredit.exceptions import DataContractError
 from smecredit.features.config import FeatureConfig  # noqa: F401 (the families import it from here)
 
@@ -194,6 +194,33 @@ class PreparedRaw:
         vals = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         values[self.codes(table), m] = vals
         return Panel(values, m0)
+
+    def known_at(self, snapshot: pd.Timestamp) -> PreparedRaw:
+        """The raw tables as the bank knew them on ``snapshot``: rows whose ``available_date`` (publication lag)
+        falls after the snapshot are left out. ``self`` when no row is hidden (no lag column, or every dated
+        row published by then), so data without publication lags are featurised exactly as before.
+
+        The view keeps the month ranges of the whole data: it changes which records are known, not where
+        the data start and end.
+        """
+        day = snapshot_day(snapshot)
+        keep: dict[str, np.ndarray] = {}
+        for name in AVAILABLE_DATE_TABLES:
+            df = self.raw.tables.get(name)
+            if df is None or AVAILABLE_DATE not in df.columns:
+                continue
+            avail = self.cached(("available_day", name), lambda d=df: day_index(d[AVAILABLE_DATE]))
+            hidden = avail > day  # NaN (no available date) compares False: known at its as-of date
+            if hidden.any():
+                keep[name] = ~hidden
+        if not keep:
+            return self
+        tables = {name: (df[keep[name]].reset_index(drop=True) if name in keep else df)
+                  for name, df in self.raw.tables.items()}
+        codes = {name: (c[keep[name]] if name in keep else c) for name, c in self._codes.items()}
+        ranges = {t: self.month_range(t) for t in MONTHLY_TABLES}
+        return PreparedRaw(RawData(tables, self.raw.folder, list(self.raw.missing)), self.ids, month_ranges=ranges,
+                           _codes=codes)
 
     def data_months(self) -> tuple[int, int]:
         """First and last month covered by any monthly table."""

@@ -123,9 +123,10 @@ def _population_mask(raw: PreparedRaw, labels: pd.DataFrame, snapshot: pd.Timest
 
 def snapshot_rows(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig, population) -> pd.DataFrame:
     """Meta columns and features of the population at one snapshot (untyped, unsorted)."""
-    labels = label_frame(raw, snapshot, cfg)
+    labels = label_frame(raw, snapshot, cfg)  # labels and population from the whole data (the future, own books)
     mask = _population_mask(raw, labels, snapshot, population)
-    parts = [fn(raw, snapshot, cfg).iloc[mask] for fn in FAMILIES.values()]
+    known = raw.known_at(snapshot)  # features: only records published by the snapshot (publication lags)
+    parts = [fn(known, snapshot, cfg).iloc[mask] for fn in FAMILIES.values()]
     feats = pd.concat(parts, axis=1)
     meta = pd.DataFrame({
         "enterprise_id": raw.ids[mask],

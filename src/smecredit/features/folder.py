@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.loaders import RawData
+from smecredit.data.schemas import AVAILABLE_DATE
 from smecredit.exceptions import ConfigError, DataContractError, OutputError
 from smecredit.features._panel import MONTHLY_TABLES, PreparedRaw, anchor_month, month_index, month_label, prepare
 from smecredit.features.builder import (check_population, finalise_table, parse_snapshots, resolve_config,
@@ -246,12 +247,19 @@ def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, val
 
 
 def raw_fingerprint(raw: RawData | PreparedRaw) -> str:
-    """SHA-256 over the fingerprints of every raw table (sorted by table name)."""
+    """SHA-256 over the fingerprints of every raw table (sorted by table name).
+
+    An ``available_date`` column without any value is left out: a file without the optional column and one with
+    it empty hold the same data (and keep the fingerprint they had before the column existed).
+    """
     tables = prepare(raw).raw.tables
     h = hashlib.sha256()
     for name in sorted(tables):
+        df = tables[name]
+        if AVAILABLE_DATE in df.columns and df[AVAILABLE_DATE].isna().all():
+            df = df.drop(columns=[AVAILABLE_DATE])
         h.update(name.encode())
-        h.update(frame_fingerprint(tables[name]).encode())
+        h.update(frame_fingerprint(df).encode())
     return h.hexdigest()
 
 
