@@ -121,6 +121,9 @@ class PreparedRaw:
     raw: RawData
     ids: np.ndarray
     month_ranges: dict[str, tuple[int, int] | None] | None = None
+    #: Inputs of the guarantee-network family computed on the whole data (``features.network.NetworkData``):
+    #: links and statuses of other enterprises, which a chunk does not hold.
+    network: Any = None
     _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -200,8 +203,9 @@ class PreparedRaw:
         falls after the snapshot are left out. ``self`` when no row is hidden (no lag column, or every dated
         row published by then), so data without publication lags are featurised exactly as before.
 
-        The view keeps the month ranges of the whole data: it changes which records are known, not where
-        the data start and end.
+        The view keeps the month ranges and the network inputs of the whole data (the network family applies
+        the publication lags of the statuses itself): it changes which records are known, not where the
+        data start and end.
         """
         day = snapshot_day(snapshot)
         keep: dict[str, np.ndarray] = {}
@@ -215,12 +219,14 @@ class PreparedRaw:
                 keep[name] = ~hidden
         if not keep:
             return self
+        from smecredit.features.network import network_of  # noqa: PLC0415 (the family builds on this module)
+
         tables = {name: (df[keep[name]].reset_index(drop=True) if name in keep else df)
                   for name, df in self.raw.tables.items()}
         codes = {name: (c[keep[name]] if name in keep else c) for name, c in self._codes.items()}
         ranges = {t: self.month_range(t) for t in MONTHLY_TABLES}
         return PreparedRaw(RawData(tables, self.raw.folder, list(self.raw.missing)), self.ids, month_ranges=ranges,
-                           _codes=codes)
+                           network=network_of(self), _codes=codes)
 
     def data_months(self) -> tuple[int, int]:
         """First and last month covered by any monthly table."""

@@ -22,8 +22,8 @@ import pandas as pd
 
 from smecredit.data.loaders import RawData
 from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.features import (consistency, credit, events, green, ip, registry, related, social, supply_chain,
-                                tax, utilities)
+from smecredit.features import (consistency, credit, events, green, ip, network, registry, related, social,
+                                supply_chain, tax, utilities)
 from smecredit.features._panel import MONTHLY_TABLES, PreparedRaw, anchor_month, month_label, prepare
 from smecredit.features.catalog import feature_specs
 from smecredit.features.config import FeatureConfig
@@ -47,6 +47,7 @@ FAMILIES: dict[str, Callable[[PreparedRaw, pd.Timestamp, FeatureConfig], pd.Data
     "credit": credit.credit_features,
     "green": green.green_features,
     "rp": related.related_features,
+    "net": network.network_features,
 }
 
 
@@ -148,9 +149,10 @@ def _chunks(raw: PreparedRaw, chunk_size: int | None) -> Iterable[PreparedRaw]:
         for name, df in raw.raw.tables.items():
             codes = raw.codes(name)
             tables[name] = df.iloc[np.flatnonzero((codes >= lo) & (codes < hi))].reset_index(drop=True)
-        # month ranges (label window, months inside the data) are those of the whole data
+        # month ranges (label window, months inside the data) and network inputs are those of the whole data
         ranges = {t: raw.month_range(t) for t in MONTHLY_TABLES}
-        yield PreparedRaw(RawData(tables, raw.raw.folder, list(raw.raw.missing)), raw.ids[lo:hi], month_ranges=ranges)
+        yield PreparedRaw(RawData(tables, raw.raw.folder, list(raw.raw.missing)), raw.ids[lo:hi], month_ranges=ranges,
+                          network=network.network_of(raw))
 
 
 def resolve_config(config: FeatureConfig | None, horizon: int) -> FeatureConfig:

@@ -22,11 +22,12 @@ from functools import lru_cache
 import pandas as pd
 
 from smecredit.exceptions import ConfigError
-from smecredit.features import (consistency, credit, events, green, ip, registry, related, social, supply_chain,
-                                tax, utilities)
+from smecredit.features import (consistency, credit, events, green, ip, network, registry, related, social,
+                                supply_chain, tax, utilities)
 from smecredit.features.spec import FeatureSpec
 
-SPEC_MODULES = (registry, tax, utilities, consistency, social, events, ip, supply_chain, credit, green, related)
+SPEC_MODULES = (registry, tax, utilities, consistency, social, events, ip, supply_chain, credit, green, related,
+                network)
 CATALOG_COLUMNS = ["name", "family", "source", "window_months", "description_en", "description_zh", "unit",
                    "direction", "dtype"]
 LANGS = ("en", "zh")
@@ -91,7 +92,7 @@ def _catalog_text(s: FeatureSpec, lang: str) -> str:
 # describe
 
 _UNIT_ZH = {"months": "个月", "cases": "次", "events": "次", "loans": "笔", "banks": "家", "persons": "人",
-            "items": "项", "days": "天", "kWh": "千瓦时", "m3": "立方米"}
+            "items": "项", "days": "天", "kWh": "千瓦时", "m3": "立方米", "enterprises": "家"}
 
 
 def _num(v: float) -> str:

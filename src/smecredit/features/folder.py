@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from smecredit.data.loaders import RawData
-from smecredit.data.schemas import AVAILABLE_DATE
+from smecredit.data.schemas import AVAILABLE_DATE, TABLES
 from smecredit.exceptions import ConfigError, DataContractError, OutputError
 from smecredit.features._panel import MONTHLY_TABLES, PreparedRaw, anchor_month, month_index, month_label, prepare
 from smecredit.features.builder import (check_population, finalise_table, parse_snapshots, resolve_config,
                                         snapshot_rows)
 from smecredit.features.catalog import feature_catalog
 from smecredit.features.config import FeatureConfig
+from smecredit.features.network import GUARANTOR, NetworkData, linked_enterprises, network_data
 from smecredit.io import atomic_path, check_writable, frame_fingerprint, table_read_error, work_dir, writing
 
 
@@ -112,7 +113,6 @@ def build_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: in
 def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: FeatureConfig | None = None) -> dict:
     """What every chunk of a raw folder needs: the table files, the sorted enterprise ids, the month ranges
     of the whole data, the checked snapshots and the feature configuration (a dict of plain values)."""
-    from smecredit.data.schemas import TABLES
     from smecredit.data.validate import find_table_file
 
     folder = Path(raw_dir)
@@ -142,7 +142,45 @@ def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: Fe
             f"snapshot(s) {', '.join(str(s.date()) for s in bad)} outside the data range: the monthly tables cover "
             f"{month_label(first)} to {month_label(last)}")
     cfg = resolve_config(config, horizon)
-    return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg}
+    return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg,
+            "network": _folder_network(files)}
+
+
+def _file_columns(path: Path) -> list[str]:
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        return list(pd.read_csv(path, nrows=0).columns)
+    except (OSError, ValueError) as exc:
+        raise table_read_error(path, exc) from exc
+
+
+def _typed_rows(path: Path, table: str, columns: list[str], ids: list[str] | None = None) -> pd.DataFrame:
+    """The ``columns`` present in a raw table file (rows of ``ids`` only when given), converted to model types
+    (invalid values become missing here; the chunk's validation reports them)."""
+    from smecredit.data.validate import ValidationReport, coerce_types
+
+    present = [c for c in columns if c in _file_columns(path)]
+    df = _read_rows(path, ids, present)
+    return coerce_types(df, TABLES[table], ValidationReport("(network)"))
+
+
+def _folder_network(files: dict[str, Path]) -> NetworkData:
+    """The inputs of the guarantee-network family from the whole folder: every loan's guarantor, the persons
+    shared by enterprises and the ``loan_monthly`` rows of the linked enterprises only (bounded memory)."""
+    loans = _typed_rows(files["loans"], "loans", ["enterprise_id", "loan_id", "start_date", "maturity_date",
+                                                   GUARANTOR])
+    persons = (_typed_rows(files["related_persons"], "related_persons", ["enterprise_id", "person_id"])
+               if "related_persons" in files else None)
+    _, _, linked = linked_enterprises(loans, persons)
+    lm_cols = ["enterprise_id", "month_end", "days_past_due", "risk_class_5", "interest_arrears", AVAILABLE_DATE]
+    if linked:
+        lm = _typed_rows(files["loan_monthly"], "loan_monthly", lm_cols, sorted(linked))
+    else:
+        lm = pd.DataFrame({c: pd.Series(dtype=object) for c in lm_cols})
+    return network_data(loans, lm, persons)
 
 
 def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: bool = True, k: int = 0,
@@ -154,7 +192,7 @@ def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: 
     counts = dict.fromkeys(tables, 0)
     hashes = {name: hashlib.sha256() for name in tables}
     frames = _featurise_chunk(tables, k, n_chunks, validate, plan["ranges"], plan["snapshots"], plan["config"],
-                              population, counts, hashes)
+                              population, counts, hashes, plan["network"])
     return finalise_table(pd.concat(frames, ignore_index=True))
 
 
@@ -171,7 +209,6 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
     chunk (a resumed job); ``info`` is filled as :func:`build_features_from_folder` returns it once the
     generator is exhausted.
     """
-    from smecredit.data.schemas import TABLES
 
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}")
@@ -202,7 +239,7 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
                 frame = None
             else:
                 chunk = _featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
-                                         counts, hashes)
+                                         counts, hashes, plan["network"])
                 frame = pd.concat(chunk, ignore_index=True)
                 if finalise:
                     frame = finalise_table(frame)
@@ -229,7 +266,7 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
 
 def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,
                      snaps: list[pd.Timestamp], cfg: FeatureConfig, population, counts: dict,
-                     hashes: dict) -> list[pd.DataFrame]:
+                     hashes: dict, network: NetworkData | None = None) -> list[pd.DataFrame]:
     from smecredit.data import from_frames
 
     for name, df in tables.items():
@@ -241,8 +278,8 @@ def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, val
         raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (rows counted within the chunk; "
                                 f"`smecredit validate` gives the rows of the files): "
                                 f"{exc}") from exc
-    # month ranges (label window, months inside the data) are those of the whole data
-    prep = PreparedRaw(raw, prepare(raw).ids, month_ranges=dict(ranges))
+    # month ranges (label window, months inside the data) and network inputs are those of the whole data
+    prep = PreparedRaw(raw, prepare(raw).ids, month_ranges=dict(ranges), network=network)
     return [snapshot_rows(prep, snap, cfg, population) for snap in snaps]
 
 
