@@ -308,6 +308,10 @@ def test_publication_lag_of_a_month_of_tax_data():
     may_apr = BASE["tax_monthly"].set_index(["enterprise_id", "month_end"]).loc[eid, "invoiced_sales"]
     assert at_june["tax_sales_3m"] == pytest.approx(may_apr.loc["2024-04-30":"2024-05-31"].mean())
     assert at_june["tax_sales_3m"] == expected["tax_sales_3m"] != full["tax_sales_3m"]
+    # a month not yet published is not a month without invoices: the count stops at the last published month
+    june_zero = float(june["invoiced_sales"].iloc[0] == 0)
+    assert at_june["tax_zero_months_12m"] == full["tax_zero_months_12m"] - june_zero
+    assert expected["tax_zero_months_12m"] == full["tax_zero_months_12m"] - june_zero + 1  # a missing row counts
     july = pd.Timestamp("2024-07-31")
     # at the end of July, June is published but July is not yet: June and the two months before it are used
     at_july = _features(frames, july).set_index("enterprise_id").loc[eid]

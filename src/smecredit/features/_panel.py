@@ -124,6 +124,9 @@ class PreparedRaw:
     #: Inputs of the guarantee-network family computed on the whole data (``features.network.NetworkData``):
     #: links and statuses of other enterprises, which a chunk does not hold.
     network: Any = None
+    #: Per monthly table of the whole data: ``(months, first day any row of the month was known)``, or None when
+    #: the table has no ``available_date`` value (see :meth:`published_through`).
+    publication: dict[str, tuple[np.ndarray, np.ndarray] | None] | None = None
     _codes: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -198,6 +201,27 @@ class PreparedRaw:
         values[self.codes(table), m] = vals
         return Panel(values, m0)
 
+    def publication_of(self, table: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(months, first known day)`` of a monthly table (given for the whole data, or from its own rows)."""
+        if self.publication is not None and table in self.publication:
+            return self.publication[table]
+        return self.cached(("publication", table), lambda: publication_schedule(self.table(table)))
+
+    def published_through(self, table: str, snapshot: pd.Timestamp) -> int:
+        """The last month of ``table`` published at ``snapshot`` (at most the anchor month).
+
+        With publication lags, the months after it are *not yet reported* rather than months without a record:
+        counting features of months without records (e.g. ``tax_zero_months_12m``) stop there. Without any
+        ``available_date`` value in the table, the anchor month (today's rule).
+        """
+        a = anchor_month(snapshot)
+        sched = self.publication_of(table)
+        if sched is None:
+            return a
+        months, first = sched
+        ok = (months <= a) & (first <= snapshot_day(snapshot))
+        return int(months[ok].max()) if ok.any() else a
+
     def known_at(self, snapshot: pd.Timestamp) -> PreparedRaw:
         """The raw tables as the bank knew them on ``snapshot``: rows whose ``available_date`` (publication lag)
         falls after the snapshot are left out. ``self`` when no row is hidden (no lag column, or every dated
@@ -225,8 +249,9 @@ class PreparedRaw:
                   for name, df in self.raw.tables.items()}
         codes = {name: (c[keep[name]] if name in keep else c) for name, c in self._codes.items()}
         ranges = {t: self.month_range(t) for t in MONTHLY_TABLES}
+        publication = {t: self.publication_of(t) for t in MONTHLY_TABLES}
         return PreparedRaw(RawData(tables, self.raw.folder, list(self.raw.missing)), self.ids, month_ranges=ranges,
-                           network=network_of(self), _codes=codes)
+                           network=network_of(self), publication=publication, _codes=codes)
 
     def data_months(self) -> tuple[int, int]:
         """First and last month covered by any monthly table."""
@@ -235,6 +260,20 @@ class PreparedRaw:
             raise DataContractError("no monthly records at all (loan_monthly, tax_monthly, utilities_monthly, "
                                     "social_insurance_monthly are empty or absent): cannot place snapshots in time")
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
+def publication_schedule(df: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a monthly table: its months and, per month, the first day one of its rows was known (the later of the
+    month end and the row's ``available_date``); None when the table has no ``available_date`` value."""
+    if df is None or AVAILABLE_DATE not in df.columns or df.empty:
+        return None
+    avail = day_index(df[AVAILABLE_DATE])
+    if np.isnan(avail).all():
+        return None
+    month_end = day_index(df["month_end"])
+    known = np.where(np.isnan(avail), month_end, np.fmax(avail, month_end))
+    first = pd.Series(known).groupby(month_index(df["month_end"])).min()
+    return first.index.to_numpy(dtype=np.int64), first.to_numpy(dtype=np.float64)
 
 
 def prepare(raw: RawData | PreparedRaw) -> PreparedRaw:

@@ -149,10 +149,12 @@ def _chunks(raw: PreparedRaw, chunk_size: int | None) -> Iterable[PreparedRaw]:
         for name, df in raw.raw.tables.items():
             codes = raw.codes(name)
             tables[name] = df.iloc[np.flatnonzero((codes >= lo) & (codes < hi))].reset_index(drop=True)
-        # month ranges (label window, months inside the data) and network inputs are those of the whole data
+        # month ranges (label window, months inside the data), network inputs and publication schedules are those
+        # of the whole data
         ranges = {t: raw.month_range(t) for t in MONTHLY_TABLES}
         yield PreparedRaw(RawData(tables, raw.raw.folder, list(raw.raw.missing)), raw.ids[lo:hi], month_ranges=ranges,
-                          network=network.network_of(raw))
+                          network=network.network_of(raw),
+                          publication={t: raw.publication_of(t) for t in MONTHLY_TABLES})
 
 
 def resolve_config(config: FeatureConfig | None, horizon: int) -> FeatureConfig:

@@ -20,7 +20,8 @@ import pandas as pd
 from smecredit.data.loaders import RawData
 from smecredit.data.schemas import AVAILABLE_DATE, TABLES
 from smecredit.exceptions import ConfigError, DataContractError, OutputError
-from smecredit.features._panel import MONTHLY_TABLES, PreparedRaw, anchor_month, month_index, month_label, prepare
+from smecredit.features._panel import (MONTHLY_TABLES, PreparedRaw, anchor_month, month_index, month_label, prepare,
+                                       publication_schedule)
 from smecredit.features.builder import (check_population, finalise_table, parse_snapshots, resolve_config,
                                         snapshot_rows)
 from smecredit.features.catalog import feature_catalog
@@ -127,10 +128,13 @@ def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: Fe
     ids = np.sort(_read_rows(files["enterprises"], None, ["enterprise_id"])["enterprise_id"].to_numpy(dtype=object))
     # month ranges of the whole data (snapshot checks, label observability, months inside the data)
     ranges: dict[str, tuple[int, int] | None] = {}
+    publication: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
     for table in MONTHLY_TABLES:
         if table in files:
-            m = pd.to_datetime(_read_rows(files[table], None, ["month_end"])["month_end"])
+            dated = _typed_rows(files[table], table, ["month_end", AVAILABLE_DATE])
+            m = dated["month_end"]
             ranges[table] = None if m.empty else (int(month_index(m.min())[0]), int(month_index(m.max())[0]))
+            publication[table] = publication_schedule(dated)
     known = [r for r in ranges.values() if r is not None]
     if not known:
         raise DataContractError(f"no monthly records in {folder}: cannot place snapshots in time")
@@ -143,7 +147,7 @@ def folder_plan(raw_dir: str | Path, snapshots, *, horizon: int = 12, config: Fe
             f"{month_label(first)} to {month_label(last)}")
     cfg = resolve_config(config, horizon)
     return {"files": files, "ids": ids, "ranges": ranges, "snapshots": snaps, "config": cfg,
-            "network": _folder_network(files)}
+            "network": _folder_network(files), "publication": publication}
 
 
 def _file_columns(path: Path) -> list[str]:
@@ -192,7 +196,7 @@ def featurise_ids(plan: dict, chunk_ids, population="active_loan", *, validate: 
     counts = dict.fromkeys(tables, 0)
     hashes = {name: hashlib.sha256() for name in tables}
     frames = _featurise_chunk(tables, k, n_chunks, validate, plan["ranges"], plan["snapshots"], plan["config"],
-                              population, counts, hashes, plan["network"])
+                              population, counts, hashes, plan["network"], plan["publication"])
     return finalise_table(pd.concat(frames, ignore_index=True))
 
 
@@ -239,7 +243,7 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
                 frame = None
             else:
                 chunk = _featurise_chunk(tables, k, len(starts), validate, ranges, snaps, cfg, population,
-                                         counts, hashes, plan["network"])
+                                         counts, hashes, plan["network"], plan["publication"])
                 frame = pd.concat(chunk, ignore_index=True)
                 if finalise:
                     frame = finalise_table(frame)
@@ -266,7 +270,8 @@ def iter_features_from_folder(raw_dir: str | Path, snapshots, *, chunk_size: int
 
 def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, validate: bool, ranges: dict,
                      snaps: list[pd.Timestamp], cfg: FeatureConfig, population, counts: dict,
-                     hashes: dict, network: NetworkData | None = None) -> list[pd.DataFrame]:
+                     hashes: dict, network: NetworkData | None = None,
+                     publication: dict | None = None) -> list[pd.DataFrame]:
     from smecredit.data import from_frames
 
     for name, df in tables.items():
@@ -278,8 +283,10 @@ def _featurise_chunk(tables: dict[str, pd.DataFrame], k: int, n_chunks: int, val
         raise DataContractError(f"enterprise chunk {k + 1} of {n_chunks} (rows counted within the chunk; "
                                 f"`smecredit validate` gives the rows of the files): "
                                 f"{exc}") from exc
-    # month ranges (label window, months inside the data) and network inputs are those of the whole data
-    prep = PreparedRaw(raw, prepare(raw).ids, month_ranges=dict(ranges), network=network)
+    # month ranges (label window, months inside the data), network inputs and publication schedules are those of
+    # the whole data
+    prep = PreparedRaw(raw, prepare(raw).ids, month_ranges=dict(ranges), network=network,
+                       publication=None if publication is None else dict(publication))
     return [snapshot_rows(prep, snap, cfg, population) for snap in snaps]
 
 

@@ -64,8 +64,8 @@ def tax_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -
         for w in (6, 12):
             win = sales.window(a, w)
             months = np.arange(a - w + 1, a + 1)[None, :]
-            # count only months inside the data and after registration
-            in_scope = (months >= reg_m[:, None]) & (months >= sales.m0)
+            # count only months inside the data, after registration and already published (publication lags)
+            in_scope = (months >= reg_m[:, None]) & (months >= sales.m0) & (months <= raw.published_through(SRC, snapshot))
             no_inv = (np.isnan(win) | (win == 0)) & in_scope
             cols[f"tax_zero_months_{w}m"] = no_inv.sum(axis=1).astype(np.float64)
         cols["tax_paid_12m"] = nan_sum(paid.window(a, 12))

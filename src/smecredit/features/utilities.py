@@ -67,7 +67,8 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     cols["elec_cv_12m"] = cv(elec.window(a, 12))
     cols["elec_drop_sa_3m"] = cols["elec_yoy_12m"] - cols["elec_yoy_3m"]
     w6 = elec.window(a, 6)
-    in_data = (np.arange(a - 5, a + 1) >= elec.m0)[None, :]
+    months = np.arange(a - 5, a + 1)
+    in_data = ((months >= elec.m0) & (months <= raw.published_through(SRC, snapshot)))[None, :]
     cols["elec_zero_months_6m"] = ((np.isnan(w6) | (w6 == 0)) & in_data).sum(axis=1).astype(np.float64)
     cols["water_m3_12m"] = nan_mean(water.window(a, 12))
     cols["water_yoy_12m"] = yoy(water, a, 12)
