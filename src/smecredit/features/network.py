@@ -149,38 +149,41 @@ def network_of(raw: PreparedRaw) -> NetworkData:
                                                          raw.table("related_persons")))
 
 
-def _components(a: np.ndarray, b: np.ndarray) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """Nodes, component label per node and component size per node of the undirected edges (a, b)."""
+def _components(a: np.ndarray, b: np.ndarray) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes, component label per node, component size per node, and the node positions of ``a`` and ``b``
+    (undirected edges a[i]–b[i])."""
     nodes = pd.Index(pd.unique(np.concatenate([a, b]).astype(object)))
     if len(nodes) == 0:
-        return nodes, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return nodes, empty, empty, empty, empty
     ia, ib = nodes.get_indexer(a), nodes.get_indexer(b)
     m = coo_matrix((np.ones(len(ia)), (ia, ib)), shape=(len(nodes), len(nodes)))
     labels = connected_components(m, directed=False)[1]
-    size = np.bincount(labels)[labels]
-    return nodes, labels, size
+    return nodes, labels, np.bincount(labels)[labels], ia, ib
 
 
-def _members_in(ids: np.ndarray, nodes: pd.Index, labels: np.ndarray, flagged: set) -> np.ndarray:
-    """For each of ``ids``: how many *other* members of its component are in ``flagged`` (0 outside components)."""
-    if len(nodes) == 0:
-        return np.zeros(len(ids))
-    flag = np.fromiter((x in flagged for x in nodes), dtype=bool, count=len(nodes))
-    per = np.bincount(labels, weights=flag.astype(np.float64), minlength=labels.max() + 1 if len(labels) else 0)
-    pos = nodes.get_indexer(ids)
-    inside = pos >= 0
-    out = np.zeros(len(ids))
-    out[inside] = per[labels[pos[inside]]] - flag[pos[inside]]
+def _others_in_component(labels: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """Per node: how many *other* members of its component are flagged."""
+    if len(labels) == 0:
+        return np.zeros(0)
+    return np.bincount(labels, weights=flag.astype(np.float64))[labels] - flag
+
+
+def _distinct_counts(owner: np.ndarray, other: np.ndarray, n_nodes: int, weight: np.ndarray | None = None) -> np.ndarray:
+    """Per node: distinct ``other`` nodes of its rows in ``owner`` (counting only flagged ones given ``weight``)."""
+    if len(owner) == 0:
+        return np.zeros(n_nodes)
+    pairs = np.unique(owner.astype(np.int64) * n_nodes + other.astype(np.int64))
+    o, x = pairs // n_nodes, pairs % n_nodes
+    return np.bincount(o, weights=None if weight is None else weight[x].astype(np.float64), minlength=n_nodes)
+
+
+def _at(ids_pos: np.ndarray, values: np.ndarray, outside: float) -> np.ndarray:
+    """Values of the nodes at ``ids_pos`` (``outside`` for enterprises that are no node)."""
+    out = np.full(len(ids_pos), outside, dtype=np.float64)
+    inside = ids_pos >= 0
+    out[inside] = values[ids_pos[inside]]
     return out
-
-
-def _count_partners(ids_index: pd.Index, owner: np.ndarray, other: np.ndarray, flagged: set | None = None) -> np.ndarray:
-    """Per enterprise of ``ids_index``: distinct ``other`` of its rows in ``owner`` (only those in ``flagged``)."""
-    pairs = pd.DataFrame({"o": owner, "x": other}).drop_duplicates()
-    if flagged is not None:
-        pairs = pairs[pairs["x"].isin(flagged)]
-    counts = pairs.groupby("o").size()
-    return counts.reindex(ids_index).fillna(0.0).to_numpy(dtype=np.float64)
 
 
 def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -> pd.DataFrame:
@@ -191,37 +194,34 @@ def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
     s_day = snapshot_day(snapshot)
     a = anchor_month(snapshot)
     ids = raw.ids
-    idx = pd.Index(ids)
 
     st = net.status
-    known = (st["month"].to_numpy() <= a) & ~(st["available_day"].to_numpy() > s_day)
     months = st["month"].to_numpy()
+    known = (months <= a) & ~(st["available_day"].to_numpy() > s_day)
     dpd, rank = st["dpd"].to_numpy(), st["rank"].to_numpy()
-    recent = known & (months > a - DISTRESS_MONTHS)
     bad_now = (dpd > 0) | st["arrears"].to_numpy() | (rank >= WATCH_RANK)
-    distressed = set(st["enterprise_id"].to_numpy()[recent & bad_now])
-    year = known & (months > a - DEFAULT_MONTHS)
-    default = (dpd > cfg.default_dpd) | (rank >= NONPERFORMING_RANK)
-    defaulted = set(st["enterprise_id"].to_numpy()[year & default])
+    in_default = (dpd > cfg.default_dpd) | (rank >= NONPERFORMING_RANK)
+    eids = st["enterprise_id"].to_numpy()
+    distressed = pd.unique(eids[known & (months > a - DISTRESS_MONTHS) & bad_now])
+    defaulted = pd.unique(eids[known & (months > a - DEFAULT_MONTHS) & in_default])
 
     cols: dict[str, np.ndarray] = {}
     if net.has_guarantors:
         lk = net.links
         on = (lk["start_day"].to_numpy() <= s_day) & (lk["maturity_day"].to_numpy() > s_day - LINK_MEMORY_DAYS)
-        b, g = lk["borrower"].to_numpy()[on], lk["guarantor"].to_numpy()[on]
-        nodes, labels, size = _components(b, g)
+        nodes, labels, size, ib, ig = _components(lk["borrower"].to_numpy()[on], lk["guarantor"].to_numpy()[on])
+        k = len(nodes)
+        dist, dflt = nodes.isin(distressed), nodes.isin(defaulted)
         pos = nodes.get_indexer(ids)
-        chain = np.ones(n)
-        chain[pos >= 0] = size[pos[pos >= 0]]
-        both_o, both_x = np.concatenate([b, g]), np.concatenate([g, b])  # partners in either direction
+        both_o, both_x = np.concatenate([ib, ig]), np.concatenate([ig, ib])  # partners in either direction
         cols.update({
-            "net_guarantors": _count_partners(idx, b, g),
-            "net_guaranteed_firms": _count_partners(idx, g, b),
-            "net_chain_size": chain,
-            "net_guarantors_distress": _count_partners(idx, b, g, distressed),
-            "net_chain_distress": _members_in(ids, nodes, labels, distressed),
-            "net_partner_default_12m": _count_partners(idx, both_o, both_x, defaulted),
-            "net_chain_default_12m": _members_in(ids, nodes, labels, defaulted),
+            "net_guarantors": _at(pos, _distinct_counts(ib, ig, k), 0.0),
+            "net_guaranteed_firms": _at(pos, _distinct_counts(ig, ib, k), 0.0),
+            "net_chain_size": _at(pos, size.astype(np.float64), 1.0),
+            "net_guarantors_distress": _at(pos, _distinct_counts(ib, ig, k, dist), 0.0),
+            "net_chain_distress": _at(pos, _others_in_component(labels, dist), 0.0),
+            "net_partner_default_12m": _at(pos, _distinct_counts(both_o, both_x, k, dflt), 0.0),
+            "net_chain_default_12m": _at(pos, _others_in_component(labels, dflt), 0.0),
             "net_missing": np.zeros(n),
         })
     else:
@@ -232,12 +232,10 @@ def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
         p = net.persons
         # enterprises linked through a shared person: edges from each person's first enterprise to the others
         first = p.groupby("person_id")["enterprise_id"].transform("min").to_numpy()
-        nodes, labels, size = _components(p["enterprise_id"].to_numpy(), first)
+        nodes, labels, size, _, _ = _components(p["enterprise_id"].to_numpy(), first)
         pos = nodes.get_indexer(ids)
-        group = np.ones(n)
-        group[pos >= 0] = size[pos[pos >= 0]]
-        cols["net_group_size"] = group
-        cols["net_group_distress"] = _members_in(ids, nodes, labels, distressed)
+        cols["net_group_size"] = _at(pos, size.astype(np.float64), 1.0)
+        cols["net_group_distress"] = _at(pos, _others_in_component(labels, nodes.isin(distressed)), 0.0)
     else:
         cols["net_group_size"] = np.full(n, np.nan)
         cols["net_group_distress"] = np.full(n, np.nan)
