@@ -328,3 +328,12 @@ def test_empty_or_absent_available_date_is_todays_rule_and_an_invalid_one_is_ref
     bad = {**BASE, "tax_monthly": BASE["tax_monthly"].assign(**{AVAILABLE_DATE: "not a date"})}
     with pytest.raises(DataContractError, match=r"tax_monthly.*available_date.*wrong type: expected date"):
         from_frames(bad, validate=True)
+
+
+def test_a_source_not_published_at_all_yet_counts_no_month_without_records():
+    frames = {k: v.copy() for k, v in BASE.items()}
+    tax = frames["tax_monthly"]
+    tax[AVAILABLE_DATE] = pd.Timestamp("2030-01-01")  # nothing known before 2030
+    out = _features(frames, SNAPSHOT)
+    assert (out["tax_zero_months_12m"] == 0).all() and (out["tax_missing"] == 1).all()
+    assert out["tax_sales_3m"].isna().all()

@@ -223,7 +223,7 @@ class PreparedRaw:
             return a
         months, first = sched
         ok = (months <= a) & (first <= snapshot_day(snapshot))
-        return int(months[ok].max()) if ok.any() else a
+        return int(months[ok].max()) if ok.any() else -1  # nothing published yet: no month is in scope
 
     def known_at(self, snapshot: pd.Timestamp) -> PreparedRaw:
         """The raw tables as the bank knew them on ``snapshot``: rows whose ``available_date`` (publication lag)
