@@ -133,10 +133,18 @@ def status_rows(loan_monthly: pd.DataFrame) -> pd.DataFrame:
         "rank": rank, "available_day": avail})
 
 
-def network_data(loans: pd.DataFrame, loan_monthly: pd.DataFrame, persons: pd.DataFrame | None) -> NetworkData:
-    """:class:`NetworkData` of whole (typed) tables; ``loan_monthly`` may already be limited to linked enterprises."""
+def network_data(loans: pd.DataFrame, loan_monthly: pd.DataFrame, persons: pd.DataFrame | None,
+                 rows_of=None) -> NetworkData:
+    """:class:`NetworkData` of whole (typed) tables; ``loan_monthly`` may already be limited to linked enterprises.
+
+    ``rows_of(linked)``, when given, returns the boolean mask of the ``loan_monthly`` rows of the enterprises
+    ``linked`` (a faster lookup than by id)."""
     links, plinks, linked = linked_enterprises(loans, persons)
-    lm = loan_monthly[loan_monthly["enterprise_id"].isin(linked)] if linked else loan_monthly.iloc[:0]
+    if not linked:
+        lm = loan_monthly.iloc[:0]
+    else:
+        mask = rows_of(linked) if rows_of is not None else loan_monthly["enterprise_id"].isin(linked).to_numpy()
+        lm = loan_monthly[mask]
     return NetworkData(links, plinks, status_rows(lm.reset_index(drop=True)), bool(len(links)) or
                        (GUARANTOR in loans.columns and loans[GUARANTOR].notna().any()))
 
@@ -145,8 +153,15 @@ def network_of(raw: PreparedRaw) -> NetworkData:
     """The network inputs of ``raw``: those given for the whole data, or built from its own tables (cached)."""
     if raw.network is not None:
         return raw.network
+
+    def rows_of(linked: set) -> np.ndarray:
+        wanted = np.zeros(raw.n + 1, dtype=bool)
+        wanted[raw.index.get_indexer(pd.Index(list(linked), dtype=object))] = True  # -1 (unknown) lands on the pad
+        wanted[-1] = False
+        return wanted[raw.codes("loan_monthly")]
+
     return raw.cached(("network",), lambda: network_data(raw.raw["loans"], raw.raw["loan_monthly"],
-                                                         raw.table("related_persons")))
+                                                         raw.table("related_persons"), rows_of))
 
 
 def _components(a: np.ndarray, b: np.ndarray) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -178,11 +193,12 @@ def _distinct_counts(owner: np.ndarray, other: np.ndarray, n_nodes: int, weight:
     return np.bincount(o, weights=None if weight is None else weight[x].astype(np.float64), minlength=n_nodes)
 
 
-def _at(ids_pos: np.ndarray, values: np.ndarray, outside: float) -> np.ndarray:
-    """Values of the nodes at ``ids_pos`` (``outside`` for enterprises that are no node)."""
-    out = np.full(len(ids_pos), outside, dtype=np.float64)
-    inside = ids_pos >= 0
-    out[inside] = values[ids_pos[inside]]
+def _at(n: int, node_pos: np.ndarray, values: np.ndarray, outside: float) -> np.ndarray:
+    """Per enterprise (``n`` of them): the value of its node, ``outside`` when it is no node; ``node_pos`` is the
+    position of each node among the enterprises (-1 for nodes outside them)."""
+    out = np.full(n, outside, dtype=np.float64)
+    inside = node_pos >= 0
+    out[node_pos[inside]] = values[inside]
     return out
 
 
@@ -193,7 +209,6 @@ def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
     net = network_of(raw)
     s_day = snapshot_day(snapshot)
     a = anchor_month(snapshot)
-    ids = raw.ids
 
     st = net.status
     months = st["month"].to_numpy()
@@ -212,16 +227,16 @@ def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
         nodes, labels, size, ib, ig = _components(lk["borrower"].to_numpy()[on], lk["guarantor"].to_numpy()[on])
         k = len(nodes)
         dist, dflt = nodes.isin(distressed), nodes.isin(defaulted)
-        pos = nodes.get_indexer(ids)
+        pos = raw.index.get_indexer(nodes)  # hashes the few nodes, not every id
         both_o, both_x = np.concatenate([ib, ig]), np.concatenate([ig, ib])  # partners in either direction
         cols.update({
-            "net_guarantors": _at(pos, _distinct_counts(ib, ig, k), 0.0),
-            "net_guaranteed_firms": _at(pos, _distinct_counts(ig, ib, k), 0.0),
-            "net_chain_size": _at(pos, size.astype(np.float64), 1.0),
-            "net_guarantors_distress": _at(pos, _distinct_counts(ib, ig, k, dist), 0.0),
-            "net_chain_distress": _at(pos, _others_in_component(labels, dist), 0.0),
-            "net_partner_default_12m": _at(pos, _distinct_counts(both_o, both_x, k, dflt), 0.0),
-            "net_chain_default_12m": _at(pos, _others_in_component(labels, dflt), 0.0),
+            "net_guarantors": _at(n, pos, _distinct_counts(ib, ig, k), 0.0),
+            "net_guaranteed_firms": _at(n, pos, _distinct_counts(ig, ib, k), 0.0),
+            "net_chain_size": _at(n, pos, size.astype(np.float64), 1.0),
+            "net_guarantors_distress": _at(n, pos, _distinct_counts(ib, ig, k, dist), 0.0),
+            "net_chain_distress": _at(n, pos, _others_in_component(labels, dist), 0.0),
+            "net_partner_default_12m": _at(n, pos, _distinct_counts(both_o, both_x, k, dflt), 0.0),
+            "net_chain_default_12m": _at(n, pos, _others_in_component(labels, dflt), 0.0),
             "net_missing": np.zeros(n),
         })
     else:
@@ -233,9 +248,9 @@ def network_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfi
         # enterprises linked through a shared person: edges from each person's first enterprise to the others
         first = p.groupby("person_id")["enterprise_id"].transform("min").to_numpy()
         nodes, labels, size, _, _ = _components(p["enterprise_id"].to_numpy(), first)
-        pos = nodes.get_indexer(ids)
-        cols["net_group_size"] = _at(pos, size.astype(np.float64), 1.0)
-        cols["net_group_distress"] = _at(pos, _others_in_component(labels, nodes.isin(distressed)), 0.0)
+        pos = raw.index.get_indexer(nodes)  # hashes the few nodes, not every id
+        cols["net_group_size"] = _at(n, pos, size.astype(np.float64), 1.0)
+        cols["net_group_distress"] = _at(n, pos, _others_in_component(labels, nodes.isin(distressed)), 0.0)
     else:
         cols["net_group_size"] = np.full(n, np.nan)
         cols["net_group_distress"] = np.full(n, np.nan)
