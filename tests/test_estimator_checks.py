@@ -1,8 +1,8 @@
 """ScorecardPD, GBMPD and PDCalibrator pass scikit-learn's own estimator checks.
 
 Every check of ``sklearn.utils.estimator_checks`` runs on small instances of the three
-estimators. The checks that cannot apply are listed below with their reason, and each is
-still run: it must fail, and (for the calibrator) fail with exactly the documented refusal.
+estimators. A check that cannot apply is listed in ``REFUSALS`` with its reason and the exact
+failure it must produce; it still runs, and the test fails if it passes or fails any other way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from smecredit.models import GBMPD, PDCalibrator, ScorecardPD
-from smecredit.models.dataset import InvalidInputError
+from smecredit.models.dataset import InvalidInputError, InvalidParameterError
 
 # small instances: the checks fit hundreds of times on tables of 10-150 rows
 ESTIMATORS = [
@@ -23,15 +23,12 @@ ESTIMATORS = [
     PDCalibrator(),
 ]
 
-GBM_EXPECTED = {
-    "check_class_weight_classifiers": "class_weight is a rule for up-weighting defaults before calibration "
-                                      "('sqrt', 'balanced' or 'none'), not a {class: weight} mapping",
-}
-
 # The calibrator maps ONE raw score to a PD; these checks fit it on several features, which it refuses
-# (InvalidInputError "calibrates one raw score"). scikit-learn has no tag for a one-feature estimator.
-ONE_SCORE = "the check fits on several features; a calibrator maps one raw score and refuses more"
-CALIBRATOR_EXPECTED = {name: ONE_SCORE for name in (
+# (scikit-learn has no tag for a one-feature estimator). They run again below on a pipeline that first
+# reduces X to one score.
+ONE_SCORE = ("the check fits on several features; a calibrator maps one raw score and refuses more",
+             InvalidInputError, "calibrates one raw score")
+SEVERAL_FEATURE_CHECKS = (
     "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
     "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
     "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
@@ -40,17 +37,30 @@ CALIBRATOR_EXPECTED = {name: ONE_SCORE for name in (
     "check_classifiers_train", "check_supervised_y_2d", "check_methods_sample_order_invariance",
     "check_methods_subset_invariance", "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
     "check_n_features_in", "check_fit2d_predict1d",
-)}
-CALIBRATOR_EXPECTED["check_fit1d"] = ("a 1-D X is the vector of raw scores itself (as for IsotonicRegression), "
-                                      "so fitting on it succeeds instead of raising")
+)
+PIPELINE_IN_PLACE = ("a Pipeline fits its steps in place (a Pipeline property, not the calibrator's)",
+                     AssertionError, "")
 
+#: (estimator class, check) -> (reason, exception that must be raised or chained, text it must contain)
+REFUSALS = {
+    (GBMPD, "check_class_weight_classifiers"): (
+        "class_weight is a rule for up-weighting defaults before calibration ('sqrt', 'balanced' or 'none'), "
+        "not a {class: weight} mapping", InvalidParameterError, "The 'class_weight' parameter of GBMPD"),
+    (PDCalibrator, "check_fit1d"): (
+        "a 1-D X is the vector of raw scores itself (as for IsotonicRegression), so fitting on it succeeds",
+        AssertionError, "Did not raise"),
+    **{(PDCalibrator, name): ONE_SCORE for name in SEVERAL_FEATURE_CHECKS},
+    (Pipeline, "check_estimators_overwrite_params"): PIPELINE_IN_PLACE,
+    (Pipeline, "check_dont_overwrite_parameters"): PIPELINE_IN_PLACE,
+    (Pipeline, "check_estimator_sparse_tag"): (
+        "PCA turns sparse input into a dense score, so the pipeline fits sparse data that its default tags "
+        "say it refuses (a Pipeline/PCA property)", AssertionError, "didn't fail when fitted on sparse data"),
+}
 
-def expected_failures(estimator) -> dict[str, str]:
-    if isinstance(estimator, GBMPD):
-        return GBM_EXPECTED
-    if isinstance(estimator, PDCalibrator):
-        return CALIBRATOR_EXPECTED
-    return {}
+# The checks the calibrator cannot take directly run on a pipeline that reduces X to one score (PCA with
+# one component) and then calibrates it: fit/predict contract, classes, pickling, idempotence and
+# sample-order invariance of the calibrator on data it accepts.
+ONE_SCORE_PIPELINE = Pipeline([("score", PCA(n_components=1)), ("calibrate", PDCalibrator())])
 
 
 def _check_name(check) -> str:
@@ -67,35 +77,16 @@ def _chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures, xfail_strict=True)
+@parametrize_with_checks(ESTIMATORS + [ONE_SCORE_PIPELINE])
 def test_sklearn_estimator_checks(estimator, check):
-    name = _check_name(check)
-    if isinstance(estimator, PDCalibrator) and CALIBRATOR_EXPECTED.get(name) == ONE_SCORE:
-        # not an anonymous xfail: the check must fail on the documented refusal of several features
-        with pytest.raises(Exception) as info:
-            check(estimator)
-        assert any(isinstance(e, InvalidInputError) and "calibrates one raw score" in str(e)
-                   for e in _chain(info.value)), info.value
-        raise AssertionError(f"{name}: refused several features, as documented")  # marks the expected xfail
-    check(estimator)
-
-
-# The checks the calibrator cannot take directly run again on a pipeline that first reduces X to one
-# score (PCA with one component) and then calibrates it: fit/predict contract, classes, pickling,
-# idempotence and sample-order invariance of the calibrator on data it accepts.
-ONE_SCORE_PIPELINE = Pipeline([("score", PCA(n_components=1)), ("calibrate", PDCalibrator())])
-PIPELINE_EXPECTED = {
-    "check_estimators_overwrite_params": "a Pipeline fits its steps in place (a Pipeline property)",
-    "check_dont_overwrite_parameters": "a Pipeline fits its steps in place (a Pipeline property)",
-    "check_estimator_sparse_tag": "PCA turns sparse input into a dense score, so the pipeline fits sparse "
-                                  "data that its default tags say it refuses (a Pipeline/PCA property)",
-}
-
-
-@parametrize_with_checks([ONE_SCORE_PIPELINE], expected_failed_checks=lambda est: PIPELINE_EXPECTED,
-                         xfail_strict=True)
-def test_sklearn_estimator_checks_of_the_calibrator_on_one_score(estimator, check):
-    check(estimator)
+    refusal = REFUSALS.get((type(estimator), _check_name(check)))
+    if refusal is None:
+        check(estimator)
+        return
+    _reason, error, text = refusal
+    with pytest.raises(Exception) as info:
+        check(estimator)
+    assert any(isinstance(e, error) and text in str(e) for e in _chain(info.value)), info.value
 
 
 def test_calibrator_accepts_the_scores_as_1d_or_one_column_and_refuses_more():

@@ -19,6 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.interpolate import PchipInterpolator
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -130,13 +131,17 @@ class PDCalibrator(ClassifierMixin, BaseEstimator):
         """The raw scores of ``X`` (1-D, or one column) as float64, and at fit ``y`` as 0/1."""
         if not fit and not hasattr(self, "mapper_"):
             raise NotFittedError("PDCalibrator is not fitted; call fit first")
-        one_d = not isinstance(X, pd.DataFrame) and np.ndim(X) == 1
+        if not isinstance(X, pd.DataFrame) and not sparse.issparse(X):
+            X = np.asarray(X)
+        one_d = not isinstance(X, pd.DataFrame) and X.ndim == 1
         if fit:
-            frame, y01 = check_fit_input(self, np.asarray(X).reshape(-1, 1) if one_d else X, y)
+            frame, y01 = check_fit_input(self, X.reshape(-1, 1) if one_d else X, y)
             named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
             self.feature_names_in_ = np.array([str(c) for c in frame.columns] if named else ["x0"], dtype=object)
         elif one_d:  # the scores themselves (how CreditModel calls it)
-            frame = pd.DataFrame({"x0": np.asarray(X, dtype="float64")})
+            if X.dtype.kind not in "biuf":
+                raise InvalidInputError(f"PDCalibrator: the raw scores must be numbers; got dtype {X.dtype}")
+            frame = pd.DataFrame({"x0": X.astype("float64")})
         else:
             frame = check_predict_input(self, X, numeric=list(self.feature_names_in_))
         if frame.shape[1] != 1:
