@@ -95,3 +95,20 @@ def test_estimators_take_numpy_and_name_wrong_columns_with_a_data_contract_error
             from_array.predict_proba(Xf.to_numpy()[:, :2])
         with pytest.raises(DataContractError, match="Only binary classification is supported"):
             type(est)().fit(Xf, np.arange(len(y)) % 3)
+
+
+def test_metadata_routing_passes_the_scorecards_time_index_to_its_stability_selection():
+    X, y, groups = _panel(300, 3)
+    Xf = coerce_features(X, TYPES).assign(drifting=np.tile([0.0, 1.0, 2.0], 300) + np.random.default_rng(1).normal(
+        0, 0.1, len(X)))  # shifts over time: dropped by the PSI rule only when the dates arrive
+    dates = np.tile(np.array(["2023-06-30", "2023-12-31", "2024-06-30"], dtype="datetime64[ns]"), 300)
+    y = np.where(Xf["drifting"] > 1.5, np.maximum(y, np.random.default_rng(2).random(len(y)) < 0.2), y).astype(int)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(ScorecardPD().set_fit_request(time_index=True), {"C": [1.0]}, scoring="roc_auc",
+                              cv=GroupKFold(n_splits=3))
+        search.fit(Xf, y, groups=groups, time_index=dates)
+    routed = search.best_estimator_
+    assert "PSI" in routed.dropped_features_.get("drifting", "")
+    assert "drifting" in ScorecardPD().fit(Xf, y).selected_features_  # without the dates it stays
+    np.testing.assert_array_equal(routed.decision_function(Xf),
+                                  ScorecardPD().fit(Xf, y, time_index=dates).decision_function(Xf))

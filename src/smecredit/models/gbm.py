@@ -96,7 +96,8 @@ class GBMPD(ClassifierMixin, BaseEstimator):
         chosen out of fold.
     random_state : int, default=0
     n_jobs : int or None, default=None
-        LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
+        LightGBM threads; ``None`` (or 0) = 1 below 20,000 rows (threads only add overhead there), else 2;
+        a negative value is LightGBM's default (all cores).
 
     Attributes
     ----------
@@ -165,7 +166,7 @@ class GBMPD(ClassifierMixin, BaseEstimator):
         "monotone_trees": ["boolean"],
         "n_rounds": [Interval(Integral, 0, None, closed="left"), None],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
-        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
     }
 
     def __sklearn_tags__(self):
