@@ -194,5 +194,4 @@ class PDCalibrator(ClassifierMixin, BaseEstimator):
         The PD itself is :meth:`predict_pd`.
         """
         positive = (self.predict_pd(X) > 0.5).astype(int)
-        # a calibrator saved before classes_ existed was fitted on 0/1
-        return getattr(self, "classes_", np.array([0, 1]))[positive]
+        return self.classes_[positive]
