@@ -113,7 +113,9 @@ def test_scorecard_drops_weak_characteristics_by_iv():
 
 @pytest.mark.parametrize("param, value, match", [
     ("pdo", 0, r"The .pdo. parameter of ScorecardPD must be a float in the range \(0.0, inf\)\. Got 0 instead"),
-    ("min_bin_size", 0.9, r"The .min_bin_size. parameter of ScorecardPD must be a str among \{.auto.\} or a float in the range \(0.0, 0.5\]"),
+    ("min_bin_size", 0.9,
+     r"The .min_bin_size. parameter of ScorecardPD must be a str among \{.auto.\} or a float in the range "
+     r"\(0.0, 0.5\]"),
     ("directions", {"x": "sideways"}, "directions must be"),
 ])
 def test_scorecard_rejects_bad_parameters(german, param, value, match):
@@ -270,7 +272,8 @@ def test_gbm_is_deterministic_and_clonable(german):
 
 def test_gbm_rejects_bad_parameters_naming_them(german):
     X, y = german
-    with pytest.raises(ConfigError, match=r"The .learning_rate. parameter of GBMPD must be a float in the range \(0.0, 1.0\]\. Got 2 instead"):
+    match = r"The .learning_rate. parameter of GBMPD must be a float in the range \(0.0, 1.0\]\. Got 2 instead"
+    with pytest.raises(ConfigError, match=match):
         GBMPD(learning_rate=2).fit(X, y)
     with pytest.raises(ConfigError, match="class_weight"):
         GBMPD(class_weight="heavy").fit(X, y)
@@ -310,7 +313,8 @@ def test_calibrator_picks_isotonic_when_the_score_is_not_logistic():
 
 
 def test_calibrator_rejects_bad_floor():
-    with pytest.raises(ConfigError, match=r"The .pd_floor. parameter of PDCalibrator must be a float in the range \[0.0, 0.5\)\. Got 0.7 instead"):
+    match = r"The .pd_floor. parameter of PDCalibrator must be a float in the range \[0.0, 0.5\)\. Got 0.7 instead"
+    with pytest.raises(ConfigError, match=match):
         PDCalibrator(pd_floor=0.7).fit([0.0, 1.0], [0, 1])
 
 
