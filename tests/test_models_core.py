@@ -112,8 +112,10 @@ def test_scorecard_drops_weak_characteristics_by_iv():
 
 
 @pytest.mark.parametrize("param, value, match", [
-    ("pdo", 0, "pdo must be a number > 0"),
-    ("min_bin_size", 0.9, r"min_bin_size must be 'auto' or in \(0, 0.5\]"),
+    ("pdo", 0, r"The .pdo. parameter of ScorecardPD must be a float in the range \(0.0, inf\)\. Got 0 instead"),
+    ("min_bin_size", 0.9,
+     r"The .min_bin_size. parameter of ScorecardPD must be a str among \{.auto.\} or a float in the range "
+     r"\(0.0, 0.5\]"),
     ("directions", {"x": "sideways"}, "directions must be"),
 ])
 def test_scorecard_rejects_bad_parameters(german, param, value, match):
@@ -227,7 +229,7 @@ def test_gbm_monotone_trees_false_frees_only_the_trees():
     assert roc_auc_score(yt, free.decision_function(Xt)) > roc_auc_score(yt, tied.decision_function(Xt)) + 0.02
     assert free.linear_.coef_[0] >= 0  # the linear base still follows the direction
     assert "w" in free.linear_.zeroed_ and "w" in tied.linear_.zeroed_
-    with pytest.raises(ConfigError, match="monotone_trees must be true or false"):
+    with pytest.raises(ConfigError, match="The .monotone_trees. parameter of GBMPD must be an instance of .bool."):
         GBMPD(monotone_trees="no").fit(X, y)
 
 
@@ -270,7 +272,8 @@ def test_gbm_is_deterministic_and_clonable(german):
 
 def test_gbm_rejects_bad_parameters_naming_them(german):
     X, y = german
-    with pytest.raises(ConfigError, match=r"learning_rate must be in \(0, 1\]; got 2"):
+    match = r"The .learning_rate. parameter of GBMPD must be a float in the range \(0.0, 1.0\]\. Got 2 instead"
+    with pytest.raises(ConfigError, match=match):
         GBMPD(learning_rate=2).fit(X, y)
     with pytest.raises(ConfigError, match="class_weight"):
         GBMPD(class_weight="heavy").fit(X, y)
@@ -293,7 +296,7 @@ def test_calibrator_applies_the_pd_floor_and_is_monotone():
     for method in ("platt", "isotonic", "auto"):
         cal = PDCalibrator(method, pd_floor=0.001).fit(s, y)
         grid = np.linspace(-12, 12, 500)
-        p = cal.predict(grid)
+        p = cal.predict_pd(grid)
         assert p.min() == pytest.approx(0.001)
         assert (np.diff(p) >= -1e-15).all()
     assert set(PDCalibrator().fit(s, y).brier_) == {"platt", "isotonic"}
@@ -310,7 +313,8 @@ def test_calibrator_picks_isotonic_when_the_score_is_not_logistic():
 
 
 def test_calibrator_rejects_bad_floor():
-    with pytest.raises(ConfigError, match=r"pd_floor must be a number in \[0, 0.5\); got 0.7"):
+    match = r"The .pd_floor. parameter of PDCalibrator must be a float in the range \[0.0, 0.5\)\. Got 0.7 instead"
+    with pytest.raises(ConfigError, match=match):
         PDCalibrator(pd_floor=0.7).fit([0.0, 1.0], [0, 1])
 
 

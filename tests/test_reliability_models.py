@@ -83,6 +83,13 @@ def test_save_load_round_trip_gives_identical_scores(models, saved, german, kind
     np.testing.assert_allclose(via_mlflow["pd"].to_numpy(), before.predict_pd(X), rtol=0, atol=1e-12)
     if kind == "scorecard":
         pd.testing.assert_frame_equal(after.scorecard_table(), before.scorecard_table())
+    # the scikit-learn attributes (derived at load, not saved) are those of the fitted objects
+    for a, b in ((after.estimator_, before.estimator_), (after.calibrator_, before.calibrator_)):
+        assert a.n_features_in_ == b.n_features_in_
+        np.testing.assert_array_equal(a.classes_, b.classes_)
+        np.testing.assert_array_equal(a.feature_names_in_, b.feature_names_in_)
+    z = before.estimator_.decision_function(before.prepare(X))
+    np.testing.assert_array_equal(after.calibrator_.predict(z), before.calibrator_.predict(z))
 
 
 

@@ -77,7 +77,8 @@ def test_credit_model_predict_keeps_pd_and_reasons_of_the_exact_path(german_mode
     Z = _awkward_rows(X, 1)
     out = model.predict(Z)
     Xf = model.prepare(Z)
-    np.testing.assert_array_equal(out["pd"].to_numpy(), model.calibrator_.predict(model.estimator_.decision_function(Xf)))
+    np.testing.assert_array_equal(out["pd"].to_numpy(),
+                                  model.calibrator_.predict_pd(model.estimator_.decision_function(Xf)))
     ref = top_reasons(model._contrib(Xf), Xf)  # LightGBM pred_contrib + the row-by-row reason loop
     for c in ref.columns:
         assert out[c].tolist() == ref[c].tolist()

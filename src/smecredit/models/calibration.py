@@ -8,22 +8,29 @@ The isotonic candidate is smoothed: the isotonic step function's block centres a
 monotone (PCHIP) interpolation in log-odds space, so the map stays monotone but does not create
 the large ties that a raw step function would (ties would throw away rank information and AUC).
 Every PD is floored at ``pd_floor`` (Basel III: 0.05 % = 0.0005 by default) and capped below 1.
+
+:class:`PDCalibrator` is a scikit-learn binary classifier of one feature, the raw score:
+``predict_pd`` (and ``predict_proba[:, 1]``) give the calibrated PD, ``predict`` the class.
 """
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
+from scipy import sparse
 from scipy.interpolate import PchipInterpolator
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
-from smecredit.exceptions import ConfigError, NotFittedError
+from smecredit.exceptions import NotFittedError
+from smecredit.models.dataset import InvalidInputError, check_fit_input, check_predict_input, validate_params
 
 PD_CAP = 0.9999
 _METHODS = ("auto", "platt", "isotonic")
@@ -74,8 +81,12 @@ def _make(method: str):
     return _Platt() if method == "platt" else _SmoothIsotonic()
 
 
-class PDCalibrator(BaseEstimator):
+class PDCalibrator(ClassifierMixin, BaseEstimator):
     """Map raw log-odds scores to calibrated, floored PDs.
+
+    A scikit-learn binary classifier whose one feature is a model's raw score: ``X`` is the
+    scores as a 1-D array or a one-column 2-D array or DataFrame; ``y`` has two classes, the
+    second (sorted) being the default.
 
     Parameters
     ----------
@@ -88,6 +99,12 @@ class PDCalibrator(BaseEstimator):
 
     Attributes
     ----------
+    classes_ : ndarray of shape (2,)
+        The two classes of ``y``; ``classes_[1]`` is the default (event).
+    n_features_in_ : int
+        Always 1 (the score).
+    feature_names_in_ : ndarray of str
+        The score column's name (``x0`` for an array).
     method_ : str
         The method kept.
     brier_ : dict
@@ -99,21 +116,53 @@ class PDCalibrator(BaseEstimator):
         self.pd_floor = pd_floor
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.method not in _METHODS:
-            raise ConfigError(f"calibration method must be one of {_METHODS}; got {self.method!r}")
-        if not isinstance(self.pd_floor, Real) or not 0 <= self.pd_floor < 0.5:
-            raise ConfigError(f"pd_floor must be a number in [0, 0.5); got {self.pd_floor!r}")
+    _parameter_constraints: dict = {
+        "method": [StrOptions(set(_METHODS))],
+        "pd_floor": [Interval(Real, 0, 0.5, closed="left")],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+    }
 
-    def fit(self, scores, y) -> PDCalibrator:
-        """Fit on raw log-odds ``scores`` and binary outcomes ``y``."""
-        self._check_params()
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _scores(self, X, *, fit: bool, y=None):
+        """The raw scores of ``X`` (1-D, or one column) as float64, and at fit ``y`` as 0/1."""
+        if not fit and not hasattr(self, "mapper_"):
+            raise NotFittedError("PDCalibrator is not fitted; call fit first")
+        if not isinstance(X, pd.DataFrame) and not sparse.issparse(X):
+            X = np.asarray(X)
+        one_d = not isinstance(X, pd.DataFrame) and X.ndim == 1
+        if fit:
+            frame, y01 = check_fit_input(self, X.reshape(-1, 1) if one_d else X, y)
+            named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
+            self.feature_names_in_ = np.array([str(c) for c in frame.columns] if named else ["x0"], dtype=object)
+        elif one_d:  # the scores themselves (how CreditModel calls it)
+            if X.dtype.kind not in "biuf":
+                raise InvalidInputError(f"PDCalibrator: the raw scores must be numbers; got dtype {X.dtype}")
+            frame = pd.DataFrame({"x0": X.astype("float64")})
+        else:
+            frame = check_predict_input(self, X, numeric=list(self.feature_names_in_))
+        if frame.shape[1] != 1:
+            raise InvalidInputError(f"PDCalibrator calibrates one raw score: X must have 1 column; got "
+                                    f"{frame.shape[1]} features")
+        col = frame.iloc[:, 0]
+        if not pd.api.types.is_numeric_dtype(col.dtype):
+            raise InvalidInputError("PDCalibrator: the raw score must be numeric")
+        s = col.to_numpy(dtype="float64")
+        if np.isnan(s).any():
+            raise InvalidInputError(f"PDCalibrator: Input X contains NaN ({int(np.isnan(s).sum())} raw scores)")
+        return (s, y01) if fit else s
+
+    def fit(self, X, y) -> PDCalibrator:
+        """Fit on raw log-odds scores ``X`` (1-D, or one column) and binary outcomes ``y``."""
+        validate_params(self)
+        s, y01 = self._scores(X, fit=True, y=y)
         with threadpool_limits(1, user_api="blas"):
-            return self._fit(scores, y)
+            return self._fit(s, y01.astype("float64"))
 
-    def _fit(self, scores, y) -> PDCalibrator:
-        s = np.asarray(scores, dtype="float64")
-        y = np.asarray(y, dtype="float64")
+    def _fit(self, s: np.ndarray, y: np.ndarray) -> PDCalibrator:
         self.brier_ = {}
         method = self.method
         if method == "auto":
@@ -129,9 +178,20 @@ class PDCalibrator(BaseEstimator):
         self.mapper_ = _make(method).fit(s, y)
         return self
 
-    def predict(self, scores) -> np.ndarray:
-        """Calibrated PD of each raw score, floored at ``pd_floor`` and capped at 0.9999."""
-        if not hasattr(self, "mapper_"):
-            raise NotFittedError("PDCalibrator is not fitted; call fit first")
-        s = np.asarray(scores, dtype="float64")
+    def predict_pd(self, X) -> np.ndarray:
+        """Calibrated PD of each raw score (1-D, or one column), floored at ``pd_floor`` and capped at 0.9999."""
+        s = self._scores(X, fit=False)
         return np.clip(self.mapper_.predict(s), self.pd_floor, PD_CAP)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """``[1 - PD, PD]`` of each raw score (columns in ``classes_`` order)."""
+        p = self.predict_pd(X)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """The class of each raw score: ``classes_[1]`` (default) where the calibrated PD exceeds 0.5.
+
+        The PD itself is :meth:`predict_pd`.
+        """
+        positive = (self.predict_pd(X) > 0.5).astype(int)
+        return self.classes_[positive]

@@ -107,7 +107,7 @@ class CreditModel:
         return self.estimator_.decision_function(self.prepare(X))
 
     def _pd_from(self, Xf: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_.predict(self.estimator_.decision_function(Xf))
+        p = self.calibrator_.predict_pd(self.estimator_.decision_function(Xf))
         if DEFAULT_FLAG in X.columns:
             p = np.where(X[DEFAULT_FLAG].fillna(False).astype(bool).to_numpy(), 1.0, p)
         return p
@@ -143,7 +143,7 @@ class CreditModel:
         Xf = self.prepare(X, source=source)
         if self.kind == "gbm":  # one pass: raw score, exact contributions (pattern TreeSHAP)
             z, contrib, _ = self.estimator_.score_contributions(Xf)
-            p = self.calibrator_.predict(z)
+            p = self.calibrator_.predict_pd(z)
             if DEFAULT_FLAG in X.columns:
                 p = np.where(X[DEFAULT_FLAG].fillna(False).astype(bool).to_numpy(), 1.0, p)
             order = [list(self.estimator_.feature_names_in_).index(c) for c in self.feature_names_]

@@ -9,12 +9,16 @@ columns become categorical features.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils._param_validation import InvalidParameterError as _SkInvalidParameterError
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from smecredit.exceptions import DataContractError, sheet_rows
+from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 
 ID_COLUMNS = ("enterprise_id", "snapshot_date")
 META_COLUMNS = ("enterprise_id", "snapshot_date", "bad", "observable", "in_default")
@@ -204,3 +208,169 @@ def missing_columns(df: pd.DataFrame, required: Sequence[str]) -> list[str]:
     """Names in ``required`` that ``df`` lacks, in order."""
     have = set(map(str, df.columns))
     return [c for c in required if c not in have]
+
+
+# --------------------------------------------------------------------------- scikit-learn input contract
+class InvalidInputError(DataContractError, ValueError):
+    """Input of an estimator breaks its contract (shape, feature names, target).
+
+    A :class:`DataContractError` (exit 3) that is also the ``ValueError`` scikit-learn's tools
+    (``GridSearchCV(error_score=...)``, its estimator checks) expect.
+    """
+
+
+class InvalidParameterError(ConfigError, _SkInvalidParameterError):
+    """An estimator parameter is invalid: a :class:`ConfigError` (exit 2) that is also scikit-learn's
+    ``InvalidParameterError`` (``ValueError`` and ``TypeError``), with scikit-learn's message."""
+
+
+def validate_params(est) -> None:
+    """Validate ``est``'s parameters against its ``_parameter_constraints`` (scikit-learn's declared checks)."""
+    try:
+        est._validate_params()
+    except _SkInvalidParameterError as exc:
+        raise InvalidParameterError(str(exc)) from None
+
+
+def _positional_names(n: int) -> list[str]:
+    return [f"x{i}" for i in range(n)]
+
+
+def _check_array(X) -> np.ndarray:
+    try:
+        return check_array(X, dtype=None, ensure_all_finite="allow-nan", ensure_2d=True, ensure_min_samples=1,
+                           input_name="X")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+def _array_frame(X, *, categorical: Sequence[str] = (), numeric: Sequence[str] = (),
+                 names: list[str] | None = None) -> pd.DataFrame:
+    """A frame of a 2-D array-like: numeric columns as float64, text columns as Python ``str`` (missing kept).
+
+    Columns named in ``categorical`` are text, those in ``numeric`` numbers (text in them is an error);
+    any other column is numeric when every filled value is a number, else text.
+    """
+    A = _check_array(X)
+    if A.dtype.kind in "US":
+        A = A.astype(object)
+    names = names or _positional_names(A.shape[1])
+    if A.dtype.kind != "O":
+        if A.dtype.kind not in "biuf":
+            raise InvalidInputError(f"X must hold numbers or text; got an array of dtype {A.dtype}")
+        return pd.DataFrame(A.astype("float64", copy=False), columns=names)
+    cols = {}
+    for j, name in enumerate(names):
+        s = pd.Series(A[:, j], dtype=object)
+        num = pd.to_numeric(s, errors="coerce")
+        text = name in categorical or (name not in numeric and bool((num.isna() & s.notna()).any()))
+        if text:
+            vals = s.to_numpy(copy=True)
+            given = s.notna().to_numpy()
+            vals[given] = np.array([str(v) for v in vals[given].tolist()], dtype=object)
+            cols[name] = pd.Series(vals, dtype=object)
+        else:
+            bad = num.isna() & s.notna()
+            if bad.any():
+                raise InvalidInputError(f"X column {j} ({name!r}) is a numeric feature of the model but holds text in "
+                                        f"{_rows(bad.to_numpy())}")
+            cols[name] = num.astype("float64")
+    out = pd.DataFrame(cols)
+    inf = [c for c in names if out[c].dtype == "float64" and np.isinf(out[c].to_numpy()).any()]
+    if inf:
+        raise InvalidInputError(f"Input X contains infinity in column(s) {', '.join(inf)}")
+    return out
+
+
+def _check_finite_frame(X: pd.DataFrame, name: str) -> None:
+    bad = [str(c) for c in X.columns if pd.api.types.is_float_dtype(X[c].dtype)
+           and np.isinf(X[c].to_numpy(dtype="float64", na_value=np.nan)).any()]
+    if bad:
+        raise InvalidInputError(f"{name}: Input X contains infinity in column(s) {', '.join(bad[:5])}")
+
+
+def check_fit_input(est, X, y) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check and convert an estimator's training input; set ``n_features_in_``, ``feature_names_in_``, ``classes_``.
+
+    ``X``: a DataFrame (its string column names are the feature names; numeric columns are numeric
+    features, other columns categorical) or a 2-D array-like (features ``x0, x1, …``; a column of
+    numbers is numeric, a column with text categorical). ``y``: two classes; ``classes_`` are they,
+    sorted, and the second is the event (default). Returns the frame and ``y`` as 0/1 int64.
+    """
+    name = type(est).__name__
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+        frame = X
+        if frame.shape[1] == 0:
+            raise InvalidInputError(f"{name}: X has 0 feature(s) (shape {frame.shape}) while a minimum of 1 is "
+                                    "required")
+        _check_finite_frame(frame, name)
+    else:
+        frame = _array_frame(X.to_numpy() if isinstance(X, pd.DataFrame) else X)
+    try:
+        yy = column_or_1d(y, warn=True)
+        if yy.dtype.kind in "fc":
+            check_array(yy, ensure_2d=False, dtype=None, input_name="y")  # NaN or infinity
+        check_consistent_length(frame, yy)
+        check_classification_targets(yy)
+        y_type = type_of_target(yy, input_name="y", raise_unknown=True)
+    except ValueError as exc:
+        raise InvalidInputError(f"{name}: {exc}") from None
+    classes = np.unique(yy)
+    if y_type not in ("binary",) or len(classes) != 2:
+        if len(classes) < 2:
+            raise InvalidInputError(f"{name}: y has a single class ({classes[0]!r}); a PD model needs both defaults "
+                                    "and non-defaults (1 class found, 2 needed)")
+        raise InvalidInputError(f"{name}: Only binary classification is supported. The type of the target is "
+                                f"{y_type} ({len(classes)} classes); a PD model needs 0/1 (no default / default).")
+    est.classes_ = classes
+    est.n_features_in_ = int(frame.shape[1])
+    y01 = (yy == classes[1]).astype("int64")
+    return frame, y01
+
+
+def check_predict_input(est, X, *, categorical: Sequence[str] = (), numeric: Sequence[str] = ()) -> pd.DataFrame:
+    """Check and convert an estimator's scoring input against what it was fitted on.
+
+    A DataFrame must have the fitted feature names in the fitted order (extra, missing or reordered
+    columns raise :class:`InvalidInputError` naming them); an array must have ``n_features_in_``
+    columns, taken in the fitted order (``categorical`` / ``numeric``: the fitted kinds of its columns).
+    """
+    name = type(est).__name__
+    fitted = [str(c) for c in est.feature_names_in_]
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+        given = list(X.columns)
+        if given != fitted:
+            raise InvalidInputError(f"{name}: " + _names_message(fitted, given))
+        _check_finite_frame(X, name)
+        return X
+    A = _check_array(X.to_numpy() if isinstance(X, pd.DataFrame) else X)
+    if not _positional(fitted):
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with feature names",
+                      UserWarning, stacklevel=3)
+    if A.shape[1] != len(fitted):
+        raise InvalidInputError(f"X has {A.shape[1]} features, but {name} is expecting {len(fitted)} features as "
+                                "input.")
+    return _array_frame(A, categorical=categorical, numeric=numeric, names=fitted)
+
+
+def _positional(names: list[str]) -> bool:
+    return names == _positional_names(len(names))
+
+
+def _names_message(fitted: list[str], given: list[str]) -> str:
+    """scikit-learn's message for feature names that differ from those of fit."""
+    msg = "The feature names should match those that were passed during fit.\n"
+    f, g = set(fitted), set(given)
+    unexpected, missing = sorted(g - f), sorted(f - g)
+
+    def listing(names: list[str]) -> str:
+        shown = "".join(f"- {n}\n" for n in names[:5])
+        return shown + ("- ...\n" if len(names) > 5 else "")
+
+    if unexpected:
+        msg += "Feature names unseen at fit time:\n" + listing(unexpected)
+    if missing:
+        msg += "Feature names seen at fit time, yet now missing:\n" + listing(missing)
+    if not unexpected and not missing:
+        msg += "Feature names must be in the same order as they were in fit.\n"
+    return msg

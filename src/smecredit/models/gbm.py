@@ -31,219 +31,25 @@ from numbers import Integral, Real
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
-from smecredit.exceptions import ConfigError, NotFittedError
+from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
+from smecredit.models.dataset import check_fit_input, check_predict_input, validate_params
+from smecredit.models.linear_base import SIGN as _SIGN
+from smecredit.models.linear_base import LinearBase
+from smecredit.models.tree_choice import choose_trees, cv_folds
+
+__all__ = ["GBMPD", "LinearBase", "cv_folds"]
+
+#: the former name, kept for code that imports it from here (the saved-model loader among them)
+_LinearBase = LinearBase
 
 log = logging.getLogger(__name__)
 
-_SIGN = {"up": 1, "down": -1}
 
-
-def cv_folds(k: int, y: np.ndarray, groups, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k folds; grouped (no group on both sides) when ``groups`` is given."""
-    idx = np.zeros((len(y), 1))
-    if groups is None:
-        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, y))
-    groups = np.asarray(groups)
-    if len(groups) != len(y):
-        raise ValueError(f"groups must have one value per row; got {len(groups)} for {len(y)} rows")
-    return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups))
-
-
-def _lrcv(seed: int) -> LogisticRegressionCV:
-    return LogisticRegressionCV(Cs=8, l1_ratios=(0.0,), cv=StratifiedKFold(3, shuffle=True, random_state=seed),
-                                scoring="neg_log_loss", max_iter=2000, use_legacy_attributes=False)
-
-
-def _l2_logistic(M: np.ndarray, y: np.ndarray, C: float, bounds: list, start: np.ndarray) -> np.ndarray:
-    """L2-penalised logistic regression with box bounds on the coefficients (L-BFGS-B).
-
-    Same objective as scikit-learn's ``LogisticRegression(C=C)``: ``C * sum(logloss) + ||w||^2 / 2``,
-    intercept unpenalised and unbounded. Returns ``[coef..., intercept]``.
-    """
-    Xb = np.column_stack([M, np.ones(len(M))])
-    yf = y.astype("float64")
-
-    def loss_grad(w):
-        z = Xb @ w
-        loss = C * float(np.sum(np.logaddexp(0.0, z) - yf * z)) + 0.5 * float(w[:-1] @ w[:-1])
-        grad = C * (Xb.T @ (expit(z) - yf))
-        grad[:-1] += w[:-1]
-        return loss, grad
-
-    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds] + [-np.inf])
-    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds] + [np.inf])
-    res = minimize(loss_grad, np.clip(start, lo, hi), jac=True, method="L-BFGS-B",
-                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 5000})
-    return res.x
-
-
-def _fold_auc(y: np.ndarray, z: np.ndarray) -> float:
-    return float(roc_auc_score(y, z)) if 0 < y.sum() < len(y) else float("nan")
-
-
-def _recalibrated_logloss(z: np.ndarray, y: np.ndarray) -> float:
-    """Log loss of raw scores after a logistic recalibration (intercept and slope) fitted on them.
-
-    Compares the information in two scores on the probability scale without penalising the shift
-    that class weights put into a raw score (the delivered PD is calibrated anyway).
-    """
-    zz = np.clip(z, -30, 30)
-    M = np.column_stack([zz, np.ones(len(zz))])
-    yf = y.astype("float64")
-
-    def loss_grad(w):
-        t = M @ w
-        return float(np.sum(np.logaddexp(0.0, t) - yf * t)), M.T @ (expit(t) - yf)
-
-    res = minimize(loss_grad, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
-    return float(res.fun / len(y))
-
-
-class _LinearBase:
-    """Logistic regression on one-hot and transformed, standardised numeric features (L2, CV over C).
-
-    Numeric transform, learned on the training rows: a non-negative, right-skewed feature (skewness
-    > 1: amounts, counts, ratios) enters as ``log(x + c)`` with ``c`` the 5 % quantile of its
-    positive values; then winsorised at the 0.1 % / 99.9 % quantiles (rare but informative tails,
-    such as days past due, survive), missing values at the median plus a missing indicator.
-    A feature with a catalogue direction gets a coefficient of that sign or zero: when the free fit
-    has a wrong sign, the fit is repeated with sign bounds at the same penalty.
-    """
-
-    def __init__(self, numeric, categorical, directions, min_frequency, random_state, C=None):
-        self.numeric = list(numeric)
-        self.categorical = list(categorical)
-        self.directions = directions
-        self.min_frequency = min_frequency
-        self.random_state = random_state
-        self.C = C
-
-    def _values(self, X: pd.DataFrame, c: str) -> np.ndarray:
-        v = X[c].to_numpy(dtype="float64")
-        offset = self.log_offset_.get(c)
-        if offset is not None:
-            with np.errstate(invalid="ignore"):
-                v = np.log(np.maximum(v, 0.0) + offset)
-        return v
-
-    def _design(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        cols, owners = [], []
-        for c in self.numeric:
-            v = self._values(X, c)
-            miss = np.isnan(v)
-            z = (np.clip(np.where(miss, self.med_[c], v), self.lo_[c], self.hi_[c]) - self.mu_[c]) / self.sd_[c]
-            cols.append(z)
-            owners.append(c)
-            if self.has_missing_[c]:
-                cols.append(miss.astype("float64"))
-                owners.append(c)
-        for c in self.categorical:
-            v = X[c].astype(object).to_numpy()
-            for level in self.levels_[c]:
-                cols.append((v == level).astype("float64"))
-                owners.append(c)
-        M = np.column_stack(cols) if cols else np.zeros((len(X), 0))
-        return M, owners
-
-    def _learn_transform(self, X: pd.DataFrame) -> None:
-        self.lo_, self.hi_, self.med_, self.mu_, self.sd_, self.has_missing_, self.levels_ = {}, {}, {}, {}, {}, {}, {}
-        self.log_offset_ = {}
-        for c in self.numeric:
-            raw = X[c].to_numpy(dtype="float64")
-            ok = raw[~np.isnan(raw)]
-            if len(ok) > 2 and ok.min() >= 0 and (ok > 0).any() and pd.Series(ok).skew() > 1:
-                self.log_offset_[c] = float(np.quantile(ok[ok > 0], 0.05))
-            v = self._values(X, c)
-            ok = v[~np.isnan(v)]
-            if len(ok) == 0:
-                ok = np.zeros(1)
-            lo, hi = np.quantile(ok, [0.001, 0.999])
-            med = float(np.median(ok))
-            z = np.clip(np.where(np.isnan(v), med, v), lo, hi)
-            self.lo_[c], self.hi_[c], self.med_[c] = float(lo), float(hi), med
-            self.mu_[c], self.sd_[c] = float(z.mean()), float(z.std()) or 1.0
-            self.has_missing_[c] = bool(np.isnan(v).any())
-        min_count = max(1, int(math.ceil(self.min_frequency * len(X))))
-        for c in self.categorical:
-            counts = X[c].astype(object).dropna().value_counts()
-            self.levels_[c] = sorted(counts[counts >= min_count].index.tolist())
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _LinearBase:
-        self._learn_transform(X)
-        M, owners = self._design(X)
-        self.owners_ = owners
-        self.design_mean_ = M.mean(axis=0) if len(M) else np.zeros(M.shape[1])
-        self.zeroed_ = []
-        if M.shape[1] == 0:
-            self.coef_, self.intercept_, self.C_ = np.zeros(0), float(np.log(y.mean() / (1 - y.mean()))), self.C
-            return self
-        if self.C is None:
-            lr = _lrcv(self.random_state).fit(M, y)
-            self.C_ = float(np.ravel(lr.C_)[0])
-        else:
-            lr = LogisticRegression(C=self.C, max_iter=2000).fit(M, y)
-            self.C_ = float(self.C)
-        coef, intercept = lr.coef_[0].copy(), float(lr.intercept_[0])
-        # the first column of a numeric feature is its standardised value: that one carries the sign
-        first: dict[str, int] = {}
-        for j, o in enumerate(owners):
-            first.setdefault(o, j)
-        bounds = [(None, None)] * len(owners)
-        for c in self.numeric:
-            sign = _SIGN.get(self.directions.get(c))
-            if sign is not None:
-                bounds[first[c]] = (0.0, None) if sign > 0 else (None, 0.0)
-        if any((lo is not None and coef[j] < lo) or (hi is not None and coef[j] > hi)
-               for j, (lo, hi) in enumerate(bounds)):
-            w = _l2_logistic(M, y, self.C_, bounds, np.r_[coef, intercept])
-            coef, intercept = w[:-1], float(w[-1])
-        self.coef_, self.intercept_ = coef, intercept
-        self.zeroed_ = [c for c in self.numeric if c in first and bounds[first[c]] != (None, None)
-                        and coef[first[c]] == 0.0]
-        if self.zeroed_:
-            log.debug("linear base: %d features held at zero by their catalogue direction", len(self.zeroed_))
-        return self
-
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        M, owners = self._design(X)
-        parts = (M - self.design_mean_) * self.coef_  # relative to the training average, like pred_contrib
-        out = pd.DataFrame(0.0, index=X.index, columns=list(dict.fromkeys(self.numeric + self.categorical)))
-        for j, o in enumerate(owners):
-            out[o] = out[o].to_numpy() + parts[:, j]
-        return out
-
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        M, _ = self._design(X)
-        return M @ self.coef_ + self.intercept_ if M.shape[1] else np.full(len(X), self.intercept_)
-
-    def decision_and_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """One design pass: ``(decision_function, features, contributions (n, n_features))``.
-
-        The decision is computed exactly as :meth:`decision_function`; the contributions are those of
-        :meth:`contributions` (a feature's design columns are adjacent: summed with ``reduceat``).
-        """
-        M, owners = self._design(X)
-        names = list(dict.fromkeys(self.numeric + self.categorical))
-        out = np.zeros((len(X), len(names)), dtype="float64")
-        if not M.shape[1]:
-            return np.full(len(X), self.intercept_), names, out
-        z = M @ self.coef_ + self.intercept_
-        parts = (M - self.design_mean_) * self.coef_
-        starts = [j for j, o in enumerate(owners) if j == 0 or owners[j - 1] != o]
-        pos = {c: i for i, c in enumerate(names)}
-        out[:, [pos[owners[j]] for j in starts]] = np.add.reduceat(parts, starts, axis=1)
-        return z, names, out
-
-
-class GBMPD(BaseEstimator, ClassifierMixin):
+class GBMPD(ClassifierMixin, BaseEstimator):
     """LightGBM PD model boosted from a linear base; the trees are kept only when they rank better.
 
     Parameters
@@ -290,10 +96,17 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         chosen out of fold.
     random_state : int, default=0
     n_jobs : int or None, default=None
-        LightGBM threads; ``None`` = 1 below 20,000 rows (threads only add overhead there), else 2.
+        LightGBM threads; ``None`` (or 0) = 1 below 20,000 rows (threads only add overhead there), else 2;
+        a negative value is LightGBM's default (all cores).
 
     Attributes
     ----------
+    classes_ : ndarray of shape (2,)
+        The two classes of ``y``; ``classes_[1]`` is the default (event).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Names of the features seen in fit (the DataFrame's columns; ``x0, x1, …`` for an array).
     n_rounds_ : int
         Trees of the final model (0 = the linear base alone).
     trees_kept_ : bool
@@ -333,40 +146,55 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    _parameter_constraints: dict = {
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "min_child_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "min_leaf_defaults": [Interval(Real, 0, None, closed="neither")],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
+        "cv_folds": [Interval(Integral, 2, None, closed="left")],
+        "feature_fraction": [Interval(Real, 0, 1, closed="right")],
+        "bagging_fraction": [Interval(Real, 0, 1, closed="right")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "max_cat_levels": [Interval(Integral, 0, None, closed="left"), None],
+        "tree_gain_z": [Interval(Real, 0, None, closed="left")],
+        "min_tree_gain": [Interval(Real, 0, None, closed="left")],
+        "linear_base": ["boolean"],
+        "class_weight": [StrOptions({"sqrt", "balanced", "none"})],
+        "directions": [dict, None],
+        "monotone_trees": ["boolean"],
+        "n_rounds": [Interval(Integral, 0, None, closed="left"), None],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "n_jobs": [Integral, None],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
     def _check_params(self) -> None:
-        for name in ("learning_rate", "feature_fraction", "bagging_fraction"):
+        """The declared constraints (:attr:`_parameter_constraints`), then what they cannot say."""
+        validate_params(self)
+        for name in ("min_leaf_defaults", "reg_lambda", "tree_gain_z", "min_tree_gain"):
             v = getattr(self, name)
-            if not isinstance(v, Real) or not 0 < v <= 1:
-                raise ConfigError(f"{name} must be in (0, 1]; got {v!r}")
-        for name, lo in (("num_leaves", 2), ("max_rounds", 1), ("early_stopping_rounds", 1), ("cv_folds", 2)):
-            v = getattr(self, name)
-            if not isinstance(v, Integral) or v < lo:
-                raise ConfigError(f"{name} must be an integer >= {lo}; got {v!r}")
-        if self.min_child_samples is not None and (not isinstance(self.min_child_samples, Integral)
-                                                   or self.min_child_samples < 1):
-            raise ConfigError(f"min_child_samples must be None or an integer >= 1; got {self.min_child_samples!r}")
-        if self.max_cat_levels is not None and (not isinstance(self.max_cat_levels, Integral)
-                                                or self.max_cat_levels < 0):
-            raise ConfigError(f"max_cat_levels must be None or an integer >= 0; got {self.max_cat_levels!r}")
-        for name in ("reg_lambda", "tree_gain_z", "min_tree_gain"):
-            v = getattr(self, name)
-            if not isinstance(v, Real) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
-                raise ConfigError(f"{name} must be a number >= 0; got {v!r}")
-        if (not isinstance(self.min_leaf_defaults, Real) or isinstance(self.min_leaf_defaults, bool)
-                or not np.isfinite(self.min_leaf_defaults) or self.min_leaf_defaults <= 0):
-            raise ConfigError(f"min_leaf_defaults must be a number > 0; got {self.min_leaf_defaults!r}")
-        if self.n_rounds is not None and (not isinstance(self.n_rounds, Integral) or self.n_rounds < 0):
-            raise ConfigError(f"n_rounds must be None or an integer >= 0; got {self.n_rounds!r}")
-        if not isinstance(self.monotone_trees, bool):
-            raise ConfigError(f"monotone_trees must be true or false; got {self.monotone_trees!r}")
-        if self.class_weight not in ("sqrt", "balanced", "none"):
-            raise ConfigError(f"class_weight must be 'sqrt', 'balanced' or 'none'; got {self.class_weight!r}")
+            if not np.isfinite(v):
+                raise ConfigError(f"{name} must be a finite number; got {v!r}")
 
     def tree_category_levels(self) -> dict[str, list]:
         """The levels of each categorical as the trees were trained on them: rare levels, and categoricals
         left to the linear base (none), reach the trees as missing."""
         tree_levels = getattr(self, "tree_categories_", self.categories_)
         return {c: tree_levels.get(c, []) for c in self.categories_}
+
+    def _check_X(self, X) -> pd.DataFrame:
+        self._check_fitted()
+        cats = list(self.categories_)
+        return check_predict_input(self, X, categorical=cats,
+                                   numeric=[c for c in self.feature_names_in_ if c not in self.categories_])
 
     def _lgb_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         cols = {}
@@ -394,14 +222,23 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                 levels = []
             self.tree_categories_[c] = levels
 
-    def fit(self, X: pd.DataFrame, y, *, groups=None) -> GBMPD:
+    def fit(self, X, y, *, groups=None) -> GBMPD:
         """Fit the linear base, choose the number of trees (zero included) out of fold, refit on all rows.
 
+        ``X``: a DataFrame (numeric columns are numeric features, others categorical) or a 2-D
+        array (columns ``x0, x1, …``; a column holding text is categorical). ``y``: two classes,
+        the second (sorted) being the default.
+
         ``groups`` (e.g. enterprise ids of a panel of snapshots) keeps all rows of a group in one
-        CV fold, so the choice is not fooled by the same enterprise on both sides of a fold.
+        CV fold, so the choice is not fooled by the same enterprise on both sides of a fold. In a
+        scikit-learn search, route it with metadata routing
+        (``sklearn.set_config(enable_metadata_routing=True)`` and ``GBMPD(...).set_fit_request(groups=True)``),
+        or fix the number of trees with ``n_rounds`` so that there is no inner cross-validation.
         """
         self._check_params()
-        y = np.asarray(y, dtype="int64")
+        X, y = check_fit_input(self, X, y)
+        if groups is not None and len(groups) != len(y):
+            raise DataContractError(f"groups must have one value per row; got {len(groups)} for {len(y)} rows")
         names = [str(c) for c in X.columns]
         cats = [c for c in names if not pd.api.types.is_numeric_dtype(X[c].dtype)]
         nums = [c for c in names if c not in cats]
@@ -412,7 +249,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         if self.linear_base:
             # small dense problems: multi-threaded BLAS only spins (10x slower on a busy 2-core machine)
             with threadpool_limits(1, user_api="blas"):
-                base = _LinearBase(nums, cats, directions, 0.01, self.random_state).fit(X, y)
+                base = LinearBase(nums, cats, directions, 0.01, self.random_state).fit(X, y)
             lin = base.decision_function(X)
         else:
             base = None
@@ -457,94 +294,13 @@ class GBMPD(BaseEstimator, ClassifierMixin):
                                categorical_feature=cats or "auto")
             self.booster_ = lgb.train(params, data, num_boost_round=self.n_rounds_)
         self.init_base_ = float(lin.mean()) if base is None else None
-        self.classes_ = np.array([0, 1])
         log.info("GBM: %s, %d trees (CV AUC %.4f), %d rows, %d features", self.tree_decision_["decision"],
                  self.n_rounds_, self.cv_auc_, n, len(names))
         return self
 
     def _cv_rounds(self, X, Xl, y, w, lin, groups, params, nums, cats, directions) -> None:
-        """Number of trees, zero included, by the out-of-fold AUC, and the keep-or-drop test.
-
-        In each fold the linear base is refitted on the fold's training rows (at the C chosen on all
-        rows) and the trees are boosted from it until the held-out AUC (or log loss) has not improved for
-        ``early_stopping_rounds`` rounds. The number of trees is the one with the best mean held-out
-        AUC over the folds. The trees are kept only when their AUC gain over the fold's linear base,
-        paired fold by fold (each fold judged at the number of trees the other folds choose), exceeds
-        ``tree_gain_z`` standard errors and ``min_tree_gain``, and the held-out log loss (after
-        a logistic recalibration of the pooled out-of-fold scores) does not rise. The out-of-fold raw
-        scores of the chosen model are kept for the calibrator.
-        """
-        k = min(self.cv_folds, max(2, int(min(y.sum(), len(y) - y.sum()))))
-        folds = cv_folds(k, y, groups, self.random_state)
-        base_oof = np.empty(len(y), dtype="float64")
-        fitted = []
-        for a, b in folds:
-            if self.linear_ is not None:
-                with threadpool_limits(1, user_api="blas"):
-                    fb = _LinearBase(nums, cats, directions, 0.01, self.random_state,
-                                     C=self.linear_.C_).fit(X.iloc[a], y[a])
-                ia, ib = fb.decision_function(X.iloc[a]), fb.decision_function(X.iloc[b])
-            else:
-                ia, ib = lin[a], lin[b]
-            base_oof[b] = ib
-            dtr = lgb.Dataset(Xl.iloc[a], label=y[a], weight=w[a], init_score=ia + self.init_offset_,
-                              categorical_feature=cats or "auto")
-            dva = lgb.Dataset(Xl.iloc[b], label=y[b], weight=w[b], init_score=ib + self.init_offset_, reference=dtr)
-            curve: dict = {}
-            # boosting stops when either the held-out AUC (by 1e-4) or the held-out log loss has stopped improving
-            # for early_stopping_rounds rounds; the number of trees is then chosen on the AUC curve
-            bst = lgb.train({**params, "metric": ["auc", "binary_logloss"]}, dtr, num_boost_round=self.max_rounds,
-                            valid_sets=[dva],
-                            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False,
-                                                          min_delta=[1e-4, 0.0]),
-                                       lgb.record_evaluation(curve)])
-            fitted.append((b, bst, np.asarray(curve["valid_0"]["auc"], dtype="float64")))
-        # LightGBM's AUC of the held-out fold after each round (weighting every default alike leaves AUC as it is)
-        depth = min(len(c) for _, _, c in fitted)
-        curves = np.array([c[:depth] for _, _, c in fitted])
-        r_full = int(np.argmax(curves.mean(axis=0))) + 1
-        full_oof = base_oof.copy()
-        auc_base, auc_full = [], []
-        for j, (b, bst, _) in enumerate(fitted):
-            # each fold is judged at the number of trees the *other* folds chose: choosing it on the fold itself
-            # would add the maximum of a noisy curve to the gain (cross-fitting)
-            r_j = int(np.argmax(np.delete(curves, j, axis=0).mean(axis=0))) + 1
-            full_oof[b] = base_oof[b] + bst.predict(Xl.iloc[b], raw_score=True, num_iteration=r_j)
-            auc_base.append(_fold_auc(y[b], base_oof[b]))
-            auc_full.append(_fold_auc(y[b], full_oof[b]))
-        auc_base, auc_full = np.array(auc_base), np.array(auc_full)
-        gain = auc_full - auc_base
-        ok = gain[~np.isnan(gain)]  # a held-out fold with one class only has no AUC
-        se = float(ok.std(ddof=1) / math.sqrt(len(ok))) if len(ok) > 1 else float("nan")
-        ll_base, ll_full = _recalibrated_logloss(base_oof, y), _recalibrated_logloss(full_oof, y)
-        threshold = max(self.tree_gain_z * se if np.isfinite(se) else 0.0, self.min_tree_gain)
-        if len(ok) < 2:
-            keep, reason = False, "too few held-out folds with both classes to test the trees"
-        elif ok.mean() <= 0:
-            keep, reason = False, "the trees do not raise the out-of-fold AUC"
-        elif ok.mean() <= threshold:
-            keep, reason = False, (f"the out-of-fold AUC gain {ok.mean():+.4f} is within its noise or too small "
-                                   f"(needs > {threshold:.4f}: {self.tree_gain_z:g} x SE {se:.4f} paired over "
-                                   f"{len(gain)} folds, at least {self.min_tree_gain:g})")
-        elif ll_full > ll_base:
-            keep, reason = False, "the trees raise the out-of-fold log loss"
-        else:
-            keep, reason = True, (f"the out-of-fold AUC gain {ok.mean():+.4f} exceeds its noise "
-                                  f"({self.tree_gain_z:g} x SE {se:.4f} paired over {len(gain)} folds, "
-                                  f"at least {self.min_tree_gain:g})")
-        self.n_rounds_ = r_full if keep else 0
-        chosen = full_oof if keep else base_oof
-        self.oof_decision_ = chosen
-        self.cv_auc_ = float(np.nanmean(auc_full if keep else auc_base))
-        self.tree_decision_ = {
-            "decision": "linear base + trees" if keep else "linear base",
-            "reason": reason, "folds": len(folds), "best_n_trees": r_full,
-            "oof_auc_base": float(np.nanmean(auc_base)), "oof_auc_full": float(np.nanmean(auc_full)),
-            "oof_auc_gain": float(np.nanmean(gain)), "oof_auc_gain_se": se,
-            "oof_auc_gain_folds": [float(v) for v in gain],
-            "oof_logloss_base": ll_base, "oof_logloss_full": ll_full,
-            "linear_only_categoricals": list(self.linear_only_categoricals_),
-        }
+        """Number of trees, zero included, and the keep-or-drop test (:func:`.tree_choice.choose_trees`)."""
+        choose_trees(self, X, Xl, y, w, lin, groups, params, nums, cats, directions)
 
     def _check_fitted(self):
         if not hasattr(self, "n_rounds_"):
@@ -555,20 +311,23 @@ class GBMPD(BaseEstimator, ClassifierMixin):
             return self.linear_.decision_function(X)
         return np.full(len(X), self.init_base_)
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+    def decision_function(self, X) -> np.ndarray:
         """Raw log-odds of default (linear base + trees)."""
-        self._check_fitted()
+        X = self._check_X(X)
         z = self._base(X)
         if self.booster_ is not None:
             z = z + self.booster_.predict(self._lgb_frame(X), raw_score=True)
         return z
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
+        """``[P(classes_[0]), P(classes_[1])]``: the second column is the raw (uncalibrated) PD."""
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
 
-    def predict(self, X):
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def predict(self, X) -> np.ndarray:
+        """The class of each row: ``classes_[1]`` (default) where the raw PD exceeds 0.5 (log-odds > 0)."""
+        positive = (self.decision_function(X) > 0).astype(int)
+        return self.classes_[positive]
 
     def score_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(decision_function, contributions (n, n_features) in feature_names_in_ order, bias)`` in one pass.
@@ -579,7 +338,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
         """
         from smecredit.models.treeshap import lgb_matrix, pattern_shap
 
-        self._check_fitted()
+        X = self._check_X(X)
         names = list(self.feature_names_in_)
         n = len(X)
         if self.linear_ is not None:
@@ -609,7 +368,7 @@ class GBMPD(BaseEstimator, ClassifierMixin):
 
     def contributions(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Per-feature log-odds contributions and the bias; ``contrib.sum(1) + bias == decision_function``."""
-        self._check_fitted()
+        X = self._check_X(X)
         names = list(self.feature_names_in_)
         out = pd.DataFrame(0.0, index=X.index, columns=names)
         bias = np.zeros(len(X))

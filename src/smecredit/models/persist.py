@@ -137,6 +137,8 @@ def _calibrator_from(state: dict):
 
     cal = PDCalibrator(**state["params"])
     cal.method_, cal.brier_ = state["method_"], state["brier_"]
+    # not saved, derived: the calibrator is always fitted on a 1-D vector of 0/1-labelled raw scores
+    cal.classes_, cal.n_features_in_, cal.feature_names_in_ = np.array([0, 1]), 1, np.array(["x0"], dtype=object)
     m = state["mapper"]
     if cal.method_ == "platt":
         mapper = _Platt()
@@ -176,6 +178,7 @@ def _gbm_from(state: dict, folder: Path):
     est = GBMPD(**state["params"])
     for k in _GBM_FITTED:
         setattr(est, k, state[k])
+    est.n_features_in_ = len(est.feature_names_in_)  # derived, not saved
     est.oof_decision_ = None  # fit-time only (the calibrator's training scores)
     lin = state["linear_"]
     if lin is None:
@@ -237,6 +240,7 @@ def _scorecard_from(state: dict):
     est = ScorecardPD(**state["params"])
     for k in _SC_FITTED:
         setattr(est, k, state[k])
+    est.n_features_in_ = len(est.feature_names_in_)  # derived, not saved
     lr = LogisticRegression(C=est.C, max_iter=2000)
     lr.coef_, lr.intercept_, lr.classes_ = state["lr"]["coef_"], state["lr"]["intercept_"], state["lr"]["classes_"]
     lr.n_features_in_ = lr.coef_.shape[1]

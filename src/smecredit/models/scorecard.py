@@ -29,9 +29,11 @@ import pandas as pd
 from optbinning import BinningProcess
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
+from smecredit.models.dataset import check_fit_input, check_predict_input, validate_params
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,16 @@ def bin_label(value) -> str:
     return str(value)
 
 
-class ScorecardPD(BaseEstimator, ClassifierMixin):
+_TREND_OPTIONS = {"auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "convex", "concave", "peak",
+                  "valley", "peak_heuristic", "valley_heuristic"}
+
+
+class ScorecardPD(ClassifierMixin, BaseEstimator):
     """A points scorecard producing a raw PD and points.
+
+    A scikit-learn binary classifier: ``X`` is a DataFrame (numeric columns are binned as numbers,
+    other columns as categories) or a 2-D array (columns ``x0, x1, …``; a column holding text is
+    categorical); ``y`` has two classes, the second (sorted) being the default.
 
     Parameters
     ----------
@@ -115,7 +125,35 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         the earliest and the latest half of the training rows) are dropped.
     C : float, default=1.0
         Inverse L2 regularisation of the logistic regression.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two classes of ``y``; ``classes_[1]`` is the default (event).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Names of the features seen in fit (the DataFrame's columns; ``x0, x1, …`` for an array).
+    selected_features_ : list of str
+        Characteristics in the points table; the others are in ``dropped_features_`` with the reason.
+    table_ : DataFrame
+        The points table (bins, WoE, points).
     """
+
+    _parameter_constraints: dict = {
+        "pdo": [Interval(Real, 0, None, closed="neither")],
+        "base_points": [Interval(Real, None, None, closed="neither")],
+        "base_odds": [Interval(Real, 0, None, closed="neither")],
+        "directions": [dict, None],
+        "default_trend": [StrOptions(_TREND_OPTIONS), None],
+        "min_bin_size": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "max_n_prebins": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
+        "special_codes": ["array-like", dict, None],
+        "min_iv": [Interval(Real, 0, None, closed="left")],
+        "max_correlation": [Interval(Real, 0, 1, closed="right")],
+        "max_psi": [Interval(Real, 0, None, closed="left"), None],
+        "C": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, *, pdo=20.0, base_points=600.0, base_odds=50.0, directions=None,
                  default_trend="auto_asc_desc", min_bin_size="auto", max_n_prebins="auto", special_codes=None,
@@ -134,42 +172,40 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         self.C = C
 
     # ------------------------------------------------------------------ checks
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
     def _check_params(self) -> None:
-        for name, lo in (("pdo", 0), ("base_odds", 0), ("C", 0)):
-            v = getattr(self, name)
-            if not isinstance(v, Real) or not v > lo:
-                raise ConfigError(f"{name} must be a number > {lo}; got {v!r}")
-        if not isinstance(self.base_points, Real):
-            raise ConfigError(f"base_points must be a number; got {self.base_points!r}")
-        if self.min_bin_size != "auto" and (not isinstance(self.min_bin_size, Real) or not 0 < self.min_bin_size <= 0.5):
-            raise ConfigError(f"min_bin_size must be 'auto' or in (0, 0.5]; got {self.min_bin_size!r}")
-        if self.max_n_prebins != "auto" and (not isinstance(self.max_n_prebins, Integral) or self.max_n_prebins < 2):
-            raise ConfigError(f"max_n_prebins must be 'auto' or an integer >= 2; got {self.max_n_prebins!r}")
-        if not isinstance(self.max_correlation, Real) or not 0 < self.max_correlation <= 1:
-            raise ConfigError(f"max_correlation must be in (0, 1]; got {self.max_correlation!r}")
-        if not isinstance(self.min_iv, Real) or self.min_iv < 0:
-            raise ConfigError(f"min_iv must be >= 0; got {self.min_iv!r}")
+        """The declared constraints (:attr:`_parameter_constraints`), then what they cannot say."""
+        validate_params(self)
         bad = {k: v for k, v in (self.directions or {}).items() if v not in ("up", "down", "none")}
         if bad:
             raise ConfigError(f"directions must be 'up', 'down' or 'none'; got {bad}")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame, y, *, time_index=None) -> ScorecardPD:
+    def fit(self, X, y, *, time_index=None) -> ScorecardPD:
         """Bin, select, fit the regression and build the points table.
 
         Parameters
         ----------
-        X : DataFrame of float64 (numeric) and object (categorical) columns.
-        y : array-like of 0/1.
+        X : DataFrame of float64 (numeric) and object (categorical) columns, or a 2-D array.
+        y : array-like with two classes (0/1: 1 = default).
         time_index : array-like or None
-            Row dates used by the stability (PSI) selection.
+            Row dates used by the stability (PSI) selection (under scikit-learn's metadata routing,
+            request it with ``set_fit_request(time_index=True)``).
         """
         self._check_params()
+        X, y = check_fit_input(self, X, y)
+        if time_index is not None and len(time_index) != len(y):
+            raise DataContractError(f"time_index must have one value per row; got {len(time_index)} for {len(y)} rows")
         with threadpool_limits(1, user_api="blas"):  # small dense problems: BLAS threads only spin
             return self._fit(X, y, time_index)
 
-    def _fit(self, X: pd.DataFrame, y, time_index) -> ScorecardPD:
-        y = np.asarray(y, dtype="int64")
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, time_index) -> ScorecardPD:
         all_names = [str(c) for c in X.columns]
         # a characteristic without two distinct observed values cannot be binned
         names = [c for c in all_names if X[c].nunique(dropna=True) >= 2]
@@ -211,7 +247,6 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         self.table_ = self._points_table()
         best = self.table_[self.table_["Count"] > 0].groupby("Variable")["Points"].max()
         self.best_points_ = best.reindex(self.selected_features_).to_dict()
-        self.classes_ = np.array([0, 1])
         return self
 
     @staticmethod
@@ -298,28 +333,32 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         if not hasattr(self, "estimator_"):
             raise NotFittedError("ScorecardPD is not fitted; call fit first")
 
-    def points(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Points of each selected characteristic for each row (columns = selected features)."""
+    def _check_X(self, X) -> pd.DataFrame:
         self._check_fitted()
+        cats = set(self.categorical_features_)
+        return check_predict_input(self, X, categorical=sorted(cats),
+                                   numeric=[c for c in self.selected_features_ if c not in cats])
+
+    def points(self, X) -> pd.DataFrame:
+        """Points of each selected characteristic for each row (columns = selected features)."""
+        X = self._check_X(X)
         W = self._woe(self.binning_process_, X, self.selected_features_)
         b0 = float(self.estimator_.intercept_[0])
         n = len(self.selected_features_)
         pts = -(W * self.estimator_.coef_[0] + b0 / n) * self.factor_ + self.offset_ / n
         return pts
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+    def decision_function(self, X) -> np.ndarray:
         """Raw log-odds of default."""
-        self._check_fitted()
+        X = self._check_X(X)
         W = self._woe(self.binning_process_, X, self.selected_features_)
         return W.to_numpy() @ self.estimator_.coef_[0] + float(self.estimator_.intercept_[0])
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
+        """``[P(classes_[0]), P(classes_[1])]``: the second column is the raw (uncalibrated) PD."""
         z = self.decision_function(X)
         p = 1.0 / (1.0 + np.exp(-z))
         return np.column_stack([1 - p, p])
-
-    def score(self, X, y=None, sample_weight=None):  # sklearn: score(X, y) is accuracy
-        return super().score(X, y, sample_weight=sample_weight)
 
     def cross_val_decision_function(self, X: pd.DataFrame, y, folds) -> np.ndarray:
         """Out-of-fold log-odds: the fitted binning and selection, the regression refitted per fold.
@@ -327,8 +366,8 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         Used to calibrate without refitting the (costly) binning ``k`` times; the binning is
         shared by all folds, which is the only in-sample part.
         """
-        self._check_fitted()
-        y = np.asarray(y, dtype="int64")
+        X = self._check_X(X)
+        y = (np.asarray(y) == self.classes_[1]).astype("int64")
         W = self._woe(self.binning_process_, X, self.selected_features_).to_numpy()
         out = np.zeros(len(y))
         for a, b in folds:
@@ -346,5 +385,7 @@ class ScorecardPD(BaseEstimator, ClassifierMixin):
         best = pd.Series(self.best_points_)
         return (best[pts.columns] - pts).clip(lower=0.0)
 
-    def predict(self, X):
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def predict(self, X) -> np.ndarray:
+        """The class of each row: ``classes_[1]`` (default) where the raw PD exceeds 0.5 (log-odds > 0)."""
+        positive = (self.decision_function(X) > 0).astype(int)
+        return self.classes_[positive]
