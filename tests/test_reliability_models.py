@@ -89,7 +89,7 @@ def test_save_load_round_trip_gives_identical_scores(models, saved, german, kind
         np.testing.assert_array_equal(a.classes_, b.classes_)
         np.testing.assert_array_equal(a.feature_names_in_, b.feature_names_in_)
     z = before.estimator_.decision_function(before.prepare(X))
-    np.testing.assert_array_equal(after.calibrator_.predict(z), before.calibrator_.predict(z))
+    np.testing.assert_array_equal(after.calibrator_.predict_pd(z), before.calibrator_.predict_pd(z))
 
 
 
