@@ -22,7 +22,8 @@ def report(
                                    help="Training data for the PSI (default: rows in the model's training window)."),
     cutoff_pd: float = typer.Option(0.05, "--cutoff-pd", help="PD cut-off of the approval rates by segment."),
     sample_size: int = typer.Option(5000, "--sample-size", help="Rows shown in the beeswarm and dependence plots."),
-    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples of the confidence intervals."),
+    n_boot: int = typer.Option(500, "--n-boot", help="Bootstrap resamples of the confidence intervals "
+                                                         "(500 = smecredit train's, so both give the same CIs)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the samples and bootstrap."),
     log_mlflow: bool = typer.Option(True, "--log/--no-log", help="Log the report to the model's MLflow run."),
     stress_raw: Path = typer.Option(None, "--stress-raw", help="Raw folder for the sensitivity and stress test."),

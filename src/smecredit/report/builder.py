@@ -79,7 +79,7 @@ class ReportSettings:
     """Parameters of the report computations (validated by :meth:`check`)."""
 
     cutoff_pd: float = 0.05
-    n_boot: int = 200
+    n_boot: int = 500  # = smecredit train's: the out-of-time intervals equal validation.json's
     sample_size: int = 5000
     n_local: int = 5
     n_dependence: int = 3
