@@ -83,3 +83,15 @@ def test_cli_stress_adds_the_macro_shock(model, sim_city, tmp_path, result):
     assert [r["scenario"] for r in got["macro"]["scenarios"]] == ["base (no macro shock)", "macro shock -0.9"]
     assert got["macro"]["scenarios"][1]["mean_pd"] == pytest.approx(result["scenarios"][1]["mean_pd"], rel=1e-12)
     assert len(got["scenarios"]) == 4  # the input stresses are still there
+
+
+def test_report_section_renders_the_macro_shock(result):
+    from smecredit.report.render import environment
+
+    tpl = environment().get_template("_stress.html")
+    html = tpl.render(stress={"scenarios": [], "note": "No input stress was run.", "macro": result})
+    assert "Macro shock on the simulator" in html and result["as_of"] in html
+    assert "macro shock -0.9" in html and "True mean PD" in html
+    # without the macro shock the section renders as before (strict templates: no missing key)
+    plain = tpl.render(stress={"scenarios": [], "note": "No stress test was run."})
+    assert "Macro shock" not in plain and "No stress test was run." in plain
