@@ -299,7 +299,7 @@ def _by_population(model, test_df: pd.DataFrame, y_te, pred: pd.DataFrame, n_boo
 
     out = scope_section(model.metadata_, test_df.reset_index(drop=True), pd.Series(y_te, dtype="float64"),
                         pred.reset_index(drop=True), np.ones(len(test_df), dtype=bool), "test sample",
-                        n_boot=min(n_boot, 200), seed=seed)
+                        n_boot=n_boot, seed=seed)  # as the report: the same intervals
     out.pop("card", None)
     return out
 

@@ -42,18 +42,15 @@ def model_card(meta: dict) -> dict:
     return fallback | {"recorded": False}
 
 
-VIEW_N_BOOT = 200  # bootstrap resamples of the population views' AUC intervals (train and report: same figures)
-
-
 def scope_section(meta: dict, frame: pd.DataFrame, y: pd.Series | None, preds: pd.DataFrame,
                   mask: np.ndarray, sample_label: str, *, n_boot: int, seed: int) -> dict:
     """Performance of the model by population view and by days-past-due bucket on the rows of ``mask``.
 
     Views: every row (behavioural), rows without current arrears (application) and rows outside the
-    *in-arrears grades* (grades where at least half of the rows are past due). The AUC intervals use at most
-    :data:`VIEW_N_BOOT` resamples, in ``validation.json`` (``by_population``) and in the report alike.
+    *in-arrears grades* (grades where at least half of the rows are past due). ``smecredit train``
+    (``validation.json`` → ``by_population``) and the report call it with the same ``n_boot`` and seed, so
+    the behavioural view's interval is the headline out-of-time interval.
     """
-    n_boot = min(n_boot, VIEW_N_BOOT)
     out: dict = {"card": model_card(meta), "sample": sample_label, "available": False, "views": [], "buckets": [],
                  "in_arrears_grades": [], "dpd_column": DPD_COL}
     if y is None or DPD_COL not in frame.columns:
