@@ -92,6 +92,10 @@ def test_report_section_renders_the_macro_shock(result):
     html = tpl.render(stress={"scenarios": [], "note": "No input stress was run.", "macro": result})
     assert "Macro shock on the simulator" in html and result["as_of"] in html
     assert "macro shock -0.9" in html and "True mean PD" in html
+    s1 = result["scenarios"][1]
+    ratio = s1["mean_pd_change"] / s1["true_mean_pd_change"]
+    verdict = "over-reacts" if ratio > 1.5 else "under-reacts" if ratio < 0.67 else "follows the true PD"
+    assert verdict in html
     # without the macro shock the section renders as before (strict templates: no missing key)
     plain = tpl.render(stress={"scenarios": [], "note": "No stress test was run."})
     assert "Macro shock" not in plain and "No stress test was run." in plain
