@@ -70,3 +70,16 @@ def test_bad_auc_settings_are_refused():
         MonitorSettings(auc_p_amber=0.01, auc_p_red=0.05).check()
     with pytest.raises(ConfigError, match="auc_min_defaults"):
         MonitorSettings(auc_min_defaults=0).check()
+
+
+def test_development_se_is_read_from_the_interval_in_validation_json(tmp_path):
+    import json
+
+    from smecredit.pipelines.monitor import development_auc_se
+
+    (tmp_path / "validation.json").write_text(json.dumps(
+        {"metrics": {"auc": {"value": 0.8, "ci_low": 0.78, "ci_high": 0.82, "level": 0.95}}}), encoding="utf-8")
+    assert development_auc_se(str(tmp_path)) == pytest.approx(0.04 / (2 * stats.norm.ppf(0.975)))
+    (tmp_path / "validation.json").write_text(json.dumps({"metrics": {"auc": {"value": 0.8}}}), encoding="utf-8")
+    assert development_auc_se(str(tmp_path)) is None  # no interval: a fixed reference
+    assert development_auc_se(str(tmp_path / "absent")) is None

@@ -9,7 +9,8 @@ matured rows against the development AUC:
 2. **significance** — the one-sided DeLong test of ``H0: AUC_current ≥ AUC_development``:
    ``z = (AUC_current − AUC_development) / se``, ``p = Φ(z)``, with ``se² = se_current²`` (DeLong) plus
    ``se_development²`` when the development AUC comes with a standard error (the baseline's realised AUC,
-   an independent sample); a development AUC without one is taken as a fixed reference;
+   or the 95 % interval of the out-of-time AUC in ``validation.json``: independent samples); a development
+   AUC without one (an MLflow ``test_auc`` metric) is taken as a fixed reference;
 3. **materiality** — the drop ``AUC_development − AUC_current`` reaches the amber / red threshold.
 
 Amber: drop ≥ ``auc_drop_amber`` and p < ``auc_p_amber``; red: drop ≥ ``auc_drop_red`` and p < ``auc_p_red``.

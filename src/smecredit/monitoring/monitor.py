@@ -297,7 +297,7 @@ def _flags(res: dict) -> list[dict]:
 
 def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development_auc: float | None = None,
             development_source: str = "", catalog: pd.DataFrame | None = None,
-            settings: MonitorSettings | None = None) -> dict:
+            settings: MonitorSettings | None = None, development_se: float | None = None) -> dict:
     """Compare ``current`` with ``baseline`` for a fitted :class:`~smecredit.models.CreditModel`.
 
     Parameters
@@ -310,6 +310,9 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
     development_auc : float or None
         The model's out-of-time AUC at development; ``None``: the realised AUC of the baseline's
         matured rows stands in (said in ``discrimination.development_source``).
+    development_se : float or None
+        Standard error of ``development_auc`` (an independent sample): added to the current AUC's DeLong
+        variance in the one-sided test of a drop; ``None``: the development AUC is a fixed reference.
     catalog : DataFrame or None
         Feature catalogue (``name, family, source``) for the missing-data drift per source.
     settings : MonitorSettings or None
@@ -342,7 +345,7 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
     yc = _outcomes(current, target, "current")
     order = list(model.master_scale_.grades)
     dev_src = development_source or "model's out-of-time test at development"
-    dev_se = None
+    dev_se = development_se if development_auc is not None else None
     if development_auc is None and yb is not None and yb.notna().any():
         lab = yb.notna().to_numpy()
         yy = yb.to_numpy()[lab]
