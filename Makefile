@@ -46,7 +46,7 @@ demo: $(STAMP)
 	$(BIN)/smecredit train --data $(FEAT) --target bad --kind scorecard --no-compare --out models/demo_scorecard --register $(MODEL)_scorecard --developer demo-developer
 	$(BIN)/smecredit train --data $(FEAT) --target bad --kind gbm --out models/demo_gbm --register $(MODEL) --developer demo-developer
 	$(BIN)/smecredit score --model models:/$(MODEL)@challenger --input $(FEAT)/features.parquet --output $(OUT)/scores.parquet
-	$(BIN)/smecredit report --model models:/$(MODEL)@challenger --data $(FEAT) --compare models/demo_scorecard --out reports/governance_report.html --stress-raw $(RAW) --stress-as-of $(AS_OF)
+	$(BIN)/smecredit report --model models:/$(MODEL)@challenger --data $(FEAT) --compare models/demo_scorecard --out reports/governance_report.html --stress-raw $(RAW) --stress-as-of $(AS_OF) --stress-macro 3000
 	$(BIN)/smecredit promote --name $(MODEL) --alias champion --decision approve-with-conditions \
 	  --reviewer demo-validator --note "Demo review of the governance report" --findings config/demo_findings.yaml \
 	  --revalidation-date $$($(BIN)/python -c "import datetime as d; print(d.date.today() + d.timedelta(days=365))") \

@@ -40,7 +40,19 @@ def test_structural_break_is_flagged_instead_of_drift(panel):
     lo, hi = np.nanquantile(f.loc[ref, "b"], [0.001, 0.999])
     later = f.loc[~ref, "b"]
     assert outl["b"]["share_outside"] == pytest.approx(float(((later < lo) | (later > hi)).mean()))
-    assert outl["b"]["act_max"] == 1e6 and "outer bin" in outl["b"]["treatment"]
+    assert outl["b"]["act_max"] == 1e6 and "capped" in outl["b"]["treatment"]
+    # the model's own caps (training quantiles) and how many later values they change
+    clo, chi = model.outlier_caps_["b"]
+    assert (outl["b"]["cap_low"], outl["b"]["cap_high"]) == (clo, chi)
+    assert outl["b"]["n_capped"] == int(((later < clo) | (later > chi)).sum()) >= 3
+    assert out["caps"]["n_features"] == len(model.outlier_caps_)
+    assert out["caps"]["n_values_capped"] == sum(
+        int(((f.loc[~ref, c] < lo_) | (f.loc[~ref, c] > hi_)).sum()) for c, (lo_, hi_) in model.outlier_caps_.items())
+    # a model saved without caps says how it treats extremes instead
+    plain = fit_credit_model(f[["a", "gap", "b"]], y, kind="scorecard", cv=2, outlier_tail=None)
+    out2 = data_quality_section(plain, f, f[ref], f[~ref], None, "train", "later")
+    assert "outer bin" in {r["feature"]: r for r in out2["outliers"]}["b"]["treatment"]
+    assert out2["caps"] == {"n_features": 0}
 
 
 def test_coverage_per_snapshot_uses_the_family_indicator(panel):

@@ -79,3 +79,12 @@ def test_momentum_reads_as_period_growth_not_year_on_year():
     assert describe("elec_chg_1m", 0.12, lang="zh") == "较上月用电量增长12%"
     assert describe("elec_chg_3m", -0.2) == "Electricity use down 20% over the last 3 months"
     assert describe("si_headcount_chg_6m", -0.1) == "Insured employees down 10% over the last 6 months"
+
+
+def test_an_average_rank_is_described_as_a_rounded_number():
+    from smecredit.features.catalog import describe
+
+    en = describe("tax_grade_rank_mean_3y", 10 / 3)
+    zh = describe("tax_grade_rank_mean_3y", 10 / 3, lang="zh")
+    assert en.endswith(": 3.33") and zh.endswith("3.33") and "3333" not in en + zh
+    assert describe("tax_grade_rank", 2.0).endswith(": B")  # a rank on the scale keeps its label

@@ -29,6 +29,9 @@ def train(
     developer: str = typer.Option(None, "--developer",
                                   help="Model developer id, recorded as MLflow tag smecredit.developer "
                                        "(default: the OS user); promote refuses a review by this person."),
+    outlier_tail: float = typer.Option(0.001, "--outlier-tail",
+                                       help="Cap numeric features at their training q / 1-q quantiles, in training "
+                                            "and at scoring (0 = no caps)."),
 ) -> None:
     """Train a calibrated, graded PD model, validate it, log it to MLflow and save MODEL_DIR."""
     from smecredit.exceptions import ConfigError
@@ -45,7 +48,7 @@ def train(
     with Progress("train", total=5 if compare else 4) as progress:  # a bar on a terminal, plain lines otherwise
         s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,
                       compare=compare, tune_seconds=tune_seconds, random_state=seed, developer=developer,
-                      population=population, progress=progress.stage)
+                      population=population, outlier_tail=outlier_tail, progress=progress.stage)
     lo, hi = s["test_auc_ci"]
     console.print(f"trained {s['kind']} on {s['n_train']} rows ({s['split']} split, {s['population']} population, "
                   f"{s['rows_excluded']} rows outside it); test AUC {s['test_auc']:.4f} "

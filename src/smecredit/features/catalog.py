@@ -127,8 +127,8 @@ def _pct(v: float) -> str:
 def _label(s: FeatureSpec, value, lang: str) -> str:
     key = value if s.kind == "category" else str(float(value))
     pair = s.labels.get(key)
-    if pair is None:
-        return str(value)
+    if pair is None:  # e.g. an average of ranks (3.333…): a number, shown as one
+        return _num(float(value)) if s.kind != "category" else str(value)
     return pair[0] if lang == "en" else pair[1]
 
 

@@ -19,6 +19,7 @@ from smecredit.models.calibration import PDCalibrator
 from smecredit.models.dataset import (ID_COLUMNS, META_COLUMNS, check_text_in_numeric, coerce_features,
                                       feature_columns, missing_columns)
 from smecredit.models.gbm import GBMPD, cv_folds
+from smecredit.models.outliers import DEFAULT_TAIL, apply_caps, learn_caps
 from smecredit.models.rating import DEFAULT_GRADE, MasterScale
 from smecredit.models.reasons import top_reasons_array
 from smecredit.models.scorecard import ScorecardPD, logodds_to_points
@@ -56,9 +57,11 @@ class CreditModel:
     calibrator_ : PDCalibrator
     master_scale_ : MasterScale
     metadata_ : dict
+    outlier_caps_ : dict  ``{feature: [low, high]}`` learned on the training rows (:mod:`smecredit.models.outliers`)
     """
 
-    def __init__(self, kind, estimator, calibrator, master_scale, feature_types, scaling, metadata=None):
+    def __init__(self, kind, estimator, calibrator, master_scale, feature_types, scaling, metadata=None,
+                 outlier_caps=None):
         self.kind = kind
         self.estimator_ = estimator
         self.calibrator_ = calibrator
@@ -69,13 +72,16 @@ class CreditModel:
         self.metadata_ = dict(metadata or {})
         self.categories_ = {c: set(v) for c, v in (metadata or {}).get("_train_categories", {}).items()}
         self.metadata_.pop("_train_categories", None)
+        self.outlier_caps_ = {str(f): [float(lo), float(hi)] for f, (lo, hi) in (outlier_caps or {}).items()}
 
     # ------------------------------------------------------------------ input
-    def prepare(self, X: pd.DataFrame, *, source: str = "input table") -> pd.DataFrame:
+    def prepare(self, X: pd.DataFrame, *, source: str = "input table", cap: bool = True) -> pd.DataFrame:
         """Check and type the feature columns of ``X`` (a new frame; ``X`` is not modified).
 
         Missing feature columns raise :class:`DataContractError` listing them; extra columns are
-        ignored with a logged warning; unseen categories are scored as missing (logged).
+        ignored with a logged warning; unseen categories are scored as missing (logged). With ``cap``
+        (the default) numeric values are clipped to the model's outlier caps (``outlier_caps_``), as
+        in training; ``cap=False`` gives the observed values.
         """
         if not isinstance(X, pd.DataFrame):
             raise DataContractError(f"{source}: expected a pandas DataFrame, got {type(X).__name__}")
@@ -99,7 +105,7 @@ class CreditModel:
                 log.warning("%s: column %r has %d value(s) unseen in training (%s); scored as missing",
                             source, c, int(unseen.sum()), ", ".join(sorted(map(str, v[unseen].unique()))[:5]))
                 Xf[c] = v.where(~unseen, np.nan)
-        return Xf
+        return apply_caps(Xf, self.outlier_caps_) if cap else Xf
 
     # ------------------------------------------------------------------ outputs
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
@@ -140,7 +146,8 @@ class CreditModel:
         and, with ``flag_missing`` (the default), no ``pd``, ``score`` or ``grade`` (a decision
         refers it); ``flag_missing=False`` keeps the model's raw estimate (validation, reports).
         """
-        Xf = self.prepare(X, source=source)
+        Xobs = self.prepare(X, source=source, cap=False)
+        Xf = apply_caps(Xobs, self.outlier_caps_)  # the model scores capped values; reasons quote observed ones
         if self.kind == "gbm":  # one pass: raw score, exact contributions (pattern TreeSHAP)
             z, contrib, _ = self.estimator_.score_contributions(Xf)
             p = self.calibrator_.predict_pd(z)
@@ -164,14 +171,14 @@ class CreditModel:
         out["pd"] = p
         out["score"] = np.asarray(score, dtype="float64")
         out["grade"] = pd.array(self.master_scale_.assign(p, in_default), dtype=object)
-        reasons = top_reasons_array(contrib, self.feature_names_, Xf, index=X.index)
+        reasons = top_reasons_array(contrib, self.feature_names_, Xobs, index=X.index)
         for c in reasons.columns:
             out[c] = reasons[c].to_numpy()
         if in_default is not None and in_default.any():
             for c in reasons.columns:
                 out.loc[in_default, c] = ""
             out.loc[in_default, "reason_1"] = "Already in default / 已违约"
-        empty = Xf.isna().all(axis=1).to_numpy() if len(Xf.columns) else np.zeros(len(Xf), dtype=bool)
+        empty = Xobs.isna().all(axis=1).to_numpy() if len(Xobs.columns) else np.zeros(len(Xf), dtype=bool)
         if in_default is not None:
             empty &= ~in_default  # a known default is graded D whatever else is missing
         out["data_quality"] = np.where(empty, ALL_MISSING, DATA_OK).astype(object)
@@ -224,6 +231,7 @@ def fit_credit_model(
     groups=None,
     random_state: int = 0,
     metadata: dict | None = None,
+    outlier_tail: float | None = DEFAULT_TAIL,
 ) -> CreditModel:
     """Fit a :class:`CreditModel` on features ``X`` and binary outcomes ``y``.
 
@@ -242,6 +250,9 @@ def fit_credit_model(
         raise DataContractError("training table has no feature columns (only id, date or target columns)")
     check_text_in_numeric(X, types, source="training table")
     Xf = coerce_features(X, types, source="training table")
+    bool_features = [c for c, t in types.items() if t == "numeric" and pd.api.types.is_bool_dtype(X[c].dtype)]
+    policy = learn_caps(Xf, types, outlier_tail, bool_features)
+    Xf = apply_caps(Xf, policy["caps"])
     y = np.asarray(y, dtype="int64")
     directions = directions_from_catalog(catalog, types)
     p = dict(params or {})
@@ -277,10 +288,13 @@ def fit_credit_model(
         **(metadata or {}),
     }
     # numeric features given as True/False in training (elsewhere True/False is refused at scoring)
-    meta["bool_features"] = [c for c, t in types.items() if t == "numeric" and pd.api.types.is_bool_dtype(X[c].dtype)]
+    meta["bool_features"] = bool_features
+    meta["outlier_policy"] = {"tail": policy["tail"], "train_capped": policy["train_capped"],
+                              "not_capped": policy["not_capped"]}
     meta["_train_categories"] = {c: sorted(Xf[c].dropna().unique().tolist()) for c, t in types.items()
                                  if t == "categorical"}
-    model = CreditModel(kind, est, calibrator, master_scale or MasterScale(), types, scaling, meta)
+    model = CreditModel(kind, est, calibrator, master_scale or MasterScale(), types, scaling, meta,
+                        outlier_caps=policy["caps"])
     model.metadata_["feature_names"] = list(types)
     log.info("fitted %s model on %d rows, %d features; calibration %s", kind, len(y), len(types),
              calibrator.method_)

@@ -263,6 +263,9 @@ def model_files(model) -> dict[str, bytes]:
         "master_scale": {"first_bound": ms.first_bound, "ratio": ms.ratio, "n_grades": ms.n_grades},
         "calibrator": _calibrator_state(model.calibrator_), "estimator": est_state,
     }
+    caps = getattr(model, "outlier_caps_", {})
+    if caps:  # added later: a model without caps saves (and loads) exactly as before
+        state["outlier_caps"] = {f: [float(lo), float(hi)] for f, (lo, hi) in caps.items()}
     files[STATE_FILE] = json.dumps(_enc(state), indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
     return files
 
@@ -291,8 +294,12 @@ def read_model(folder: Path):
         s = _dec(raw)
         est = _gbm_from(s["estimator"], folder) if s["kind"] == "gbm" else _scorecard_from(s["estimator"])
         meta = {**s["metadata"], "_train_categories": s["categories"]}
+        caps = s.get("outlier_caps") or {}
+        if not all(f in s["feature_types"] and len(c) == 2 and all(isinstance(x, float) for x in c)
+                   for f, c in caps.items()):
+            raise ValueError("outlier_caps must map model features to [low, high] numbers")
         return CreditModel(s["kind"], est, _calibrator_from(s["calibrator"]), MasterScale(**s["master_scale"]),
-                           s["feature_types"], s["scaling"], meta)
+                           s["feature_types"], s["scaling"], meta, outlier_caps=caps)
     except Exception as exc:  # noqa: BLE001 - any parse failure of a (signed but) malformed file is a refusal
         raise ModelIntegrityError(f"{folder / STATE_FILE}: malformed model file ({type(exc).__name__}: "
                                   f"{str(exc)[:200]})") from exc

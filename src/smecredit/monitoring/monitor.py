@@ -22,7 +22,7 @@ check                   amber from              red from
 ======================  ======================  ======================
 score PSI, CSI          0.10                    0.25
 grade calibration       Jeffreys p < 0.05       Jeffreys p < 0.001   (Bonferroni over the grades tested)
-AUC drop vs development 0.03                    0.05
+AUC drop vs development 0.03 and DeLong p<0.05  0.05 and DeLong p<0.01  (≥ 30 defaults; auc_gate.py)
 source coverage change  5 points                15 points
 ======================  ======================  ======================
 
@@ -58,6 +58,9 @@ class MonitorSettings:
     calibration_p_red: float = 0.001
     auc_drop_amber: float = 0.03
     auc_drop_red: float = 0.05
+    auc_min_defaults: int = 30
+    auc_p_amber: float = 0.05
+    auc_p_red: float = 0.01
     coverage_amber: float = 0.05
     coverage_red: float = 0.15
     min_grade_rows: int = 20
@@ -76,7 +79,11 @@ class MonitorSettings:
             raise ConfigError(f"calibration p-values must satisfy 0 < red < amber < 1; got amber {a!r}, red {b!r}")
         if not isinstance(self.cutoff_pd, Real) or not 0 < self.cutoff_pd < 1:
             raise ConfigError(f"cutoff_pd must be a PD in (0, 1); got {self.cutoff_pd!r}")
-        for name, lo in (("bins", 2), ("min_grade_rows", 1), ("n_boot", 10), ("seed", 0)):
+        if not all(isinstance(v, Real) for v in (self.auc_p_amber, self.auc_p_red)) or \
+                not 0 < self.auc_p_red <= self.auc_p_amber < 1:
+            raise ConfigError(f"AUC p-values must satisfy 0 < red <= amber < 1; got amber {self.auc_p_amber!r}, "
+                              f"red {self.auc_p_red!r}")
+        for name, lo in (("bins", 2), ("min_grade_rows", 1), ("n_boot", 10), ("seed", 0), ("auc_min_defaults", 2)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, Integral) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}; got {v!r}")
@@ -201,8 +208,11 @@ def calibration_check(y: pd.Series | None, preds: pd.DataFrame, grade_order: lis
 
 
 def discrimination_check(y: pd.Series | None, preds: pd.DataFrame, development_auc: float | None,
-                         development_source: str, s: MonitorSettings) -> dict:
-    """Realised AUC on matured current rows (bootstrap 95 % CI) against the development AUC."""
+                         development_source: str, s: MonitorSettings, development_se: float | None = None) -> dict:
+    """Realised AUC on matured current rows (bootstrap 95 % CI) against the development AUC, gated on the number
+    of defaults and a one-sided DeLong test (:mod:`smecredit.monitoring.auc_gate`)."""
+    from smecredit.monitoring.auc_gate import auc_drop_test, auc_status
+
     out = {"development_auc": development_auc, "development_source": development_source}
     if y is None or not y.notna().any():
         return out | {"available": False, "status": "n/a", "note": "no current row has a matured outcome yet"}
@@ -212,8 +222,10 @@ def discrimination_check(y: pd.Series | None, preds: pd.DataFrame, development_a
         return out | {"available": False, "status": "n/a", "note": "matured rows have a single class"}
     ci = bootstrap_ci(yy, pp, "auc", n_boot=s.n_boot, random_state=s.seed)
     drop = None if development_auc is None else float(development_auc - ci["value"])
+    test = auc_drop_test(yy, pp, development_auc, development_se)
+    status, gate = auc_status(test, int(yy.sum()), int(len(yy) - yy.sum()), s)
     return out | {"available": True, "n": len(yy), "defaults": int(yy.sum()), "realised_auc": ci,
-                  "auc_drop": drop, "status": light(drop, s.auc_drop_amber, s.auc_drop_red)}
+                  "auc_drop": drop, "delong": test, "gate": gate, "status": status}
 
 
 def missing_check(base: pd.DataFrame, cur: pd.DataFrame, catalog: pd.DataFrame | None, features: list[str],
@@ -275,7 +287,8 @@ def _flags(res: dict) -> list[dict]:
     disc = res["discrimination"]
     if disc.get("status") in ("amber", "red"):
         flags.append({"check": "AUC", "item": "realised vs development", "value": disc["realised_auc"]["value"],
-                      "status": disc["status"], "detail": f"drop {disc['auc_drop']:.3f}"})
+                      "status": disc["status"], "detail": f"drop {disc['auc_drop']:.3f} (one-sided DeLong p "
+                                                          f"{disc['delong']['p_value']:.3g}, {disc['defaults']} defaults)"})
     flags += [{"check": "missing data", "item": r["family"], "value": r["change"], "status": r["status"]}
               for r in res["missing"].get("rows", []) if r["status"] in ("amber", "red")]
     order = {"red": 0, "amber": 1, "green": 2, "n/a": 3}
@@ -284,7 +297,7 @@ def _flags(res: dict) -> list[dict]:
 
 def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development_auc: float | None = None,
             development_source: str = "", catalog: pd.DataFrame | None = None,
-            settings: MonitorSettings | None = None) -> dict:
+            settings: MonitorSettings | None = None, development_se: float | None = None) -> dict:
     """Compare ``current`` with ``baseline`` for a fitted :class:`~smecredit.models.CreditModel`.
 
     Parameters
@@ -297,6 +310,9 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
     development_auc : float or None
         The model's out-of-time AUC at development; ``None``: the realised AUC of the baseline's
         matured rows stands in (said in ``discrimination.development_source``).
+    development_se : float or None
+        Standard error of ``development_auc`` (an independent sample): added to the current AUC's DeLong
+        variance in the one-sided test of a drop; ``None``: the development AUC is a fixed reference.
     catalog : DataFrame or None
         Feature catalogue (``name, family, source``) for the missing-data drift per source.
     settings : MonitorSettings or None
@@ -329,13 +345,15 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
     yc = _outcomes(current, target, "current")
     order = list(model.master_scale_.grades)
     dev_src = development_source or "model's out-of-time test at development"
+    dev_se = development_se if development_auc is not None else None
     if development_auc is None and yb is not None and yb.notna().any():
         lab = yb.notna().to_numpy()
         yy = yb.to_numpy()[lab]
         if 0 < yy.sum() < len(yy):
-            from smecredit.validation.metrics import auc
+            from smecredit.validation.metrics import auc_ci
 
-            development_auc = auc(yy, bp["pd"].to_numpy()[lab])
+            base_ci = auc_ci(yy, bp["pd"].to_numpy()[lab])
+            development_auc, dev_se = base_ci["value"], base_ci["se"]
             dev_src = "realised AUC of the baseline's matured rows (no development AUC recorded)"
     res = {
         "model": {"kind": model.kind, "n_features": len(features), "target": target},
@@ -350,7 +368,7 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
         "stability": stability_check(baseline, current, bp, cp, features, s),
         "migration": migration_check(baseline, current, bp, cp, order),
         "calibration": calibration_check(yc, cp, order, s),
-        "discrimination": discrimination_check(yc, cp, development_auc, dev_src, s),
+        "discrimination": discrimination_check(yc, cp, development_auc, dev_src, s, dev_se),
         "missing": missing_check(baseline, current, catalog, features, s),
         "segments": segments_check(baseline, current, yb, yc, bp, cp, s),
         "settings": asdict(s),

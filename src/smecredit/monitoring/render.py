@@ -34,8 +34,8 @@ img{max-width:100%}
 <table><tr><th class="l">check</th><th class="l">status</th></tr>
 {% for k, v in r.checks.items() %}<tr><td class="l">{{ k }}</td><td class="l {{ v }}">{{ v }}</td></tr>{% endfor %}</table>
 <p>Thresholds: PSI/CSI amber from {{ s.psi_amber }}, red from {{ s.psi_red }}; calibration amber when the one-sided
-Jeffreys p &lt; {{ s.calibration_p_amber }}, red &lt; {{ s.calibration_p_red }} (Bonferroni over the grades judged; a grade with fewer than 5 defaults and 5 expected defaults is not judged); AUC drop amber from {{ s.auc_drop_amber }},
-red from {{ s.auc_drop_red }}; source coverage change amber from {{ s.coverage_amber|pct(0) }}, red from {{ s.coverage_red|pct(0) }}.
+Jeffreys p &lt; {{ s.calibration_p_amber }}, red &lt; {{ s.calibration_p_red }} (Bonferroni over the grades judged; a grade with fewer than 5 defaults and 5 expected defaults is not judged); AUC drop amber from {{ s.auc_drop_amber }} with one-sided DeLong p &lt; {{ s.auc_p_amber }},
+red from {{ s.auc_drop_red }} with p &lt; {{ s.auc_p_red }}, judged only with at least {{ s.auc_min_defaults }} defaults; source coverage change amber from {{ s.coverage_amber|pct(0) }}, red from {{ s.coverage_red|pct(0) }}.
 PSI thresholds are industry practice, not regulation.</p>
 {% if r.flags %}<h3>Flags</h3><table><tr><th class="l">status</th><th class="l">check</th><th class="l">item</th><th>value</th><th class="l">detail</th></tr>
 {% for f in r.flags %}<tr><td class="l {{ f.status }}">{{ f.status }}</td><td class="l">{{ f.check }}</td><td class="l">{{ f.item }}</td><td>{{ f.value|num(4) }}</td><td class="l">{{ f.detail or "" }}</td></tr>{% endfor %}</table>
@@ -77,7 +77,7 @@ the status uses the Jeffreys p-value multiplied by the {{ r.calibration.n_grades
 {% if d.available %}
 <p>Realised AUC {{ d.realised_auc.value|num(4) }} [{{ d.realised_auc.ci_low|num(4) }}, {{ d.realised_auc.ci_high|num(4) }}]
 on {{ d.n|num }} rows ({{ d.defaults|num }} defaults) against a development AUC of {{ d.development_auc|num(4) }}
-({{ d.development_source }}): drop {{ d.auc_drop|num(4) }} <span class="badge {{ d.status }}">{{ d.status }}</span>.</p>
+({{ d.development_source }}): drop {{ d.auc_drop|num(4) }}{% if d.delong and d.delong.p_value is not none %}, one-sided DeLong p = {{ d.delong.p_value|num(4) }}{% endif %}{% if d.gate %} ({{ d.gate.gate }}{% if d.gate.significant == false %}; not significant{% endif %}){% endif %} <span class="badge {{ d.status }}">{{ d.status }}</span>.</p>
 {% else %}<p>Not available: {{ d.note }}. Development AUC {{ d.development_auc|num(4) }}.</p>{% endif %}
 
 <h2>5. Missing-data drift per source</h2>

@@ -111,6 +111,20 @@ def development_auc(model_uri: str, model) -> tuple[float | None, str]:
     return None, ""
 
 
+def development_auc_se(model_uri: str) -> float | None:
+    """Standard error of the development AUC from its 95 % interval in ``validation.json`` (``None`` without one)."""
+    vfile = Path(model_uri) / "validation.json"
+    try:
+        m = json.loads(vfile.read_text(encoding="utf-8"))["metrics"]["auc"]
+        lo, hi, level = float(m["ci_low"]), float(m["ci_high"]), float(m.get("level", 0.95))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    from scipy.stats import norm
+
+    se = (hi - lo) / (2 * norm.ppf(0.5 + level / 2))
+    return se if se > 0 and np.isfinite(se) else None
+
+
 def _step(result: dict) -> int:
     last = result["current"].get("last_snapshot")
     if last:
@@ -175,6 +189,7 @@ def run_monitor(model_uri: str, baseline: str | os.PathLike, current: str | os.P
     cur = select_period(cdata.frame, cp, "current")
     dev_auc, dev_src = development_auc(model_uri, model)
     result = monitor(model, base, cur, development_auc=dev_auc, development_source=dev_src,
+                     development_se=development_auc_se(model_uri) if dev_src.startswith("validation.json") else None,
                      catalog=cdata.catalog if cdata.catalog is not None else bdata.catalog, settings=settings)
     meta = model.metadata_
     name, version = meta.get("registered_name"), meta.get("registered_version")

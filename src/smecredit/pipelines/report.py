@@ -183,7 +183,7 @@ def _registered_of(model_uri: str, meta: dict) -> tuple[str | None, str | None]:
 def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathLike, *, compare: str | None = None,
                reference: str | os.PathLike | None = None, settings: ReportSettings | None = None,
                log_to_mlflow: bool = True, stress_raw: str | os.PathLike | None = None,
-               stress_as_of: str | None = None, progress=None) -> ReportResult:
+               stress_as_of: str | None = None, stress_macro: int = 0, progress=None) -> ReportResult:
     """Build the governance report of ``model_uri`` on ``data_path`` and write it to ``out``.
 
     Parameters
@@ -206,6 +206,9 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
     stress_raw, stress_as_of : path and date, optional
         Raw data folder and snapshot of the sensitivity and stress test (:mod:`smecredit.pipelines.stress`).
+    stress_macro : int, default 0
+        Enterprises of the two simulated cities of the macro-shock stress (:mod:`smecredit.validation.macro_stress`);
+        0: not run.
     """
     from smecredit.models import load_model
 
@@ -238,6 +241,12 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
         if not stress_as_of:
             raise ConfigError("--stress-raw needs --stress-as-of DATE (the snapshot to stress)")
         stress = stress_test(model, load_raw(stress_raw), stress_as_of)
+    if stress_macro:
+        from smecredit.validation.macro_stress import macro_stress
+
+        stress = stress or {"scenarios": [], "note": "No input stress was run (smecredit report --stress-raw RAW "
+                                                     "--stress-as-of DATE)."}
+        stress["macro"] = macro_stress(model, n_enterprises=stress_macro)
     context = build_report(model, data, identity=identity, reference=ref_frame, reference_label=ref_label,
                            compare=other, settings=settings, stress=stress, progress=stage,
                            holdout=held_out_mask(data.frame, model.metadata_, manifest=data.manifest))

@@ -299,7 +299,7 @@ def _by_population(model, test_df: pd.DataFrame, y_te, pred: pd.DataFrame, n_boo
 
     out = scope_section(model.metadata_, test_df.reset_index(drop=True), pd.Series(y_te, dtype="float64"),
                         pred.reset_index(drop=True), np.ones(len(test_df), dtype=bool), "test sample",
-                        n_boot=min(n_boot, 200), seed=seed)
+                        n_boot=n_boot, seed=seed)  # as the report: the same intervals
     out.pop("card", None)
     return out
 
@@ -360,6 +360,7 @@ def train(
     progress=None,
     developer: str | None = None,
     population: str = "behavioural",
+    outlier_tail: float | None = 0.001,
 ) -> dict:
     """Train, validate, log and save a credit model; return a summary dict.
 
@@ -378,6 +379,8 @@ def train(
         Called with the name of each stage (``smecredit.progress.Progress.stage``); silent when None.
     population : "behavioural" (every row) or "application" (rows with no current arrears,
         ``cr_dpd_now == 0``); recorded with the intended use and default definition as ``scope``.
+    outlier_tail : numeric features are capped at their training ``outlier_tail`` / ``1 − outlier_tail``
+        quantiles in training and at scoring (``0``: no caps; :mod:`smecredit.models.outliers`).
     developer : who developed the model (default: the OS user); recorded as the MLflow tag
         ``smecredit.developer`` so that ``smecredit promote`` can refuse a review by the developer.
     """
@@ -429,7 +432,7 @@ def train(
     stage(f"fitting the {kind} on {len(train_df):,} rows")
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,
-                             metadata=meta)
+                             metadata=meta, outlier_tail=outlier_tail)
     pred = model.predict(test_df, flag_missing=False)  # validation measures the model's raw estimates
     quality["test_rows_all_features_missing"] = int((pred["data_quality"] != "ok").sum())
     if quality["test_rows_all_features_missing"]:
@@ -440,7 +443,8 @@ def train(
         other = "scorecard" if kind == "gbm" else "gbm"
         stage(f"fitting the {other} benchmark")
         m2 = fit_credit_model(train_df[features], y_tr, kind=other, catalog=td.catalog, calibration=calibration,
-                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state)
+                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state,
+                              outlier_tail=outlier_tail)
         bench = {"name": other, "pd": m2.predict_pd(test_df)}
     stage(f"validating on {len(test_df):,} test rows")
     val = validate_predictions(y_te, pred["pd"].to_numpy(), pred["grade"].to_numpy(),

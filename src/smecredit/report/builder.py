@@ -29,6 +29,7 @@ from smecredit.report.data_quality import data_quality_section
 from smecredit.report.evidence import evidence
 from smecredit.report.long_run import long_run_section
 from smecredit.report.scope import scope_section
+from smecredit.validation.clustered import hosmer_lemeshow_clustered
 from smecredit.validation.metrics import auc, auc_ci, bootstrap_ci, delong_test, grade_tests, hosmer_lemeshow
 from smecredit.validation.report import grade_test_rules
 from smecredit.validation.stability import (feature_psi, information_value, migration_matrix, paired_grades, psi,
@@ -78,7 +79,7 @@ class ReportSettings:
     """Parameters of the report computations (validated by :meth:`check`)."""
 
     cutoff_pd: float = 0.05
-    n_boot: int = 200
+    n_boot: int = 500  # = smecredit train's: the out-of-time intervals equal validation.json's
     sample_size: int = 5000
     n_local: int = 5
     n_dependence: int = 3
@@ -290,6 +291,7 @@ def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_gr
     if not _both_classes(y):
         out["available"] = False
         return out
+    hl_clustered = hosmer_lemeshow_clustered(y, p, clusters, in_sample=in_sample)
     if clusters is not None and len(pd.unique(clusters)) == len(clusters):
         clusters = None  # one row per enterprise: nothing to correct
     tests = pd.DataFrame(grade_tests(y, p, grades, order=order, clusters=clusters))
@@ -297,6 +299,7 @@ def calibration_section(y: np.ndarray, p: np.ndarray, grades: np.ndarray, all_gr
     tests["flag"] = tests["verdict"]
     out.update({"available": True, "grades": tests.to_dict("records"),
                 "plot": plots.calibration_plot(tests), "hosmer_lemeshow": hosmer_lemeshow(y, p, in_sample=in_sample),
+                "hosmer_lemeshow_clustered": hl_clustered,
                 "mean_pd": float(p.mean()), "default_rate": float(y.mean()),
                 "rules": grade_test_rules(clusters is not None),
                 "deff": float(tests["deff"].iloc[0]) if len(tests) else 1.0,

@@ -6,9 +6,11 @@ snapshot and the outlier policy (section 6, ``templates/_data_quality.html``).
 * **Structural breaks** — a feature that is 100 % missing at a snapshot while present at others (a source
   not yet delivered or a definition change): its PSI is not a drift statistic but a break, flagged as such.
 * **Coverage per snapshot** — share of rows with data from each source family at each snapshot.
-* **Outlier policy** — per feature, how the model treats extreme values (the scorecard's outer bins, the
-  GBM's winsorised linear base and threshold-only trees) and the share of the report's rows outside the
-  reference rows' 0.1–99.9 % range.
+* **Outlier policy** — per feature, the model's caps (learned on the training rows, saved with the model and
+  applied at scoring: :mod:`smecredit.models.outliers`), how many of the report's rows they cap, and the
+  share of the report's rows outside the reference rows' 0.1–99.9 % range. A model saved without caps shows
+  how it treats extremes instead (the scorecard's outer bins, the GBM's winsorised linear base and
+  threshold-only trees).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from smecredit.models.outliers import count_capped, rule_text
 from smecredit.validation.stability import feature_psi
 
 TAIL = 0.001
@@ -59,6 +62,13 @@ def coverage_by_snapshot(frame: pd.DataFrame, catalog: pd.DataFrame | None, feat
 
 
 def _treatment(model, name: str) -> str:
+    caps = getattr(model, "outlier_caps_", {}) or {}
+    if name in caps:
+        tail = (model.metadata_.get("outlier_policy") or {}).get("tail", 0.001)
+        return f"capped: {rule_text(tail)}, in training and at scoring"
+    not_capped = (model.metadata_.get("outlier_policy") or {}).get("not_capped", {})
+    if name in not_capped:
+        return f"not capped ({not_capped[name]})"
     est = model.estimator_
     if model.kind == "scorecard":
         return "binned: values beyond the outer bin edges take the outer bin's points (capped by construction)"
@@ -85,9 +95,16 @@ def outlier_table(model, reference: pd.DataFrame, actual: pd.DataFrame, features
         ok = ~np.isnan(av)
         below = float(np.mean(av[ok] < lo)) if ok.any() else 0.0
         above = float(np.mean(av[ok] > hi)) if ok.any() else 0.0
+        cap = (getattr(model, "outlier_caps_", {}) or {}).get(f)
+        n_capped = None
+        if cap is not None:
+            c = count_capped(pd.DataFrame({f: av}), {f: cap})[f]
+            n_capped = c["low"] + c["high"]
         rows.append({"feature": f, "treatment": _treatment(model, f), "ref_low": float(lo), "ref_high": float(hi),
                      "act_max": float(np.nanmax(av)) if ok.any() else None, "share_below": below,
-                     "share_above": above, "share_outside": below + above})
+                     "share_above": above, "share_outside": below + above,
+                     "cap_low": None if cap is None else cap[0], "cap_high": None if cap is None else cap[1],
+                     "n_capped": n_capped, "n_rows": int(ok.sum())})
     rows.sort(key=lambda d: (-d["share_outside"], d["feature"]))
     return rows
 
@@ -108,5 +125,19 @@ def data_quality_section(model, frame: pd.DataFrame, reference: pd.DataFrame | N
                 "features": table.to_dict("records"),
                 "counts": {s: int((table["status"] == s).sum()) for s in ("stable", "monitor", "shift",
                                                                            "structural break")},
-                "outliers": outlier_table(model, reference, actual, features)})
+                "outliers": outlier_table(model, reference, actual, features),
+                "caps": caps_summary(model, actual)})
     return out
+
+
+def caps_summary(model, actual: pd.DataFrame) -> dict:
+    """The model's outlier caps and how many values of ``actual`` they change (``{}`` without caps)."""
+    caps = getattr(model, "outlier_caps_", {}) or {}
+    if not caps:
+        return {"n_features": 0}
+    counts = count_capped(model.prepare(actual, source="report data", cap=False), caps)
+    pol = model.metadata_.get("outlier_policy") or {}
+    return {"n_features": len(caps), "rule": rule_text(pol.get("tail", 0.001)), "rows": int(len(actual)),
+            "n_values_capped": int(sum(c["low"] + c["high"] for c in counts.values())),
+            "n_features_capped": int(sum(1 for c in counts.values() if c["low"] + c["high"] > 0)),
+            "train_values_capped": int(sum(sum(v) for v in (pol.get("train_capped") or {}).values()))}

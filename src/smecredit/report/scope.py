@@ -47,7 +47,9 @@ def scope_section(meta: dict, frame: pd.DataFrame, y: pd.Series | None, preds: p
     """Performance of the model by population view and by days-past-due bucket on the rows of ``mask``.
 
     Views: every row (behavioural), rows without current arrears (application) and rows outside the
-    *in-arrears grades* (grades where at least half of the rows are past due).
+    *in-arrears grades* (grades where at least half of the rows are past due). ``smecredit train``
+    (``validation.json`` → ``by_population``) and the report call it with the same ``n_boot`` and seed, so
+    the behavioural view's interval is the headline out-of-time interval.
     """
     out: dict = {"card": model_card(meta), "sample": sample_label, "available": False, "views": [], "buckets": [],
                  "in_arrears_grades": [], "dpd_column": DPD_COL}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from smecredit.validation.clustered import hosmer_lemeshow_clustered
 from smecredit.validation.metrics import (ALPHA, METRICS, MIN_DEFAULTS, MIN_EXPECTED, bootstrap_ci, delong_test,
                                           grade_tests, hosmer_lemeshow)
 
@@ -39,6 +40,7 @@ def validate_predictions(y, pd_values, grades, *, grade_order=None, n_boot: int 
         "mean_pd": float(p.mean()),
         "metrics": {name: bootstrap_ci(y, p, name, n_boot=n_boot, random_state=random_state) for name in METRICS},
         "hosmer_lemeshow": hosmer_lemeshow(y, p, in_sample=in_sample),
+        "hosmer_lemeshow_clustered": hosmer_lemeshow_clustered(y, p, clusters, in_sample=in_sample),
         "grades": grade_tests(y, p, grades, order=grade_order, clusters=clusters),
         "grade_test_rules": grade_test_rules(clusters is not None),
     }
