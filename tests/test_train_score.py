@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smecredit.cli import main
-from smecredit.models import load_model
+from smecredit.registry import load_model
 from smecredit.pipelines.train import TrainingData, split_data
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "external"
@@ -115,7 +115,7 @@ def test_scorecard_table_is_exported_as_csv_and_html(trained):
 
 def test_training_run_is_logged_and_registered_with_challenger_alias(trained, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
-    from smecredit import tracking
+    from smecredit.registry import tracking
 
     tracking.configure()
     client = mlflow.MlflowClient()

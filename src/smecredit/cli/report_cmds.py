@@ -58,7 +58,7 @@ def stress(
 
     from smecredit.data import load_raw
     from smecredit.io import atomic_path
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
     from smecredit.pipelines.stress import stress_test
 
     result = stress_test(load_model(model), load_raw(raw), as_of, months=months, lgd=lgd)

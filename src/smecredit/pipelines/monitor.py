@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smecredit import tracking
 from smecredit.exceptions import ConfigError, DataContractError, ModelNotFoundError
 from smecredit.io import atomic_path
 from smecredit.monitoring import MonitorSettings, metrics_of, monitor, render_monitor
 from smecredit.pipelines.report import generated_at, load_report_data
+from smecredit.registry import tracking
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def run_monitor(model_uri: str, baseline: str | os.PathLike, current: str | os.P
     log_to_mlflow : bool
         Log metrics and files to the model's MLflow run when it is known.
     """
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     model_uri = str(model_uri)
     out = Path(out)

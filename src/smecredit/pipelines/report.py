@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from smecredit import __version__, tracking
+from smecredit import __version__
 from smecredit.exceptions import ConfigError, DataContractError, GovernanceError, ModelNotFoundError
 from smecredit.io import atomic_path, check_writable, file_sha256, frame_fingerprint, read_table
+from smecredit.registry import tracking
 from smecredit.report import ReportData, ReportSettings, build_report, render_report
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     stress_raw, stress_as_of : path and date, optional
         Raw data folder and snapshot of the sensitivity and stress test (:mod:`smecredit.pipelines.stress`).
     """
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     out = check_writable(out)  # refused before any work
     stage = progress or (lambda name: None)

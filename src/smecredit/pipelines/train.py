@@ -34,7 +34,7 @@ from smecredit.exceptions import ConfigError, DataContractError, OutputError
 from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_table, work_dir, writing
 from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_finite, check_target, check_text_in_numeric, feature_columns
-from smecredit.models.pyfunc import input_example, log_model, save_model
+from smecredit.registry import input_example, log_model, save_model
 from smecredit.validation.report import validate_predictions
 from smecredit.validation.scope import POPULATION_RULE, check_population, population_mask, scope_card
 
@@ -383,7 +383,7 @@ def train(
     """
     import mlflow
 
-    from smecredit import tracking
+    from smecredit.registry import tracking
 
     out = check_model_out(out)  # refused before any work
     stage = progress or (lambda name: None)
