@@ -12,7 +12,7 @@ import pytest
 import smecredit
 
 LAYERS = {
-    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "progress": 0,
+    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "progress": 0, "psi": 0,
     "data": 1,
     "features": 2,
     "models": 3,

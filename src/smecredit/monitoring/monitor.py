@@ -40,7 +40,7 @@ from scipy import stats
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.report.builder import coverage_by_family, segment_section
-from smecredit.validation.metrics import bootstrap_ci, grade_tests
+from smecredit.validation.metrics import binomial_test, bootstrap_ci, grade_tests, jeffreys_test
 from smecredit.validation.stability import migration_matrix, psi_table
 
 ID_COL, TIME_COL = "enterprise_id", "snapshot_date"
@@ -180,8 +180,8 @@ def calibration_check(y: pd.Series | None, preds: pd.DataFrame, grade_order: lis
     rows = [r for r in grade_tests(yy, pp, gg, order=grade_order) if r["n"] > 0 and r["grade"] != grade_order[-1]]
     d_all = int(yy.sum())
     rows.append({"grade": "all", "n": len(yy), "defaults": d_all, "pd_mean": float(pp.mean()),
-                 "default_rate": float(yy.mean()), "binomial_p": float(stats.binom.sf(d_all - 1, len(yy), pp.mean())),
-                 "jeffreys_p": float(stats.beta.cdf(pp.mean(), d_all + 0.5, len(yy) - d_all + 0.5))})
+                 "default_rate": float(yy.mean()), "binomial_p": binomial_test(d_all, len(yy), float(pp.mean())),
+                 "jeffreys_p": jeffreys_test(d_all, len(yy), float(pp.mean()))})
     # a grade with too few defaults and expected defaults is not judged (the validation pack's gate,
     # smecredit.validation.metrics.grade_tests: "insufficient evidence")
     judged = [r["n"] >= s.min_grade_rows and r.get("verdict") != "insufficient evidence" for r in rows]

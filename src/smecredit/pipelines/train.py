@@ -193,40 +193,44 @@ def split_data(td: TrainingData, target: str, split: str, *, test_size: float = 
     return train, test, info
 
 
-def _plots(folder: Path, y, p, grades, master_scale) -> list[Path]:
-    import matplotlib
+def _figure(width: float, height: float):
+    """A figure with its own Agg canvas: no pyplot, no backend switch (a notebook's backend is untouched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _plots(folder: Path, y, p, grades, master_scale) -> list[Path]:
+    """ROC, calibration-by-decile and grade-distribution PNGs of the test sample (logged under ``plots/``)."""
     from sklearn.metrics import roc_curve
 
     paths = []
     fpr, tpr, _ = roc_curve(y, p)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _figure(4.5, 4.5)
     ax.plot(fpr, tpr, label="model")
     ax.plot([0, 1], [0, 1], ls="--", c="grey")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test sample)")
     paths.append(folder / "roc.png")
     fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     order = np.argsort(p)
     bins = np.array_split(order, 10)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _figure(4.5, 4.5)
     ax.plot([np.mean(p[b]) for b in bins], [np.mean(y[b]) for b in bins], "o-")
     hi = max(float(np.max(p)), float(np.mean(y[bins[-1]])))
     ax.plot([0, hi], [0, hi], ls="--", c="grey")
     ax.set(xlabel="mean predicted PD", ylabel="observed default rate", title="Calibration by decile")
     paths.append(folder / "calibration.png")
     fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     labels = master_scale.grades
     g = pd.Series(grades).value_counts().reindex(labels, fill_value=0)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = _figure(6, 3.5)
     ax.bar(labels, g.to_numpy())
     ax.set(xlabel="grade", ylabel="obligors", title="Grade distribution (test sample)")
     paths.append(folder / "grades.png")
     fig.savefig(paths[-1], dpi=90, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return paths
 
 

@@ -24,7 +24,7 @@ from scipy import stats
 from smecredit.exceptions import ConfigError, DataContractError, sheet_rows
 from smecredit.explain import explain, global_importance, local_explanations
 from smecredit.privacy import pseudonymise
-from smecredit.report import plots
+from smecredit.report import plots, shap_plots
 from smecredit.report.data_quality import data_quality_section
 from smecredit.report.evidence import evidence
 from smecredit.report.long_run import long_run_section
@@ -421,18 +421,19 @@ def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: Repo
     n = len(frame)
     sample = np.sort(rng.choice(n, settings.sample_size, replace=False)) if n > settings.sample_size else np.arange(n)
     top = imp["feature"].head(15).tolist()
-    vals_s = expl.values.iloc[sample]
-    data_s = expl.data.iloc[sample]
+    sx = shap_plots.to_shap(expl, sample)
+    sx_text = shap_plots.to_shap(expl, sample, text_levels=True)
+    col = {f: k for k, f in enumerate(sx.feature_names)}
     out = {"unit": expl.unit, "kind": expl.kind, "n_rows": n, "n_sample": len(sample),
            "importance": imp.head(25).to_dict("records"),
            "importance_plot": plots.bar_plot(imp["feature"].head(20), imp["mean_abs"].head(20),
                                              title="Global importance: mean |contribution|",
                                              xlabel=f"mean |contribution| ({expl.unit})", horizontal=True,
                                              height=0.3 * min(20, len(imp)) + 1.2),
-           "beeswarm_plot": plots.beeswarm_plot(vals_s, data_s, top, unit=expl.unit, seed=settings.seed),
+           "beeswarm_plot": shap_plots.beeswarm_plot(sx, unit=expl.unit, max_display=len(top), seed=settings.seed),
            "families": family_importance(expl.values, catalog)}
-    out["dependence"] = [{"feature": f, "plot": plots.dependence_plot(data_s[f], vals_s[f], feature=f,
-                                                                      unit=expl.unit)}
+    out["dependence"] = [{"feature": f, "plot": shap_plots.dependence_plot(sx_text[:, col[f]], feature=f,
+                                                                           unit=expl.unit)}
                          for f in imp["feature"].head(settings.n_dependence)]
     # local explanations: highest, median and lowest PD plus random rows
     p = preds["pd"].to_numpy()
@@ -455,7 +456,8 @@ def shap_section(model, frame: pd.DataFrame, preds: pd.DataFrame, settings: Repo
                         "grade": str(preds["grade"].iloc[i]), "score": float(preds["score"].iloc[i]),
                         "reasons": [str(preds[c].iloc[i]) for c in ("reason_1", "reason_2", "reason_3")],
                         "entries": ent,
-                        "plot": plots.waterfall_plot(ent, unit=expl.unit, title=f"{ident}: largest contributions")})
+                        "plot": shap_plots.waterfall_plot(shap_plots.to_shap(expl, [i], text_levels=True)[0], unit=expl.unit,
+                                                          title=f"{ident}: largest contributions")})
     out["local"] = locals_
     return out, imp
 
