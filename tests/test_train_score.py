@@ -180,7 +180,7 @@ def test_train_rejects_bad_targets_with_exit_3(tmp_path, capsys, mutate, match):
 
 def test_cli_errors_for_bad_options_and_unknown_models(tmp_path, capsys):
     assert main(["train", "--data", str(GERMAN), "--out", str(tmp_path / "m"), "--kind", "forest"]) == 2
-    assert "--kind must be gbm or scorecard" in capsys.readouterr().err
+    assert "kind: Input should be 'gbm' or 'scorecard'" in capsys.readouterr().err
     assert main(["score", "--model", str(tmp_path / "nope"), "--input", str(GERMAN), "--output",
                  str(tmp_path / "o.csv")]) == 4
     assert "no MLflow model directory" in capsys.readouterr().err

@@ -31,15 +31,16 @@ The overall status is the worst light. Nothing here reads or writes files.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field, model_validator
 from scipy import stats
 
-from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.report.builder import coverage_by_family, segment_section
+from smecredit.config_model import FrozenConfig
+from smecredit.exceptions import DataContractError
+from smecredit.report.sections.data import coverage_by_family
+from smecredit.report.sections.segments import segment_section
 from smecredit.validation.metrics import binomial_test, bootstrap_ci, grade_tests, jeffreys_test
 from smecredit.validation.stability import migration_matrix, psi_table
 
@@ -47,39 +48,41 @@ ID_COL, TIME_COL = "enterprise_id", "snapshot_date"
 STATUSES = ("n/a", "green", "amber", "red")
 
 
-@dataclass(frozen=True)
-class MonitorSettings:
-    """Thresholds and sampling parameters of a monitoring run (validated by :meth:`check`)."""
+class MonitorSettings(FrozenConfig):
+    """Thresholds and sampling parameters of a monitoring run: a frozen pydantic model (unknown fields rejected,
+    every invalid field reported at once as a :class:`~smecredit.exceptions.ConfigError`, exit 2; then the
+    amber/red pairs are checked for order)."""
 
-    psi_amber: float = 0.10
-    psi_red: float = 0.25
-    bins: int = 10
-    calibration_p_amber: float = 0.05
-    calibration_p_red: float = 0.001
-    auc_drop_amber: float = 0.03
-    auc_drop_red: float = 0.05
-    coverage_amber: float = 0.05
-    coverage_red: float = 0.15
-    min_grade_rows: int = 20
-    cutoff_pd: float = 0.05
-    n_boot: int = 200
-    seed: int = 0
+    model_config = ConfigDict(title="monitoring settings")
+
+    psi_amber: float = Field(0.10, gt=0)
+    psi_red: float = Field(0.25, gt=0)
+    bins: int = Field(10, ge=2)
+    calibration_p_amber: float = Field(0.05, gt=0, lt=1)
+    calibration_p_red: float = Field(0.001, gt=0, lt=1)
+    auc_drop_amber: float = Field(0.03, gt=0)
+    auc_drop_red: float = Field(0.05, gt=0)
+    coverage_amber: float = Field(0.05, gt=0)
+    coverage_red: float = Field(0.15, gt=0)
+    min_grade_rows: int = Field(20, ge=1)
+    cutoff_pd: float = Field(0.05, gt=0, lt=1)
+    n_boot: int = Field(200, ge=10)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        problems = [f"{lo} and {hi} must satisfy {lo} < {hi}; got {getattr(self, lo)!r} and {getattr(self, hi)!r}"
+                    for lo, hi in (("psi_amber", "psi_red"), ("auc_drop_amber", "auc_drop_red"),
+                                   ("coverage_amber", "coverage_red")) if not getattr(self, lo) < getattr(self, hi)]
+        if not self.calibration_p_red < self.calibration_p_amber:
+            problems.append(f"calibration p-values must satisfy red < amber; got amber {self.calibration_p_amber!r}, "
+                            f"red {self.calibration_p_red!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def check(self) -> None:
-        pairs = (("psi_amber", "psi_red"), ("auc_drop_amber", "auc_drop_red"), ("coverage_amber", "coverage_red"))
-        for lo, hi in pairs:
-            a, b = getattr(self, lo), getattr(self, hi)
-            if not all(isinstance(v, Real) and not isinstance(v, bool) for v in (a, b)) or not 0 < a < b:
-                raise ConfigError(f"{lo} and {hi} must be numbers with 0 < {lo} < {hi}; got {a!r} and {b!r}")
-        a, b = self.calibration_p_amber, self.calibration_p_red
-        if not all(isinstance(v, Real) for v in (a, b)) or not 0 < b < a < 1:
-            raise ConfigError(f"calibration p-values must satisfy 0 < red < amber < 1; got amber {a!r}, red {b!r}")
-        if not isinstance(self.cutoff_pd, Real) or not 0 < self.cutoff_pd < 1:
-            raise ConfigError(f"cutoff_pd must be a PD in (0, 1); got {self.cutoff_pd!r}")
-        for name, lo in (("bins", 2), ("min_grade_rows", 1), ("n_boot", 10), ("seed", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < lo:
-                raise ConfigError(f"{name} must be an integer >= {lo}; got {v!r}")
+        """Nothing to do: the settings are validated when constructed (kept for callers of the old API)."""
 
 
 def light(value: float | None, amber: float, red: float) -> str:
@@ -353,7 +356,7 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
         "discrimination": discrimination_check(yc, cp, development_auc, dev_src, s),
         "missing": missing_check(baseline, current, catalog, features, s),
         "segments": segments_check(baseline, current, yb, yc, bp, cp, s),
-        "settings": asdict(s),
+        "settings": s.model_dump(),
     }
     res["flags"] = _flags(res)
     res["checks"] = {"score_psi": res["stability"]["score_status"], "csi": res["stability"]["csi_status"],

@@ -2,9 +2,11 @@
 
 All functions take ``y`` (0/1 outcomes) and ``p`` (predicted PD or any risk score where
 higher = riskier) and return plain floats or dicts. They check the inputs (project errors
-naming the problem) and then call the libraries that have the metric: AUC, Brier score and log
-loss from :mod:`sklearn.metrics`, KS from :func:`scipy.stats.ks_2samp`, the exact binomial test
-from :func:`scipy.stats.binomtest`. What no library offers here stays written out: DeLong's
+naming the problem) and then call the libraries that have the metric: AUC as the Mann-Whitney
+statistic of :func:`scipy.stats.mannwhitneyu` (equal to :func:`sklearn.metrics.roc_auc_score`,
+twice as fast in the bootstrap), Brier score and log loss from :mod:`sklearn.metrics`, KS from
+:func:`scipy.stats.ks_2samp`, the exact binomial test from :func:`scipy.stats.binomtest`; the
+report's ROC curve is :func:`sklearn.metrics.roc_curve`. What no library offers here stays written out: DeLong's
 test and confidence interval, Hosmer-Lemeshow, the Jeffreys test and the per-grade tests on
 cluster-effective counts.
 """
@@ -53,8 +55,11 @@ def auc(y, p) -> float:
     0.75
     """
     y, p = _arrays(y, p)
-    _class_counts(y, "AUC")
-    return float(skm.roc_auc_score(y, p))
+    n1, n0 = _class_counts(y, "AUC")
+    # AUC = Mann-Whitney U / (n1 n0): equal to sklearn.metrics.roc_auc_score (a test checks), and about twice
+    # as fast, which the bootstrap intervals (hundreds of resamples per figure) need
+    u = stats.mannwhitneyu(p[y == 1], p[y == 0], use_continuity=False, method="asymptotic").statistic
+    return float(u / (n1 * n0))
 
 
 def gini(y, p) -> float:
