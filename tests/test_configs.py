@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pydantic
 import pytest
 
@@ -39,6 +40,9 @@ def test_train_config_reports_every_invalid_field():
                   "n_boot", "register", "learning_rate: unknown field"):
         assert f"  - {field}" in text
     assert TrainConfig(register="sme_pd").register_name == "sme_pd"
+    assert TrainConfig(random_state=np.int64(3), tune_seconds=5).random_state == 3  # NumPy and int inputs are fine
+    with pytest.raises(ConfigError, match="random_state"):
+        TrainConfig(random_state=np.bool_(True))
 
 
 def test_cli_train_lists_every_bad_option_and_writes_nothing(tmp_path, capsys):

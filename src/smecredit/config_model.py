@@ -13,6 +13,7 @@ smecredit.exceptions.ConfigError: invalid Demo: 2 problem(s)
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from smecredit.exceptions import ConfigError
@@ -37,6 +38,9 @@ class FrozenConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     def __init__(self, **data):
+        # NumPy scalars (np.int64 seeds, np.float64 thresholds from a notebook) count as the Python numbers they are
+        data = {k: (v.item() if isinstance(v, np.generic) and not isinstance(v, np.bool_) else v)
+                for k, v in data.items()}
         try:
             super().__init__(**data)
         except ValidationError as exc:
