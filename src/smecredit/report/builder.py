@@ -7,7 +7,8 @@ Each section is computed by its own module (:mod:`smecredit.report.sections`, pl
 :mod:`~smecredit.report.scope`, :mod:`~smecredit.report.long_run` and
 :mod:`~smecredit.report.data_quality`); this module decides the samples each one sees, collects
 the limitations and returns the context. A new section is one module, one call below and one key
-of the returned dict (rendered by a block of the template).
+of the returned dict (rendered by a block of the template); a section that needs only the finished core
+sections is one line in :data:`EXTRA_SECTIONS`.
 
 Statistical shortcuts, all stated in the report: bootstrap confidence intervals use
 ``n_boot`` stratified resamples; the beeswarm and dependence plots show a random sample of
@@ -17,12 +18,15 @@ Sections whose data are absent (e.g. no dates or no segments in a single-table d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from smecredit.exceptions import DataContractError, sheet_rows
 from smecredit.report.data_quality import data_quality_section
-from smecredit.report.evidence import evidence
+from smecredit.report.evidence import Evidence, evidence
 from smecredit.report.long_run import long_run_section
 from smecredit.report.scope import scope_section
 from smecredit.report.sections.calibration import calibration_section
@@ -36,7 +40,29 @@ from smecredit.report.sections.segments import segment_section
 from smecredit.report.sections.shap import family_importance, shap_section
 from smecredit.report.sections.stability import _with_defaults, migration_section, stability_section
 
-__all__ = ["EAD_COL", "ID_COL", "SEGMENTS", "TIME_COL", "ReportData", "ReportSettings", "_with_defaults", "_window",
+
+
+@dataclass(frozen=True)
+class SectionInputs:
+    """What a section registered in :data:`EXTRA_SECTIONS` receives (computed after the core sections)."""
+
+    model: CreditModel
+    data: ReportData
+    frame: pd.DataFrame
+    model_input: pd.DataFrame
+    y: pd.Series | None
+    preds: pd.DataFrame
+    evidence: Evidence  # which rows are out-of-time, in-sample, in the population
+    held: np.ndarray | None  # the out-of-time (held-out) rows, or None
+    settings: ReportSettings
+    context: dict  # the core sections so far (keys as returned by build_report)
+
+
+#: Sections computed after the core ones: ``template key -> function(SectionInputs) -> dict``. Adding a section
+#: is one line here (plus its block in the template).
+EXTRA_SECTIONS: dict[str, Callable[[SectionInputs], dict]] = {}
+
+__all__ = ["EAD_COL", "EXTRA_SECTIONS", "SectionInputs", "ID_COL", "SEGMENTS", "TIME_COL", "ReportData", "ReportSettings", "_with_defaults", "_window",
            "build_report", "calibration_section", "comparison_section", "coverage_by_family", "data_section",
            "discrimination_section", "family_importance", "feature_section", "migration_section", "model_form",
            "recommendation", "segment_section", "shap_section", "stability_section"]
@@ -255,7 +281,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         limitations.append("SHAP values of the GBM are in log-odds of the uncalibrated score; the calibration "
                            "map is monotone, so rankings and signs carry over to the PD.")
 
-    return {
+    context = {
         "identity": identity,
         "data": data_sec,
         "features": feat_sec,
@@ -276,3 +302,8 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         "settings": settings,
         "training_window": _fmt_window(window),
     }
+    inputs = SectionInputs(model=model, data=data, frame=frame, model_input=model_input, y=y, preds=preds,
+                           evidence=ev, held=held, settings=settings, context=context)
+    for key, section in EXTRA_SECTIONS.items():  # appending to context["limitations"] adds a limitation
+        context[key] = section(inputs)
+    return context
