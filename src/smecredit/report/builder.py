@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.exceptions import DataContractError, sheet_rows
+from smecredit.models.credit_model import CreditModel
 from smecredit.report.data_quality import data_quality_section
 from smecredit.report.evidence import Evidence, evidence
 from smecredit.report.long_run import long_run_section
