@@ -56,7 +56,7 @@ def main() -> None:
     from smecredit.features import build_features
     from smecredit.models.credit_model import fit_credit_model
     from smecredit.models.dataset import feature_columns
-    from smecredit.models.pyfunc import input_example, save_model
+    from smecredit.registry import input_example, save_model
 
     res: dict = {"load_average_start": os.getloadavg(), "args": vars(a) | {"json": None}}
     with tempfile.TemporaryDirectory(prefix="bench-monthly-") as tmp:

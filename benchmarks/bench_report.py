@@ -85,8 +85,8 @@ def main() -> None:
     from smecredit.features import build_features
     from smecredit.features.catalog import feature_catalog
     from smecredit.io import write_table
-    from smecredit.models import fit_credit_model, save_model
-    from smecredit.models.pyfunc import input_example
+    from smecredit.models import fit_credit_model
+    from smecredit.registry import input_example, save_model
     from smecredit.pipelines.report import run_report
     from smecredit.report import ReportSettings
 

@@ -56,7 +56,7 @@ def _train(n: int, months: int, seed: int, tmp: Path):
     from smecredit.features.catalog import feature_catalog
     from smecredit.models.credit_model import fit_credit_model
     from smecredit.models.dataset import feature_columns
-    from smecredit.models.pyfunc import input_example, save_model
+    from smecredit.registry import input_example, save_model
 
     t0 = time.perf_counter()
     raw = load_raw(simulate(n, months, seed, tmp / "city"))

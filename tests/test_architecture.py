@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import smecredit
 
 LAYERS = {
-    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0, "progress": 0,
+    "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "progress": 0, "psi": 0, "config_model": 0,
     "data": 1,
     "features": 2,
     "models": 3,
     "validation": 4, "explain": 4,
     "report": 5,
-    "scoring": 6, "monitoring": 6,
-    "decisions": 7,
-    "pipelines": 8,
-    "cli": 9,
+    "registry": 6,  # MLflow: runs, registry, model packaging; the only package that imports mlflow
+    "scoring": 7, "monitoring": 7,
+    "decisions": 8,
+    "pipelines": 9,
+    "cli": 10,
 }
 ROOT = Path(smecredit.__file__).parent
 
@@ -61,3 +66,33 @@ def test_no_module_imports_a_higher_stage():
             if stage in LAYERS and LAYERS[stage] > LAYERS[own]:
                 violations.append(f"{rel}:{line} ({own}) imports {target} ({stage})")
     assert not violations, "\n".join(violations)
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports (at any depth of the file: lazy imports count)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_registry_layer_imports_mlflow():
+    users = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if "mlflow" in _imported_names(p))
+    outside = [u for u in users if not u.startswith("registry/")]
+    assert not outside, outside
+    assert any(u.startswith("registry/") for u in users)
+
+
+MODEL_MODULES = sorted("smecredit.models" + ("" if p.stem == "__init__" else f".{p.stem}")
+                       for p in (ROOT / "models").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", MODEL_MODULES)
+def test_importing_the_models_layer_does_not_import_mlflow(module):
+    code = f"import sys, {module}; print('mlflow' in sys.modules, 'smecredit.registry' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT.parent), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.split() == ["False", "False"], (module, out.stdout, out.stderr)

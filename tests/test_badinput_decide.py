@@ -20,8 +20,8 @@ from smecredit.decisions.loan import check_applications
 from smecredit.decisions.policy import load_policy
 from smecredit.exceptions import DataContractError
 from smecredit.features import build_features
-from smecredit.models import fit_credit_model, save_model
-from smecredit.models.pyfunc import input_example
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, save_model
 
 AS_OF = "2025-12-31"
 POLICY = load_policy()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smecredit.cli import main
-from smecredit.models import load_model
+from smecredit.registry import load_model
 from smecredit.models.scorecard import bin_label
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from smecredit.cli import main
-from smecredit.models import fit_credit_model, load_model, save_model
-from smecredit.models.pyfunc import input_example
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, load_model, save_model
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
 

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from smecredit.cli import main
-from smecredit.models import load_model
+from smecredit.registry import load_model
 from smecredit.models.credit_model import fit_credit_model
-from smecredit.models.pyfunc import input_example, save_model
+from smecredit.registry import input_example, save_model
 from smecredit.scoring.job import EXIT_ROWS_REJECTED, read_rejects, read_scores, run_score_job
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"

@@ -12,8 +12,8 @@ from smecredit.decisions.expected_loss import EL_PARTY_COLUMNS
 from smecredit.decisions.policy import load_policy
 from smecredit.decisions.renewal import DECISIONS, select_candidates
 from smecredit.features import build_features
-from smecredit.models import fit_credit_model, save_model
-from smecredit.models.pyfunc import input_example
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, save_model
 
 AS_OF = "2025-12-31"
 

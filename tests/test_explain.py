@@ -11,8 +11,8 @@ import pytest
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.explain import compare_tree_methods, explain, global_importance, local_explanations, reason_codes
-from smecredit.models import fit_credit_model, save_model
-from smecredit.models.pyfunc import input_example
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, save_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "external" / "credit_data.csv"
 

@@ -10,7 +10,7 @@ import pytest
 
 from local_server import free_port, running
 from smecredit.cli import main
-from smecredit.models import load_model
+from smecredit.registry import load_model
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

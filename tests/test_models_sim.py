@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from smecredit.cli import main
 from smecredit.data import load_raw
 from smecredit.features import build_features, every_snapshots, write_feature_dir
-from smecredit.models import load_model
+from smecredit.registry import load_model
 
 pytestmark = pytest.mark.slow
 

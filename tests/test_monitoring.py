@@ -22,8 +22,8 @@ from smecredit.data import load_raw
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.features import build_features, feature_catalog
 from smecredit.io import write_table
-from smecredit.models import fit_credit_model, save_model
-from smecredit.models.pyfunc import input_example, log_model
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, log_model, save_model
 from smecredit.monitoring import MonitorSettings, light, metrics_of, monitor, worst
 from smecredit.pipelines.monitor import parse_period, run_monitor
 from smecredit.validation.metrics import auc
@@ -180,7 +180,7 @@ def test_cli_writes_html_json_and_fails_on_red(world, tmp_path, capsys):
 
 def test_monitoring_is_logged_to_the_model_run_history(world, tmp_path):
     """Two monthly runs on a registered version: metric history with steps YYYYMM, files under monitoring/."""
-    from smecredit import tracking
+    from smecredit.registry import tracking
 
     exp = tracking.ensure_experiment("monitor-tests")
     model = world["model"]

@@ -12,9 +12,9 @@ from smecredit.cli import main
 from smecredit.data import load_raw
 from smecredit.data.simulator import simulate
 from smecredit.features import build_features
-from smecredit.models import load_model
+from smecredit.registry import load_model
 from smecredit.models.credit_model import fit_credit_model
-from smecredit.models.pyfunc import input_example, save_model
+from smecredit.registry import input_example, save_model
 from smecredit.scoring.job import read_scores
 
 AS_OF = "2025-12-31"

@@ -244,8 +244,8 @@ def test_check_store_refuses_a_file(tmp_path):
 def city_model(sim_city, tmp_path_factory):
     from smecredit.data import load_raw
     from smecredit.features import build_features
-    from smecredit.models import fit_credit_model, save_model
-    from smecredit.models.pyfunc import input_example
+    from smecredit.models import fit_credit_model
+    from smecredit.registry import input_example, save_model
 
     X = build_features(load_raw(sim_city), ["2024-06-30"])
     X = X[X["observable"].astype(bool)].reset_index(drop=True)

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smecredit import tracking
+from smecredit.registry import tracking
 from smecredit.cli import main
 from smecredit.exceptions import ModelIntegrityError
-from smecredit.models import fit_credit_model, load_model, save_model
+from smecredit.models import fit_credit_model
+from smecredit.registry import load_model, save_model
 from smecredit.models.dataset import coerce_features, feature_columns
 from smecredit.models.persist import write_manifest
-from smecredit.models.pyfunc import DATA_SUBPATH, HASH_TAG, input_example, log_model
+from smecredit.registry import DATA_SUBPATH, HASH_TAG, input_example, log_model
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
 

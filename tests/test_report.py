@@ -27,8 +27,8 @@ from smecredit.data import load_raw
 from smecredit.features import build_features
 from smecredit.features.catalog import feature_catalog
 from smecredit.io import file_sha256, frame_fingerprint, write_table
-from smecredit.models import fit_credit_model, load_model, save_model
-from smecredit.models.pyfunc import input_example, log_model
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, load_model, log_model, save_model
 from smecredit.pipelines.report import (REPORT_ARTIFACT, REPORT_SHA_TAG, identity_of, load_report_data, log_report,
                                         promote, run_report)
 from smecredit.privacy import pseudonymise
@@ -71,7 +71,7 @@ def city(sim_city, tmp_path_factory):
                                params={"max_rounds": 200, "early_stopping_rounds": 30})
         sc = fit_credit_model(train[FEATURES], y, kind="scorecard", catalog=cat, cv=2, metadata=dict(meta))
         save_model(sc, root / "scorecard", example=input_example(sc, train))
-        from smecredit import tracking
+        from smecredit.registry import tracking
 
         exp = tracking.ensure_experiment("report-tests")
         with mlflow.start_run(experiment_id=exp) as run:

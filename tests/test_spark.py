@@ -17,7 +17,7 @@ pyspark = pytest.importorskip("pyspark")  # installed by `make test` (the spark 
 
 from smecredit.cli import main  # noqa: E402
 from smecredit.models.credit_model import fit_credit_model  # noqa: E402
-from smecredit.models.pyfunc import input_example, save_model  # noqa: E402
+from smecredit.registry import input_example, save_model  # noqa: E402
 from smecredit.scoring.job import read_scores  # noqa: E402
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"

@@ -11,8 +11,8 @@ import pytest
 from smecredit.cli import main
 from smecredit.data import load_raw
 from smecredit.features import build_features
-from smecredit.models import fit_credit_model, save_model
-from smecredit.models.pyfunc import input_example
+from smecredit.models import fit_credit_model
+from smecredit.registry import input_example, save_model
 from smecredit.pipelines.stress import SCENARIOS, stress_raw, stress_test
 
 pytestmark = pytest.mark.slow

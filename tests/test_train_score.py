@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smecredit.cli import main
-from smecredit.models import load_model
+from smecredit.registry import load_model
 from smecredit.pipelines.train import TrainingData, split_data
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "external"
@@ -115,7 +115,7 @@ def test_scorecard_table_is_exported_as_csv_and_html(trained):
 
 def test_training_run_is_logged_and_registered_with_challenger_alias(trained, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
-    from smecredit import tracking
+    from smecredit.registry import tracking
 
     tracking.configure()
     client = mlflow.MlflowClient()
@@ -180,7 +180,7 @@ def test_train_rejects_bad_targets_with_exit_3(tmp_path, capsys, mutate, match):
 
 def test_cli_errors_for_bad_options_and_unknown_models(tmp_path, capsys):
     assert main(["train", "--data", str(GERMAN), "--out", str(tmp_path / "m"), "--kind", "forest"]) == 2
-    assert "--kind must be gbm or scorecard" in capsys.readouterr().err
+    assert "kind: Input should be 'gbm' or 'scorecard'" in capsys.readouterr().err
     assert main(["score", "--model", str(tmp_path / "nope"), "--input", str(GERMAN), "--output",
                  str(tmp_path / "o.csv")]) == 4
     assert "no MLflow model directory" in capsys.readouterr().err

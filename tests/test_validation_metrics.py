@@ -8,7 +8,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.tracking import configure, tracking_uri
+from smecredit.registry.tracking import configure, tracking_uri
 from smecredit.validation import (auc, bootstrap_ci, brier, delong_test, gini, grade_tests, hosmer_lemeshow,
                                   jeffreys_test, ks, log_loss)
 from smecredit.validation.metrics import design_effect, holm

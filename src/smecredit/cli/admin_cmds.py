@@ -67,7 +67,7 @@ def model_verify(model: str = typer.Option(..., "--model", help="MODEL_DIR, runs
                                            "models:/NAME@ALIAS.")) -> None:
     """Check a model's files against its signed manifest (and the registry's SHA-256 tag): exit 0 if intact, 5
     naming the file otherwise. Run it before serving a model folder with `mlflow models serve`."""
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     m = load_model(model)
     md = m.metadata_

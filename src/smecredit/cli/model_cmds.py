@@ -34,16 +34,10 @@ def train(
                                             "and at scoring (0 = no caps)."),
 ) -> None:
     """Train a calibrated, graded PD model, validate it, log it to MLflow and save MODEL_DIR."""
-    from smecredit.exceptions import ConfigError
     from smecredit.pipelines.train import train as run_train
-
-    if kind not in ("gbm", "scorecard"):
-        raise ConfigError(f"--kind must be gbm or scorecard; got {kind!r}")
-    if split is not None and split not in ("time", "random"):
-        raise ConfigError(f"--split must be time or random; got {split!r}")
-    if tune_seconds < 0:
-        raise ConfigError(f"--tune-seconds must be >= 0; got {tune_seconds!r}")
     from smecredit.progress import Progress
+
+    # the options are validated together by smecredit.pipelines.train.TrainConfig (every invalid one listed, exit 2)
 
     with Progress("train", total=5 if compare else 4) as progress:  # a bar on a terminal, plain lines otherwise
         s = run_train(data, target, out, kind=kind, split=split, experiment=experiment, register=register,

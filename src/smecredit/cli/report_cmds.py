@@ -69,7 +69,7 @@ def stress(
 
     from smecredit.data import load_raw
     from smecredit.io import atomic_path
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
     from smecredit.pipelines.stress import stress_test
 
     loaded = load_model(model)

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from smecredit.exceptions import ConfigError, DataContractError, NotFittedError
 from smecredit.models.dataset import check_fit_input, check_predict_input, validate_params
+from smecredit.psi import psi_of_samples
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,6 @@ def logodds_to_points(logit_bad, pdo: float = 20.0, base_points: float = 600.0, 
     """Points of a bad-vs-good log-odds (higher points = lower risk)."""
     factor, offset = scaling_constants(pdo, base_points, base_odds)
     return offset - factor * np.asarray(logit_bad, dtype="float64")
-
-
-def _psi(a: np.ndarray, b: np.ndarray) -> float:
-    """Population stability index between two samples of a discrete (WoE-valued) variable."""
-    keys = np.union1d(a, b)
-    pa = np.array([(a == k).mean() for k in keys]) + 1e-4
-    pb = np.array([(b == k).mean() for k in keys]) + 1e-4
-    return float(np.sum((pa - pb) * np.log(pa / pb)))
 
 
 _ARROW_TEXT = re.compile(r"<\w*Array>\s*(\[.*\])\s*Length: \d+, dtype: \w+", re.DOTALL)
@@ -275,7 +268,7 @@ class ScorecardPD(ClassifierMixin, BaseEstimator):
             early, late = (t <= cut).to_numpy(), (t > cut).to_numpy()
             if early.any() and late.any():
                 for c in list(keep):
-                    psi = _psi(woe[c].to_numpy()[early], woe[c].to_numpy()[late])
+                    psi = psi_of_samples(woe[c].to_numpy()[early], woe[c].to_numpy()[late])
                     if psi > self.max_psi and len(keep) > 1:
                         keep.remove(c)
                         dropped[c] = f"PSI {psi:.3f} > {self.max_psi}"

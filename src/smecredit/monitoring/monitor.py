@@ -31,62 +31,63 @@ The overall status is the worst light. Nothing here reads or writes files.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field, model_validator
 from scipy import stats
 
-from smecredit.exceptions import ConfigError, DataContractError
-from smecredit.report.builder import coverage_by_family, segment_section
-from smecredit.validation.metrics import bootstrap_ci, grade_tests
+from smecredit.config_model import FrozenConfig
+from smecredit.exceptions import DataContractError
+from smecredit.report.sections.data import coverage_by_family
+from smecredit.report.sections.segments import segment_section
+from smecredit.validation.metrics import binomial_test, bootstrap_ci, grade_tests, jeffreys_test
 from smecredit.validation.stability import migration_matrix, psi_table
 
 ID_COL, TIME_COL = "enterprise_id", "snapshot_date"
 STATUSES = ("n/a", "green", "amber", "red")
 
 
-@dataclass(frozen=True)
-class MonitorSettings:
-    """Thresholds and sampling parameters of a monitoring run (validated by :meth:`check`)."""
+class MonitorSettings(FrozenConfig):
+    """Thresholds and sampling parameters of a monitoring run: a frozen pydantic model (unknown fields rejected,
+    every invalid field reported at once as a :class:`~smecredit.exceptions.ConfigError`, exit 2; then the
+    amber/red pairs are checked for order)."""
 
-    psi_amber: float = 0.10
-    psi_red: float = 0.25
-    bins: int = 10
-    calibration_p_amber: float = 0.05
-    calibration_p_red: float = 0.001
-    auc_drop_amber: float = 0.03
-    auc_drop_red: float = 0.05
-    auc_min_defaults: int = 30
-    auc_p_amber: float = 0.05
-    auc_p_red: float = 0.01
-    coverage_amber: float = 0.05
-    coverage_red: float = 0.15
-    min_grade_rows: int = 20
-    cutoff_pd: float = 0.05
-    n_boot: int = 200
-    seed: int = 0
+    model_config = ConfigDict(title="monitoring settings")
+
+    psi_amber: float = Field(0.10, gt=0)
+    psi_red: float = Field(0.25, gt=0)
+    bins: int = Field(10, ge=2)
+    calibration_p_amber: float = Field(0.05, gt=0, lt=1)
+    calibration_p_red: float = Field(0.001, gt=0, lt=1)
+    auc_drop_amber: float = Field(0.03, gt=0)
+    auc_drop_red: float = Field(0.05, gt=0)
+    auc_min_defaults: int = Field(30, ge=2)
+    auc_p_amber: float = Field(0.05, gt=0, lt=1)
+    auc_p_red: float = Field(0.01, gt=0, lt=1)
+    coverage_amber: float = Field(0.05, gt=0)
+    coverage_red: float = Field(0.15, gt=0)
+    min_grade_rows: int = Field(20, ge=1)
+    cutoff_pd: float = Field(0.05, gt=0, lt=1)
+    n_boot: int = Field(200, ge=10)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        problems = [f"{lo} and {hi} must satisfy {lo} < {hi}; got {getattr(self, lo)!r} and {getattr(self, hi)!r}"
+                    for lo, hi in (("psi_amber", "psi_red"), ("auc_drop_amber", "auc_drop_red"),
+                                   ("coverage_amber", "coverage_red")) if not getattr(self, lo) < getattr(self, hi)]
+        if not self.calibration_p_red < self.calibration_p_amber:
+            problems.append(f"calibration p-values must satisfy red < amber; got amber {self.calibration_p_amber!r}, "
+                            f"red {self.calibration_p_red!r}")
+        if not self.auc_p_red <= self.auc_p_amber:
+            problems.append(f"AUC p-values must satisfy red <= amber; got amber {self.auc_p_amber!r}, red {self.auc_p_red!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def check(self) -> None:
-        pairs = (("psi_amber", "psi_red"), ("auc_drop_amber", "auc_drop_red"), ("coverage_amber", "coverage_red"))
-        for lo, hi in pairs:
-            a, b = getattr(self, lo), getattr(self, hi)
-            if not all(isinstance(v, Real) and not isinstance(v, bool) for v in (a, b)) or not 0 < a < b:
-                raise ConfigError(f"{lo} and {hi} must be numbers with 0 < {lo} < {hi}; got {a!r} and {b!r}")
-        a, b = self.calibration_p_amber, self.calibration_p_red
-        if not all(isinstance(v, Real) for v in (a, b)) or not 0 < b < a < 1:
-            raise ConfigError(f"calibration p-values must satisfy 0 < red < amber < 1; got amber {a!r}, red {b!r}")
-        if not isinstance(self.cutoff_pd, Real) or not 0 < self.cutoff_pd < 1:
-            raise ConfigError(f"cutoff_pd must be a PD in (0, 1); got {self.cutoff_pd!r}")
-        if not all(isinstance(v, Real) for v in (self.auc_p_amber, self.auc_p_red)) or \
-                not 0 < self.auc_p_red <= self.auc_p_amber < 1:
-            raise ConfigError(f"AUC p-values must satisfy 0 < red <= amber < 1; got amber {self.auc_p_amber!r}, "
-                              f"red {self.auc_p_red!r}")
-        for name, lo in (("bins", 2), ("min_grade_rows", 1), ("n_boot", 10), ("seed", 0), ("auc_min_defaults", 2)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < lo:
-                raise ConfigError(f"{name} must be an integer >= {lo}; got {v!r}")
+        """Nothing to do: the settings are validated when constructed (kept for callers of the old API)."""
 
 
 def light(value: float | None, amber: float, red: float) -> str:
@@ -187,8 +188,8 @@ def calibration_check(y: pd.Series | None, preds: pd.DataFrame, grade_order: lis
     rows = [r for r in grade_tests(yy, pp, gg, order=grade_order) if r["n"] > 0 and r["grade"] != grade_order[-1]]
     d_all = int(yy.sum())
     rows.append({"grade": "all", "n": len(yy), "defaults": d_all, "pd_mean": float(pp.mean()),
-                 "default_rate": float(yy.mean()), "binomial_p": float(stats.binom.sf(d_all - 1, len(yy), pp.mean())),
-                 "jeffreys_p": float(stats.beta.cdf(pp.mean(), d_all + 0.5, len(yy) - d_all + 0.5))})
+                 "default_rate": float(yy.mean()), "binomial_p": binomial_test(d_all, len(yy), float(pp.mean())),
+                 "jeffreys_p": jeffreys_test(d_all, len(yy), float(pp.mean()))})
     # a grade with too few defaults and expected defaults is not judged (the validation pack's gate,
     # smecredit.validation.metrics.grade_tests: "insufficient evidence")
     judged = [r["n"] >= s.min_grade_rows and r.get("verdict") != "insufficient evidence" for r in rows]
@@ -371,7 +372,7 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
         "discrimination": discrimination_check(yc, cp, development_auc, dev_src, s, dev_se),
         "missing": missing_check(baseline, current, catalog, features, s),
         "segments": segments_check(baseline, current, yb, yc, bp, cp, s),
-        "settings": asdict(s),
+        "settings": s.model_dump(),
     }
     res["flags"] = _flags(res)
     res["checks"] = {"score_psi": res["stability"]["score_status"], "csi": res["stability"]["csi_status"],

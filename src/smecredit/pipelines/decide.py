@@ -2,7 +2,7 @@
 
 The decision engines (:mod:`smecredit.decisions`) are pure; this module does the I/O around them:
 it loads the raw folder, computes point-in-time features for the enterprises concerned, scores
-them with :func:`smecredit.models.load_model`, decides, writes the output atomically and
+them with :func:`smecredit.registry.load_model`, decides, writes the output atomically and
 optionally appends the rows to the audit store.
 """
 
@@ -44,7 +44,7 @@ def score_enterprises(raw: RawData, model_uri, as_of, enterprise_ids) -> tuple[p
     Returns (scores with ``enterprise_id, pd, grade, reason_1..3``, model_name, model_version).
     """
     from smecredit.features import build_features
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     model = load_model(model_uri)
     name, version = model_identity(model, model_uri)

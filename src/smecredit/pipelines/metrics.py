@@ -31,7 +31,7 @@ def export_model_metrics(model_dir: str | os.PathLike, data: str | os.PathLike, 
     """Write ``metrics_out`` (JSON) and ``plots_dir/roc.csv``, ``plots_dir/calibration.csv``; return the metrics."""
     from sklearn.metrics import roc_curve
 
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     model_dir = Path(model_dir)
     vfile = model_dir / VALIDATION_FILE

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smecredit import tracking
 from smecredit.exceptions import ConfigError, DataContractError, ModelNotFoundError
 from smecredit.io import atomic_path
 from smecredit.monitoring import MonitorSettings, metrics_of, monitor, render_monitor
 from smecredit.pipelines.report import generated_at, load_report_data
+from smecredit.registry import runs
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +98,7 @@ def development_auc(model_uri: str, model) -> tuple[float | None, str]:
             log.warning("%s has no readable metrics.auc.value", vfile)
     run_id = model.metadata_.get("run_id")
     if run_id:
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
-
-        tracking.configure()
-        try:
-            value = MlflowClient().get_run(run_id).data.metrics.get("test_auc")
-        except MlflowException:
-            value = None
+        value = runs.run_metric(run_id, "test_auc")
         if value is not None:
             return float(value), f"test_auc of MLflow run {run_id}"
     return None, ""
@@ -175,7 +168,7 @@ def run_monitor(model_uri: str, baseline: str | os.PathLike, current: str | os.P
     log_to_mlflow : bool
         Log metrics and files to the model's MLflow run when it is known.
     """
-    from smecredit.models import load_model
+    from smecredit.registry import load_model
 
     model_uri = str(model_uri)
     out = Path(out)
@@ -218,28 +211,20 @@ def run_monitor(model_uri: str, baseline: str | os.PathLike, current: str | os.P
 
 def log_monitoring(run_id: str, result: dict, html: Path, json_path: Path) -> None:
     """Log the metrics (step ``YYYYMM``) and the HTML/JSON of a monitoring run to MLflow run ``run_id``."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
-    from mlflow.exceptions import MlflowException
-
-    tracking.configure()
-    client = MlflowClient()
     step = _step(result)
-    ts = int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
-    metrics = [Metric(f"monitor.{k}", v, ts, step) for k, v in metrics_of(result).items()]
     rank = {"n/a": 0, "green": 0, "amber": 1, "red": 2}
-    metrics.append(Metric("monitor.status", float(rank[result["status"]]), ts, step))
+    metrics = {f"monitor.{k}": v for k, v in metrics_of(result).items()}
+    metrics["monitor.status"] = float(rank[result["status"]])
     with tempfile.TemporaryDirectory(prefix="smecredit-monitor-") as tmp:
         tag = str(step)
         for src, name in ((html, f"monitor_{tag}.html"), (json_path, f"monitor_{tag}.json")):
             staged = Path(tmp) / name
             staged.write_bytes(Path(src).read_bytes())
         try:
-            client.log_batch(run_id, metrics=metrics)
-            client.log_artifacts(run_id, tmp, artifact_path=MONITOR_DIR)
-            client.set_tag(run_id, "smecredit.monitor_status", result["status"])
-            client.set_tag(run_id, "smecredit.monitor_period", result["current"].get("last_snapshot") or "")
-        except MlflowException as exc:
+            runs.log_to_run(run_id, metrics=metrics, step=step, folder=tmp, artifact_path=MONITOR_DIR,
+                            tags={"smecredit.monitor_status": result["status"],
+                                  "smecredit.monitor_period": result["current"].get("last_snapshot") or ""})
+        except ModelNotFoundError as exc:
             raise ModelNotFoundError(f"cannot log the monitoring run to MLflow run {run_id}: "
-                                     f"{str(exc).splitlines()[0]}") from exc
+                                     f"{str(exc).split(': ', 1)[-1]}") from exc
     log.info("logged monitoring (step %s) to run %s", step, run_id)

@@ -52,25 +52,31 @@ def new_figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]
     return fig, ax
 
 
-def to_data_uri(fig: Figure) -> str:
-    """PNG data URI of ``fig`` (deterministic bytes: no metadata)."""
+def to_data_uri(fig: Figure, *, tight: bool = True) -> str:
+    """PNG data URI of ``fig`` (deterministic bytes: no metadata).
+
+    ``tight``: lay the figure out with ``tight_layout``; else crop the saved image to its content
+    (``bbox_inches="tight"``; shap's figures carry their own layout).
+    """
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    if tight:
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    else:
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def roc_curve_points(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """False and true positive rates at every distinct score threshold (higher score = riskier)."""
-    y = np.asarray(y, dtype="float64")
-    s = np.asarray(score, dtype="float64")
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
-    tp = np.cumsum(ys)[last]
-    fp = (last + 1) - tp
-    p, n = ys.sum(), len(ys) - ys.sum()
-    return np.r_[0.0, fp / max(n, 1)], np.r_[0.0, tp / max(p, 1)]
+    """False and true positive rates at every distinct score threshold (higher score = riskier).
+
+    :func:`sklearn.metrics.roc_curve` with every threshold kept (``drop_intermediate=False``).
+    """
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(np.asarray(y, dtype="float64"), np.asarray(score, dtype="float64"),
+                            drop_intermediate=False)
+    return fpr, tpr
 
 
 @_with_fonts
@@ -168,79 +174,6 @@ def bar_plot(labels, values, *, title: str, xlabel: str = "", ylabel: str = "", 
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    return to_data_uri(fig)
-
-
-def _colour_values(v: pd.Series) -> np.ndarray:
-    """Percentile rank in [0, 1] of numeric values (NaN for missing or categorical)."""
-    if not pd.api.types.is_numeric_dtype(v.dtype):
-        return np.full(len(v), np.nan)
-    return v.rank(pct=True).to_numpy(dtype="float64")
-
-
-@_with_fonts
-def beeswarm_plot(values: pd.DataFrame, data: pd.DataFrame, features: list[str], *, unit: str,
-                  seed: int = 0) -> str:
-    """SHAP beeswarm: one row per feature, each dot a row's contribution, coloured by the feature value."""
-    rng = np.random.default_rng(seed)
-    fig, ax = new_figure(6.8, 0.42 * len(features) + 1.2)
-    sc = None
-    for k, f in enumerate(features):
-        y = len(features) - 1 - k + rng.uniform(-0.3, 0.3, len(values))
-        c = _colour_values(data[f])
-        grey = np.isnan(c)
-        ax.scatter(values[f].to_numpy()[grey], y[grey], s=3, color="#bbbbbb", alpha=0.6, linewidths=0)
-        if (~grey).any():
-            sc = ax.scatter(values[f].to_numpy()[~grey], y[~grey], s=3, c=c[~grey], cmap="coolwarm", vmin=0,
-                            vmax=1, alpha=0.7, linewidths=0)
-    ax.axvline(0, color=GREY, lw=0.8)
-    ax.set_yticks(np.arange(len(features))[::-1], features, fontsize=8)
-    ax.set_xlabel(f"Contribution ({unit}; > 0 raises risk)")
-    ax.set_title("Contributions per row (beeswarm)")
-    if sc is not None:
-        cb = fig.colorbar(sc, ax=ax, pad=0.01)
-        cb.set_label("feature value (percentile; grey = missing/categorical)", fontsize=7)
-    return to_data_uri(fig)
-
-
-@_with_fonts
-def dependence_plot(x: pd.Series, contrib: pd.Series, *, feature: str, unit: str) -> str:
-    """Contribution of one feature against its value (categorical: one box per level)."""
-    fig, ax = new_figure(4.6, 3.2)
-    if pd.api.types.is_numeric_dtype(x.dtype):
-        ok = x.notna().to_numpy()
-        ax.scatter(x.to_numpy()[ok], contrib.to_numpy()[ok], s=4, color=BLUE, alpha=0.5, linewidths=0)
-        if (~ok).any():
-            ax.scatter(np.full((~ok).sum(), np.nanmin(x.to_numpy()) if ok.any() else 0.0),
-                       contrib.to_numpy()[~ok], s=6, color=GREY, marker="x", label="missing (shown at min)")
-            ax.legend(fontsize=7)
-        ax.set_xlabel(feature)
-    else:
-        levels = x.fillna("missing").astype(str)
-        order = sorted(levels.unique().tolist())[:20]
-        data = [contrib.to_numpy()[(levels == lv).to_numpy()] for lv in order]
-        ax.boxplot(data, showfliers=False)
-        ax.set_xticks(np.arange(1, len(order) + 1), order, rotation=45, ha="right", fontsize=7)
-        ax.set_xlabel(feature)
-    ax.axhline(0, color=GREY, lw=0.8)
-    ax.set_ylabel(f"Contribution ({unit})")
-    ax.set_title(f"Dependence: {feature}", fontsize=9)
-    return to_data_uri(fig)
-
-
-@_with_fonts
-def waterfall_plot(entries: list[dict], *, unit: str, title: str) -> str:
-    """Horizontal bars of one row's largest contributions (red raises risk, green lowers it)."""
-    fig, ax = new_figure(6.0, 0.35 * len(entries) + 1.0)
-    english = [str(e["text"]).split(" / ")[0] for e in entries]  # plot fonts may lack CJK glyphs
-    labels = [t if len(t) <= 60 else t[:57] + "..." for t in english]
-    vals = np.array([e["contribution"] for e in entries], dtype="float64")
-    pos = np.arange(len(entries))[::-1]
-    ax.barh(pos, vals, color=[RED if v > 0 else GREEN for v in vals])
-    ax.set_yticks(pos, labels, fontsize=7)
-    ax.axvline(0, color=GREY, lw=0.8)
-    ax.set_xlabel(f"Contribution ({unit})")
-    ax.set_title(title, fontsize=9)
     return to_data_uri(fig)
 
 

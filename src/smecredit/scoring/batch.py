@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from smecredit.io import check_table_output, read_table, write_table
-from smecredit.models import CreditModel, load_model
+from smecredit.models import CreditModel
 from smecredit.exceptions import sheet_rows
 from smecredit.models.credit_model import ALL_MISSING, OUTPUT_COLUMNS
+from smecredit.registry import load_model
 from smecredit.validation.scope import DPD_COL, population_mask
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,9 @@ import pyarrow.parquet as pq
 
 from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.io import atomic_path
-from smecredit.models import CreditModel, load_model
+from smecredit.models import CreditModel
 from smecredit.models.credit_model import DEFAULT_FLAG
+from smecredit.registry import load_model
 
 log = logging.getLogger(__name__)
 

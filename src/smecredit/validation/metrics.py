@@ -1,7 +1,14 @@
 """Discrimination and calibration metrics of PD models: pure functions on arrays.
 
 All functions take ``y`` (0/1 outcomes) and ``p`` (predicted PD or any risk score where
-higher = riskier) and return plain floats or dicts.
+higher = riskier) and return plain floats or dicts. They check the inputs (project errors
+naming the problem) and then call the libraries that have the metric: AUC as the Mann-Whitney
+statistic of :func:`scipy.stats.mannwhitneyu` (equal to :func:`sklearn.metrics.roc_auc_score`,
+twice as fast in the bootstrap), Brier score and log loss from :mod:`sklearn.metrics`, KS from
+:func:`scipy.stats.ks_2samp`, the exact binomial test from :func:`scipy.stats.binomtest`; the
+report's ROC curve is :func:`sklearn.metrics.roc_curve`. What no library offers here stays written out: DeLong's
+test and confidence interval, Hosmer-Lemeshow, the Jeffreys test and the per-grade tests on
+cluster-effective counts.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from numbers import Real
 
 import numpy as np
 from scipy import special, stats
+from sklearn import metrics as skm
 
 from smecredit.exceptions import ConfigError, DataContractError
 
@@ -48,8 +56,10 @@ def auc(y, p) -> float:
     """
     y, p = _arrays(y, p)
     n1, n0 = _class_counts(y, "AUC")
-    r = _midranks(p)
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    # AUC = Mann-Whitney U / (n1 n0): equal to sklearn.metrics.roc_auc_score (a test checks), and about twice
+    # as fast, which the bootstrap intervals (hundreds of resamples per figure) need
+    u = stats.mannwhitneyu(p[y == 1], p[y == 0], use_continuity=False, method="asymptotic").statistic
+    return float(u / (n1 * n0))
 
 
 def gini(y, p) -> float:
@@ -68,13 +78,9 @@ def ks(y, p) -> float:
     1.0
     """
     y, p = _arrays(y, p)
-    n1, n0 = _class_counts(y, "KS")
-    order = np.argsort(p, kind="mergesort")
-    ps, ys = p[order], y[order]
-    last = np.r_[ps[1:] != ps[:-1], True]  # evaluate the ECDFs after each distinct score
-    cdf1 = np.cumsum(ys)[last] / n1
-    cdf0 = np.cumsum(1 - ys)[last] / n0
-    return float(np.max(np.abs(cdf1 - cdf0)))
+    _class_counts(y, "KS")
+    # the two-sample statistic sup |F_bad - F_good|; the asymptotic method skips the (unused) exact p-value
+    return float(stats.ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
 
 
 def brier(y, p) -> float:
@@ -84,7 +90,7 @@ def brier(y, p) -> float:
     0.125
     """
     y, p = _arrays(y, p)
-    return float(np.mean((p - y) ** 2))
+    return float(skm.brier_score_loss(y, p, pos_label=1))
 
 
 def log_loss(y, p, eps: float = 1e-15) -> float:
@@ -94,8 +100,7 @@ def log_loss(y, p, eps: float = 1e-15) -> float:
     0.693147
     """
     y, p = _arrays(y, p)
-    q = np.clip(p, eps, 1 - eps)
-    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    return float(skm.log_loss(y, np.clip(p, eps, 1 - eps), labels=[0, 1]))
 
 
 METRICS: dict[str, Callable] = {"auc": auc, "gini": gini, "ks": ks, "brier": brier, "log_loss": log_loss}
@@ -172,7 +177,7 @@ def binomial_test(n_defaults: int, n: int, pd_mean: float) -> float:
     """
     if n == 0:
         return float("nan")
-    return float(stats.binom.sf(n_defaults - 1, n, pd_mean))
+    return float(stats.binomtest(int(n_defaults), int(n), float(pd_mean), alternative="greater").pvalue)
 
 
 def jeffreys_test(n_defaults: int, n: int, pd_mean: float) -> float:

@@ -9,8 +9,9 @@ reported on)::
 over bins ``i``, where ``r_i`` and ``a_i`` are the shares of the reference and actual rows in
 bin ``i``. Bins always come from the reference data: quantile bins of a numeric variable
 (missing values in a bin of their own), the levels of a categorical variable (plus one bin
-for levels never seen in the reference, and one for missing values). Empty bins get a share
-of ``eps`` so that the index stays finite.
+for levels never seen in the reference, and one for missing values). The index itself is
+:func:`smecredit.psi.psi_terms`, the one PSI of the project: a share below ``eps`` (1e-4) is
+floored at ``eps`` so that the index stays finite, and bins empty in both samples are left out.
 
 Industry rule of thumb (not regulation): PSI < 0.10 stable, 0.10–0.25 monitor, > 0.25 shift.
 """
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.exceptions import ConfigError, DataContractError
+from smecredit.psi import psi_terms
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +160,9 @@ def psi_table(reference, actual, *, bins: int = 10, categorical: bool | None = N
         rc = _numeric_counts(ref.to_numpy(dtype="float64", na_value=np.nan), edges)
         ac = _numeric_counts(act.to_numpy(dtype="float64", na_value=np.nan), edges)
     keep = (rc + ac) > 0
-    rs = np.maximum(rc / rc.sum(), eps)
-    as_ = np.maximum(ac / ac.sum(), eps)
-    contrib = (as_ - rs) * np.log(as_ / rs)
     table = pd.DataFrame({
         "bin": labels, "ref_count": rc.astype("int64"), "act_count": ac.astype("int64"),
-        "ref_share": rc / rc.sum(), "act_share": ac / ac.sum(), "psi": np.where(keep, contrib, 0.0),
+        "ref_share": rc / rc.sum(), "act_share": ac / ac.sum(), "psi": psi_terms(rc, ac, eps=eps),
     })
     return table[keep].reset_index(drop=True)
 
