@@ -13,7 +13,8 @@ from smecredit.data import load_raw
 from smecredit.data.simulator import SimConfig, simulate
 from smecredit.exceptions import ConfigError
 from smecredit.features import build_features
-from smecredit.models import fit_credit_model, save_model
+from smecredit.models import fit_credit_model
+from smecredit.registry import save_model
 from smecredit.models.pyfunc import input_example
 from smecredit.validation.macro_stress import candidate_dates, macro_stress
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smecredit.models import fit_credit_model, load_model, save_model
+from smecredit.models import fit_credit_model
+from smecredit.registry import load_model, save_model
 from smecredit.models.outliers import MIN_DISTINCT, count_capped, learn_caps
 from smecredit.models.persist import STATE_FILE
 from smecredit.models.pyfunc import DATA_DIR, input_example
