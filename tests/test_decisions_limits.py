@@ -178,3 +178,10 @@ def test_a_new_loan_offering_a_guarantor_in_distress_is_referred():
     row = decide_loans(w.raw(fr), fr["loan_applications"], w.scores(), POLICY, w.AS_OF).iloc[0]
     assert row["decision"] == "refer" and row["L09_status"] == "refer"
     assert row["guarantor_in_distress"] == "贷款逾期15天" and "所提供的保证人自身贷款逾期15天" in row["main_reason"]
+
+
+def test_the_single_borrower_cap_is_noted_not_applied_to_renewals():
+    """¥10M is the 普惠 statistical definition (R13's max_amount), not a renewal condition."""
+    row = renewal(w.frames(), _policy(max_limit=900_000.0))
+    assert row["decision"] == "renew_without_repayment" and row["renewal_amount"] == 1_000_000
+    assert row["limits_binding"] == "各行负债合计¥1,000,000超过单户授信上限¥900,000（续贷不适用，仅提示）"
