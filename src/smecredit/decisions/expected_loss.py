@@ -29,7 +29,7 @@ def _yuan(x) -> str:
 
 
 def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, el: ExpectedLossPolicy,
-               exposure=None) -> tuple[rs.RiskShareStructure, str, float]:
+               exposure=None, guarantor_distress: str | None = "") -> tuple[rs.RiskShareStructure, str, float]:
     """The loss-sharing scheme of one exposure, a note (Chinese) when a guarantee moves no loss, and the
     factor applied to the LGD.
 
@@ -39,7 +39,10 @@ def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, 
     covers an exposure only up to its single-firm cap (``exposure``: the enterprise's exposure under
     the scheme, default the row's EAD); above it the bank carries the loss. A guarantee by the owner,
     a family member or a related enterprise shares the borrower's risk: the bank carries the loss and
-    the LGD is lowered by ``own_guarantee_lgd_relief``.
+    the LGD is lowered by ``own_guarantee_lgd_relief``. A guarantor enterprise that is itself in distress at
+    the decision date (``guarantor_distress``: why, in Chinese — arrears, default, non-performing loans or a
+    dishonest-debtor listing, :func:`smecredit.decisions.groups.distress_reasons`) is no risk taker at all:
+    the bank carries the loss, without the own-guarantee LGD relief.
     """
     def capped(name: str) -> tuple[rs.RiskShareStructure, str, float]:
         s = el.scheme(name)
@@ -49,6 +52,9 @@ def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, 
                     f"敞口{_yuan(exposure)}超过{name}方案单户上限{_yuan(s.max_exposure)}，不纳入分险，损失由银行承担", 1.0)
         return s, "", 1.0
 
+    if isinstance(guarantor_distress, str) and guarantor_distress and guarantor_type in (*THIRD_PARTY, *OWN_GUARANTEES):
+        return (rs.get_scheme("bank_only"),
+                f"保证人自身{guarantor_distress}，不视为第三方风险承担方，不转移损失，损失由银行承担", 1.0)
     if guarantor_type == "policy_guarantor":
         return capped(el.tech_sme_scheme if bool(tech_sme) else el.policy_guarantor_scheme)
     if bool(guarantee_insurance):
@@ -78,7 +84,8 @@ def add_expected_loss(frame: pd.DataFrame, el: ExpectedLossPolicy) -> pd.DataFra
 
     ``frame`` needs ``pd, ead, collateral_type, guarantor_type, guarantee_insurance, guaranteed_share,
     tech_sme``; an optional ``scheme_exposure`` (the enterprise's exposure under its scheme) is checked
-    against the scheme's single-firm cap (default: the row's EAD). Rows without a PD or EAD get NaN.
+    against the scheme's single-firm cap (default: the row's EAD); an optional ``guarantor_in_distress`` (why the
+    row's guarantor enterprise is in distress, empty when it is not) moves no loss. Rows without a PD or EAD get NaN.
     """
     need = ["pd", "ead", "collateral_type", "guarantor_type", "guarantee_insurance", "guaranteed_share", "tech_sme"]
     miss = [c for c in need if c not in frame.columns]
@@ -92,9 +99,10 @@ def add_expected_loss(frame: pd.DataFrame, el: ExpectedLossPolicy) -> pd.DataFra
     notes = np.empty(n, dtype=object)
     cols = [out[c].to_numpy() for c in need]
     expo = out["scheme_exposure"].to_numpy() if "scheme_exposure" in out.columns else cols[1]
+    bad = out["guarantor_in_distress"].to_numpy() if "guarantor_in_distress" in out.columns else np.full(n, "")
     for i in range(n):
         p, ead, _ctype, gt, ins, gs, tech = (c[i] for c in cols)
-        s, note, factor = scheme_for(gt, ins, gs, tech, el, expo[i])
+        s, note, factor = scheme_for(gt, ins, gs, tech, el, expo[i], bad[i])
         schemes[i], notes[i] = s.name, note
         lgd = base_lgd[i] * factor if not pd.isna(base_lgd[i]) else np.nan
         num["lgd"][i] = lgd

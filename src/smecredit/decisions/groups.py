@@ -7,7 +7,8 @@ from the latest ``loan_monthly`` record of each loan within ``max_data_age_days`
 legal representative, actual controller or main shareholder) or by a guarantee (a current loan of one
 guaranteed by the other, ``loans.guarantor_enterprise_id``), taken transitively — the connected
 components of those links. *Guarantee chain* (担保链/互保/联保): the component of guarantee links only.
-A guarantor *in distress*: a current loan past due, classed 关注 or worse, or a dishonest-debtor listing.
+A guarantor *in distress* (:func:`distress_reasons`): a current loan past due, with interest in arrears,
+classed 关注 or worse, or a dishonest-debtor listing.
 Without ``related_persons`` or ``guarantor_enterprise_id`` every enterprise is its own group and has no
 guarantee network.
 
@@ -45,6 +46,40 @@ def current_loans(raw: RawData, as_of, max_data_age_days: int = 62) -> pd.DataFr
     return out
 
 
+def distress_reasons(raw: RawData, as_of, max_data_age_days: int = 62, *, cur: pd.DataFrame | None = None) -> dict:
+    """Enterprises *in distress* at ``as_of`` → why, in Chinese.
+
+    In distress: a current loan at any lender past due, with interest in arrears, or classed 关注 or worse
+    (次级/可疑/损失 are non-performing), or a dishonest-debtor listing in force. Point in time: the
+    latest monthly record of each current loan within ``max_data_age_days``, judicial events dated on or
+    before ``as_of``. Such a guarantor cannot be relied on to pay: it is no third-party risk taker, and
+    the firms it guarantees (or that guarantee it) carry its contagion risk (担保链).
+    """
+    d = pd.Timestamp(as_of).normalize()
+    cur = current_loans(raw, d, max_data_age_days) if cur is None else cur
+    g = cur.groupby("enterprise_id")
+    dpd = g["days_past_due"].max()
+    arrears = g["interest_arrears"].agg(lambda s: bool(pd.Series(s).fillna(False).astype(bool).any()))
+    rank = {c: i for i, c in enumerate(DISTRESS_CLASSES)}
+    worst = g["risk_class_5"].agg(lambda s: max((c for c in s if c in rank), key=rank.get, default=None))
+    out: dict[str, list[str]] = {}
+    for eid, v in dpd.items():
+        if pd.notna(v) and v > 0:
+            out.setdefault(eid, []).append(f"贷款逾期{int(v)}天")
+    for eid, v in arrears.items():
+        if v:
+            out.setdefault(eid, []).append("欠息")
+    for eid, v in worst.items():
+        if isinstance(v, str):
+            out.setdefault(eid, []).append(f"贷款为{v}类" + ("（不良）" if v != "关注" else ""))
+    jud = raw["judicial_events"]
+    jud = jud[(jud["event_date"] <= d) & jud["event_type"].isin(["dishonest_debtor_listed", "dishonest_debtor_removed"])]
+    last = jud.sort_values(["enterprise_id", "event_date"], kind="mergesort").drop_duplicates("enterprise_id", keep="last")
+    for eid in last.loc[last["event_type"] == "dishonest_debtor_listed", "enterprise_id"]:
+        out.setdefault(eid, []).append("失信被执行人")
+    return {k: "、".join(v) for k, v in sorted(out.items())}
+
+
 def _components(nodes: pd.Index, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Component label of every node given undirected edges (a[i], b[i]) as node positions."""
     n = len(nodes)
@@ -78,13 +113,7 @@ def exposure_and_groups(raw: RawData, as_of, enterprise_ids, *, max_data_age_day
     exposure = g["balance"].sum()
     lenders = g["lender"].nunique()
     pol = cur[cur["guarantor_type"] == "policy_guarantor"].groupby("enterprise_id")["balance"].sum()
-    # distress of every enterprise with current loans (+ dishonest listing)
-    distress = (g["days_past_due"].max() > 0) | g["risk_class_5"].agg(lambda s: s.isin(DISTRESS_CLASSES).any())
-    jud = raw["judicial_events"]
-    jud = jud[(jud["event_date"] <= d) & jud["event_type"].isin(["dishonest_debtor_listed", "dishonest_debtor_removed"])]
-    last = jud.sort_values(["enterprise_id", "event_date"], kind="mergesort").drop_duplicates("enterprise_id", keep="last")
-    dishonest = set(last.loc[last["event_type"] == "dishonest_debtor_listed", "enterprise_id"])
-    distressed = set(distress[distress].index) | dishonest
+    distressed = set(distress_reasons(raw, d, max_data_age_days, cur=cur))
 
     # links: guarantees of current loans, shared related persons
     gl = cur[cur["guarantor_enterprise_id"].notna() & (cur["guarantor_enterprise_id"] != cur["enterprise_id"])]

@@ -262,7 +262,13 @@ def evaluate_application(f: dict, app: dict, lp: LendingPolicy) -> tuple[list[Ru
     # L09 group and guarantee network: contagion from guarantors in distress
     gd, od = int(f.get("guarantors_in_distress") or 0), int(f.get("guaranteed_in_distress") or 0)
     chain = int(f.get("guarantee_chain_size") or 1)
-    if gd or od:
+    bad = f.get("guarantor_in_distress")
+    if isinstance(bad, str) and bad:
+        res.append(_r("L09", "offered guarantor in distress", "refer",
+                      "The offered guarantor is itself in arrears, default or non-performing: no effective guarantee, "
+                      "no risk transfer; replace the guarantor", f"所提供的保证人自身{bad}，不能作为有效担保、不视为第三方"
+                      "风险承担方：须更换保证人"))
+    elif gd or od:
         zh = "；".join(x for x in (f"为其担保的{gd}家企业出现逾期、关注类或失信" if gd else "",
                                    f"其担保的{od}家企业出现逾期、关注类或失信，或有负债可能转为实际负债" if od else "") if x)
         res.append(_r("L09", f"guarantors in distress {gd}, guaranteed firms in distress {od}", "refer",
@@ -361,6 +367,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
     ef["book_industry"] = ef["industry"].map(book["industry"]).fillna(0.0).astype(float)
     ef["book_county"] = ef["county"].map(book["county"]).fillna(0.0).astype(float)
     guaranteed_by = G.guarantor_exposure(raw, d)
+    distress = G.distress_reasons(raw, d)
     erec = ef.to_dict("index")
     srec = sc.to_dict("index")
     rows = []
@@ -371,6 +378,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
         f = dict(erec[eid])
         gid = app.get("guarantor_enterprise_id")
         gid = gid if isinstance(gid, str) and gid else None
+        f["guarantor_in_distress"] = distress.get(gid, "") if gid else ""
         f["guarantor_guaranteed"] = None if gid is None else float(guaranteed_by.get(gid, 0.0)) + used.get(("guarantor", gid), 0.0)
         f["total_exposure"] = float(f.get("total_exposure") or 0.0) + used.get(("enterprise", eid), 0.0)
         f["group_exposure"] = float(f.get("group_exposure") or 0.0) + used.get(("group", f.get("group_id")), 0.0)
@@ -415,7 +423,7 @@ def decide_loans(raw: RawData, applications: pd.DataFrame, scores: pd.DataFrame,
                                         "group_id", "group_size", "group_exposure", "guarantee_chain_size",
                                         "guarantors_in_distress")},
                "guarantor_type": lp_guarantor(app["collateral_type"], policy), "guaranteed_share": np.nan,
-               "guarantee_insurance": False}
+               "guarantee_insurance": False, "guarantor_in_distress": f["guarantor_in_distress"]}
         for r in res:
             row[f"{r.rule}_value"] = r.value
             row[f"{r.rule}_status"] = r.status
@@ -452,7 +460,7 @@ def _loan_columns() -> list[str]:
             "limits_binding", "revenue_proxy", "product", "term_months", "collateral_type", "collateral_value",
             "county", "mountain_county", "industry", "size_class", "tech_sme", "legal_form", "total_exposure",
             "group_id", "group_size", "group_exposure", "guarantee_chain_size", "guarantors_in_distress",
-            "guarantor_type", "guaranteed_share", "guarantee_insurance"]
+            "guarantor_type", "guaranteed_share", "guarantee_insurance", "guarantor_in_distress"]
     return base + [f"{c}_{k}" for c in CHECKS for k in ("value", "status")]
 
 

@@ -261,6 +261,7 @@ class RenewalPolicy(_Ordered):
     monitoring_interval_months: int = Field(ge=1, le=24)
     restructuring_lookback_months: int = Field(ge=1, le=120)
     reduced_amount_rounding: float = Field(gt=0)
+    max_limit_reduction: float = Field(default=0.20, ge=0, le=1)
 
     @field_validator("eligible_products")
     @classmethod

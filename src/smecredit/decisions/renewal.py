@@ -96,6 +96,9 @@ def _renewal_terms(f: dict, results: dict[str, R.RuleResult], policy: Policy) ->
         decline = -change
         amount = float(round_down(amount * (1 - decline), p.reduced_amount_rounding))
         conditions.append(f"amount reduced to ¥{amount:,.0f} in line with the {decline:.0%} fall in {key}")
+    limited, _ = R.limit_amount(f, p)
+    if not np.isnan(limited) and not np.isnan(amount):
+        amount = min(amount, limited)
     if results["R13"].status == "condition":
         conditions.append(results["R13"].text_en.split(": ", 1)[-1])
     if results["R14"].status == "condition":
@@ -145,7 +148,15 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
                             overdue_lookback_months=p.overdue_lookback_months,
                             enforcement_lookback_months=p.enforcement_lookback_months)
     ef = ef.join(G.exposure_and_groups(raw, d, cand["enterprise_id"], max_data_age_days=p.max_data_age_days))
+    lp = policy.lending
+    book = G.book_concentration(raw, d, lender=lp.own_lender, max_data_age_days=p.max_data_age_days)
+    cur = G.current_loans(raw, d, p.max_data_age_days)
+    guaranteed_by = cur[cur["guarantor_enterprise_id"].notna()].groupby("guarantor_enterprise_id")["balance"].sum()
+    own_debt = cur.groupby("enterprise_id")["balance"].sum()
+    distress = G.distress_reasons(raw, d, p.max_data_age_days, cur=cur)
     lrec, erec = lf.to_dict("index"), ef.to_dict("index")
+    # reductions of renewals earlier in the batch (review order) free headroom for the later ones
+    freed: dict[tuple[str, object], float] = {}
     severities = {rid: meta.severity for rid, meta in policy.rules.items()}
     titles_zh = {rid: meta.title_zh for rid, meta in policy.rules.items()}
     srec = sc.to_dict("index")
@@ -156,9 +167,28 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
         f["pd"] = np.nan if s is None else s["pd"]
         f["grade"] = np.nan if s is None else s["grade"]
         f = default_override(f)
+        gid = f.get("guarantor_enterprise_id")
+        gid = gid if isinstance(gid, str) and gid else None
+        f["guarantor_in_distress"] = distress.get(gid, "") if gid else ""
+        in_book = lp.own_lender is None or f.get("lender") == lp.own_lender
+        ctx = {"group": float(f.get("group_exposure") or 0.0) - freed.get(("group", f.get("group_id")), 0.0),
+               "guarantor": None if gid is None else float(guaranteed_by.get(gid, 0.0)) - freed.get(("guarantor", gid), 0.0),
+               "guarantor_own_debt": None if gid is None else float(own_debt.get(gid, 0.0)),
+               "book": book["total"] - freed.get(("book", None), 0.0),
+               "industry": float(book["industry"].get(f.get("industry"), 0.0)) - freed.get(("industry", f.get("industry")), 0.0),
+               "county": float(book["county"].get(f.get("county"), 0.0)) - freed.get(("county", f.get("county")), 0.0),
+               "in_book": in_book}
+        f["limit_checks"] = renewal_limit_checks(f, lp, ctx)
         res = R.evaluate(f, p, d, severities)
         dec = outcome(res)
         amount, term, conditions = _renewal_terms(f, res, policy)
+        if dec in RENEWED and pd.notna(f.get("balance")) and amount < float(f["balance"]):
+            cut = float(f["balance"]) - amount
+            for key in (("group", f.get("group_id")), ("guarantor", gid)):
+                freed[key] = freed.get(key, 0.0) + cut
+            if in_book:
+                for key in (("book", None), ("industry", f.get("industry")), ("county", f.get("county"))):
+                    freed[key] = freed.get(key, 0.0) + cut
         mr = [] if s is None else model_reasons(s)
         lead_en = ["in default or non-performing: grade D, PD 1 (model score not used)"] if f["default_override"] else []
         lead_zh = [f["default_override"]] if f["default_override"] else []
@@ -186,7 +216,8 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
                                      "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
                                      "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure",
                                      "guarantee_chain_size", "guarantors_in_distress", "policy_guaranteed_exposure")},
-            "limits_binding": _limits_exceeded(f, policy),
+            "limits_binding": _limits_binding(f, policy),
+            "guarantor_in_distress": f["guarantor_in_distress"],
         }
         for rid, r in res.items():
             row[f"{rid}_value"] = r.value
@@ -205,16 +236,61 @@ def decide_renewals(raw: RawData, scores: pd.DataFrame, policy: Policy, as_of, *
     return out[AUDIT_COLUMNS + [c for c in out.columns if c not in AUDIT_COLUMNS]]
 
 
-def _limits_exceeded(f: dict, policy: Policy) -> str:
-    """Lending limits the enterprise (or its group) already exceeds, in Chinese; a renewal adds no exposure,
-    so these are reported for the credit officer, not applied."""
-    lp = policy.lending
+def renewal_limit_checks(f: dict, lp, ctx: dict) -> list[tuple[str, str, str, float]]:
+    """The group, guarantor, industry and county limits of one renewal as (key, Chinese name, Chinese sentence
+    with its labelled amounts, headroom); the headroom is the largest amount this loan may be renewed at.
+
+    A renewal replaces the loan's balance ``b``: group, ``g − b + x ≤ max_group_exposure`` (groups of 2+,
+    balances at every lender); guarantor (the loan's ``guarantor_enterprise_id``), what it guarantees across
+    its guarantee network ``s − b + x ≤ max_guarantor_exposure``. Industry and county (on a book of at least
+    ``concentration_min_book``): a segment above its share cap is brought back pro rata — every renewal in it
+    is cut by the share ``r = (seg − cap·book) / ((1 − cap)·seg)`` that, applied to the whole segment, meets the
+    cap (a one-cycle reduction plan) — so the headroom is ``b·(1 − r)``; a loan not in the bank's book (another
+    lender's, when ``own_lender`` is set) is not subject to them. ``ctx``: ``group``, ``guarantor``,
+    ``guarantor_own_debt``, ``book``, ``industry``, ``county`` (current balances, net of earlier reductions in the
+    batch) and ``in_book``. The single-borrower cap is not applied to renewals: ¥10M is the 普惠 statistical
+    definition (R13's ``max_amount``), not a renewal condition.
+    """
+    bal = f.get("balance")
+    if bal is None or pd.isna(bal):
+        return []
+    b = float(bal)
     out = []
-    expo, gexpo = float(f.get("total_exposure") or 0.0), float(f.get("group_exposure") or 0.0)
+    gsize = int(f.get("group_size") or 1)
+    if gsize > 1:
+        g = float(ctx["group"])
+        h = lp.max_group_exposure - (g - b)
+        out.append(("group cap", "集团授信上限", f"集团授信上限¥{lp.max_group_exposure:,.0f}，集团（关联企业{gsize}家）"
+                    f"各行负债合计¥{g:,.0f}（含本笔余额¥{b:,.0f}），本笔最多续贷¥{max(h, 0):,.0f}", h))
+    if ctx.get("guarantor") is not None:
+        s_ = max(float(ctx["guarantor"]), b)
+        h = lp.max_guarantor_exposure - (s_ - b)
+        out.append(("guarantor cap", "单一保证人担保上限", f"单一保证人担保上限¥{lp.max_guarantor_exposure:,.0f}，保证人在担保圈内"
+                    f"已担保余额合计¥{s_:,.0f}（含本笔¥{b:,.0f}；保证人自身各行负债¥{float(ctx['guarantor_own_debt'] or 0):,.0f}），"
+                    f"本笔最多续贷¥{max(h, 0):,.0f}", h))
+    book = float(ctx.get("book") or 0.0)
+    if ctx.get("in_book") and book >= max(lp.concentration_min_book, 1.0):
+        for key, zh, cap, seg, what in (("industry", "行业集中度上限", lp.max_industry_share, ctx["industry"], "行业"),
+                                        ("county", "区县集中度上限", lp.max_county_share, ctx["county"], "区县")):
+            seg = float(seg or 0.0)
+            if seg <= cap * book + 1e-6 or seg <= 0:
+                continue
+            r = (seg - cap * book) / ((1.0 - cap) * seg)
+            h = b * (1.0 - r)
+            out.append((key, zh, f"{zh}{cap:.0%}：本行该{what}贷款余额¥{seg:,.0f}，占全部¥{book:,.0f}的{seg / book:.1%}，"
+                        f"按比例压降{r:.1%}，本笔最多续贷¥{max(h, 0):,.0f}", h))
+    return out
+
+
+def _limits_binding(f: dict, policy: Policy) -> str:
+    """The limits that cut (or refer) this renewal, then the single-borrower cap the enterprise exceeds at
+    every lender (reported for the credit officer, not applied to renewals), in Chinese."""
+    lp = policy.lending
+    _, binding = R.limit_amount(f, policy.renewal)
+    out = [b[1] for b in binding]
+    expo = float(f.get("total_exposure") or 0.0)
     if expo > lp.max_limit:
-        out.append(f"各行负债合计¥{expo:,.0f}超过单户授信上限¥{lp.max_limit:,.0f}")
-    if int(f.get("group_size") or 1) > 1 and gexpo > lp.max_group_exposure:
-        out.append(f"集团（{int(f['group_size'])}家关联企业）负债合计¥{gexpo:,.0f}超过集团授信上限¥{lp.max_group_exposure:,.0f}")
+        out.append(f"各行负债合计¥{expo:,.0f}超过单户授信上限¥{lp.max_limit:,.0f}（续贷不适用，仅提示）")
     return "；".join(out)
 
 
@@ -225,7 +301,7 @@ def _renewal_columns() -> list[str]:
             "risk_class_after", "next_review_date", "product", "county", "mountain_county", "industry", "size_class",
             "tech_sme", "legal_form", "collateral_type", "collateral_value", "guarantor_type", "guaranteed_share",
             "guarantee_insurance", "total_exposure", "group_id", "group_size", "group_exposure", "guarantee_chain_size",
-            "guarantors_in_distress", "policy_guaranteed_exposure", "limits_binding"]
+            "guarantors_in_distress", "policy_guaranteed_exposure", "limits_binding", "guarantor_in_distress"]
     return base + [f"{r}_{k}" for r in sorted([*R.RULES, "R15"]) for k in ("value", "status")]
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from smecredit.data.reference import COLLATERAL_TYPES, PERSON_ROLES, PRODUCTS, SIZE_CLASSES
 from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.risk_sharing import round_down
 
 #: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
 EPS = 1e-9
@@ -414,6 +415,13 @@ def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     A balance above the original amount fails. A term longer than ``max_term_months`` is renewed for
     ``max_term_months`` as an explicit condition. An amount above ``max_amount`` (the 普惠 statistical
     definition, not a renewal condition) is a condition (or a referral, ``amount_cap_action``).
+
+    Group, guarantor, industry and county limits (:func:`limit_amount`) are applied: when one binds, the
+    renewal amount is reduced to fit as a condition if the cut is at most ``max_limit_reduction`` of the
+    balance (the borrower repays the difference at maturity), else the case is referred to the credit
+    committee for a reduction plan (no forced repayment: a limit is bank policy, and abrupt 抽贷/压贷 of a
+    firm that meets the regulation's conditions is what the national guidance warns against). The
+    binding limit is named, with its amounts, in the reason.
     """
     bal, amt, term = f.get("balance"), f.get("amount"), f.get("term_months")
     if _na(bal) or _na(amt) or _na(term):
@@ -433,10 +441,51 @@ def r13_amount_term(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
         en.append(f"renewal amount {_yuan(bal)} above {_yuan(p.max_amount)}: outside the 普惠 small/micro definition, "
                   "approve at the bank's higher authority")
         zh.append(f"续贷金额{_yuan(bal)}超过{_yuan(p.max_amount)}：不属于普惠型小微企业贷款口径，须按行内相应权限审批")
+    limited, binding = limit_amount(f, p)
+    if binding:
+        cut = float(bal) - limited
+        names = "、".join(b[1] for b in binding)
+        names_en = ", ".join(b[0] for b in binding)
+        detail = "；".join(b[2] for b in binding)
+        value = f"{value}; limited to {_yuan(limited)} by {names_en}"
+        if limited > 0 and cut <= p.max_limit_reduction * float(bal) + EPS:
+            status = "condition" if status == "pass" else status
+            en.append(f"renewal amount reduced from {_yuan(bal)} to {_yuan(limited)} by the {names_en} limit; "
+                      f"{_yuan(cut)} repaid at maturity")
+            zh.append(f"续贷金额由贷款余额{_yuan(bal)}压降至{_yuan(limited)}，到期归还差额{_yuan(cut)}（受{names}约束：{detail}）")
+        else:
+            status = "refer"
+            en.append(f"the {names_en} limit would cut the renewal from {_yuan(bal)} to {_yuan(limited)} "
+                      f"({cut / float(bal):.0%} of the balance, more than the {p.max_limit_reduction:.0%} a renewal may be "
+                      "reduced by as a condition): credit committee to decide a reduction plan, not a forced repayment")
+            zh.append(f"受{names}约束，续贷金额须由贷款余额{_yuan(bal)}压降至{_yuan(limited)}（压降{_yuan(cut)}，占余额"
+                      f"{cut / float(bal):.0%}，超过附条件压降上限{p.max_limit_reduction:.0%}）：提交贷审会确定压降方案，"
+                      f"不直接抽贷、断贷（{detail}）")
     if status == "pass":
         return RuleResult("R13", value, "pass", f"Renewal of {_yuan(bal)} for {new_term} months within limits",
                           f"续贷金额{_yuan(bal)}、期限{new_term}个月，符合限额")
+    if status == "refer":
+        return RuleResult("R13", value, status, "Refer: " + "; ".join(en), "提交人工审查：" + "；".join(zh))
     return RuleResult("R13", value, status, "Renew with: " + "; ".join(en), "续贷条件：" + "；".join(zh))
+
+
+def limit_amount(f: Mapping, p: RenewalPolicy) -> tuple[float, list[tuple[str, str, str, float]]]:
+    """The largest renewal amount the group, guarantor, industry and county limits allow, and the
+    binding ones (key, Chinese name, Chinese sentence with labelled amounts, headroom), tightest first.
+
+    ``f["limit_checks"]`` holds every limit as (key, name, sentence, headroom): the headroom is the
+    largest amount this loan may be renewed at (:func:`smecredit.decisions.renewal.renewal_limit_checks`).
+    A limit binds when its headroom is below the balance; the amount is rounded down to
+    ``reduced_amount_rounding`` and never negative. Without a balance or limits: (balance, []).
+    """
+    bal = f.get("balance")
+    checks = f.get("limit_checks") or []
+    if _na(bal):
+        return math.nan, []
+    binding = sorted([c for c in checks if c[3] < float(bal) - EPS], key=lambda c: c[3])
+    if not binding:
+        return float(bal), []
+    return max(0.0, float(round_down(max(binding[0][3], 0.0), p.reduced_amount_rounding))), binding
 
 
 def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
@@ -455,6 +504,13 @@ def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
     elif guaranteed:
         g_res = (f"new guarantee contract signed {_date(signed)}", f"New guarantee contract signed on {_date(signed)}, "
                  "before maturity", f"已于{_date(signed)}（到期前）签订新的保证合同")
+    bad_guarantor = f.get("guarantor_in_distress")
+    if guaranteed and isinstance(bad_guarantor, str) and bad_guarantor:
+        g_res = (f"guarantor in distress ({'; '.join(_DISTRESS_EN.get(x, x) for x in bad_guarantor.split('、'))})",
+                 "The guarantor is itself in arrears, default or non-performing: it is no effective guarantee and "
+                 "takes no risk off the bank; replace the guarantor or add collateral before maturity",
+                 f"保证人自身{bad_guarantor}，不能作为有效担保、不视为第三方风险承担方：须在到期前更换保证人或追加担保")
+        signed = None
     if ctype in ("guarantee", "unsecured"):
         if g_res is None:
             return RuleResult("R14", "unsecured", "pass", "Credit (unsecured) loan: no collateral to revalue", "信用贷款，无押品")
@@ -480,6 +536,11 @@ def r14_collateral(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
         if _na(signed):
             status = "condition"
     return RuleResult("R14", value, status, en, zh)
+
+
+_DISTRESS_EN = {"欠息": "interest arrears", "失信被执行人": "dishonest debtor", "贷款为关注类": "a loan classed 关注",
+                "贷款为次级类（不良）": "a non-performing loan (次级)", "贷款为可疑类（不良）": "a non-performing loan (可疑)",
+                "贷款为损失类（不良）": "a non-performing loan (损失)"}
 
 
 def r16_monitoring(f: Mapping, p: RenewalPolicy, as_of) -> RuleResult:
