@@ -57,11 +57,12 @@ def distress_reasons(raw: RawData, as_of, max_data_age_days: int = 62, *, cur: p
     """
     d = pd.Timestamp(as_of).normalize()
     cur = current_loans(raw, d, max_data_age_days) if cur is None else cur
-    g = cur.groupby("enterprise_id")
-    dpd = g["days_past_due"].max()
-    arrears = g["interest_arrears"].agg(lambda s: bool(pd.Series(s).fillna(False).astype(bool).any()))
+    key = cur["enterprise_id"]
+    dpd = pd.to_numeric(cur["days_past_due"], errors="coerce").groupby(key).max()
+    arrears = cur["interest_arrears"].astype("boolean").fillna(False).astype(bool).groupby(key).any()
     rank = {c: i for i, c in enumerate(DISTRESS_CLASSES)}
-    worst = g["risk_class_5"].agg(lambda s: max((c for c in s if c in rank), key=rank.get, default=None))
+    worst_rank = cur["risk_class_5"].map(rank).groupby(key).max()
+    worst = worst_rank.dropna().astype(int).map(dict(enumerate(DISTRESS_CLASSES)))
     out: dict[str, list[str]] = {}
     for eid, v in dpd.items():
         if pd.notna(v) and v > 0:
