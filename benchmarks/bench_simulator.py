@@ -21,7 +21,7 @@ from pathlib import Path
 
 CODE = """
 import sys, time
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 t = time.perf_counter()
 simulate(int(sys.argv[1]), int(sys.argv[2]), 1, sys.argv[3])
 print(time.perf_counter() - t)

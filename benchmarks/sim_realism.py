@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from smecredit.data import load_raw
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "simulator.md"
 START, END = "<!-- realism:start -->", "<!-- realism:end -->"

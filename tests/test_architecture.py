@@ -10,6 +10,7 @@ import smecredit
 LAYERS = {
     "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "tracking": 0, "progress": 0,
     "data": 1,
+    "simulation": 1.5,  # a generator beside the data contract: may import data (the schemas it writes)
     "features": 2,
     "models": 3,
     "validation": 4, "explain": 4,
@@ -60,4 +61,19 @@ def test_no_module_imports_a_higher_stage():
             stage = _stage(target)
             if stage in LAYERS and LAYERS[stage] > LAYERS[own]:
                 violations.append(f"{rel}:{line} ({own}) imports {target} ({stage})")
+    assert not violations, "\n".join(violations)
+
+
+# the simulator is not part of the bank-data contract: only the thin layers that run it may import it
+SIMULATION_IMPORTERS = {"simulation", "pipelines", "cli"}
+
+
+def test_only_the_simulator_itself_the_pipelines_and_the_cli_import_the_simulator():
+    violations = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        own = rel.parts[0].removesuffix(".py")
+        for line, target in _imports(path):
+            if _stage(target) == "simulation" and own not in SIMULATION_IMPORTERS:
+                violations.append(f"{rel}:{line} ({own}) imports {target}")
     assert not violations, "\n".join(violations)

@@ -207,7 +207,7 @@ def test_monitoring_is_logged_to_the_model_run_history(world, tmp_path):
 
 
 def test_downturn_option_is_off_by_default_and_validated(tmp_path):
-    from smecredit.data.simulator import SimConfig, simulate
+    from smecredit.simulation import SimConfig, simulate
 
     a = simulate(300, 14, 3, tmp_path / "a")
     b = simulate(config=SimConfig(n_enterprises=300, months=14, seed=3, downturn_severity=1.0), out=tmp_path / "b")
@@ -218,7 +218,7 @@ def test_downturn_option_is_off_by_default_and_validated(tmp_path):
                     ({"downturn_industry": "C", "downturn_start": "2025-06", "downturn_severity": 0.0},
                      "downturn_severity")):
         with pytest.raises(ConfigError, match=msg):
-            SimConfig(n_enterprises=10, months=14, **kw).validate()
+            SimConfig(n_enterprises=10, months=14, **kw)
 
 
 @pytest.mark.slow
@@ -228,7 +228,7 @@ def test_model_trained_before_an_industry_downturn(tmp_path):
     Same seed with and without the downturn: the downturn world's monitoring is red on calibration
     (PD too low in the grades), the quiet world's is not; realised defaults in C rise well above the rest.
     """
-    from smecredit.data.simulator import SimConfig, simulate
+    from smecredit.simulation import SimConfig, simulate
 
     train_s, dev_s, cur_s = ["2023-03-31", "2023-06-30"], ["2023-09-30"], ["2024-09-30", "2024-12-31"]
     cat = feature_catalog()

@@ -15,7 +15,7 @@ from sklearn.model_selection import cross_val_predict
 from smecredit.cli import main
 from smecredit.data import load_raw, validate_raw
 from smecredit.data import reference as ref
-from smecredit.data.simulator import health_grid, simulate
+from smecredit.simulation import health_grid, simulate
 from smecredit.data.uscc import valid_mask
 
 
@@ -213,7 +213,7 @@ def test_simulate_cli_writes_folder_and_rejects_bad_parameters(tmp_path, capsys)
     assert (out / "_truth" / "pd_true.parquet").exists()
     bad = tmp_path / "bad"
     assert main(["simulate", "--enterprises", "300", "--months", "5", "--out", str(bad)]) == 2
-    assert "months must be between 13 and 240" in capsys.readouterr().err
+    assert "months: must be between 13 and 240" in capsys.readouterr().err
     assert not bad.exists()
     assert main(["simulate", "--enterprises", "300", "--end", "2025-12-15", "--out", str(bad)]) == 2
     assert not bad.exists() and not list(tmp_path.glob(".bad*"))
@@ -318,7 +318,7 @@ def test_term_structure_of_exact_pds(tables, city):
 
 def test_forward_and_backward_exact_pds_agree():
     """The forward computation used for guarantee-cluster members equals the backward tables without contagion."""
-    from smecredit.data.simulator import SimConfig, forward_default, pd_tables, theta_grid
+    from smecredit.simulation import SimConfig, forward_default, pd_tables, theta_grid
 
     cfg = SimConfig()
     z, P = health_grid(cfg.n_states, cfg.phi)
@@ -377,7 +377,7 @@ def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city
 def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     """Leverage raises the hazard only once health has fallen; strategic defaulters do not cure; the month
     before the Spring Festival is riskier."""
-    from smecredit.data.simulator import SimConfig, hazard, roll_rates
+    from smecredit.simulation import SimConfig, hazard, roll_rates
 
     cfg = SimConfig()
     z = np.linspace(-3, 3, 61)
@@ -394,7 +394,7 @@ def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     cured = (nxt[late.index] == 0).groupby(types["strategic_defaulter"].reindex(late["enterprise_id"]).to_numpy()).mean()
     assert cured[True] < 0.05 < cured[False], cured
     # the hazard's calendar: the month before the Spring Festival and industry seasons are riskier
-    from smecredit.data.simulator import scenario
+    from smecredit.simulation import scenario
 
     T = 36
     s_path, forb, s_haz = scenario(cfg, np.zeros((len(ref.INDUSTRIES), T)), np.zeros(T), pd.Timestamp("2023-01-01"))
