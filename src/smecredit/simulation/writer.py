@@ -36,6 +36,7 @@ from smecredit.simulation.latent import (
 )
 from smecredit.simulation.loans import make_loans
 from smecredit.simulation.paths import latent_paths
+from smecredit.simulation.publication import COLUMN as AVAILABLE, add_available_dates
 from smecredit.simulation.records import (
     events,
     green_annual,
@@ -70,6 +71,8 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
     out["green_annual"] = green_annual(firms, rng, p.h, months, p.closed)
     out["related_persons"] = related_persons(firms, rng, months, chunk_index, p.cluster, p.group)
     out["loan_applications"] = loan_applications(cfg, firms, rng, months, p.bucket, chunk_index)
+    # publication lags from a stream of their own (the other columns keep their bytes)
+    add_available_dates(out, firms, p.h, months, np.random.default_rng([cfg.seed, chunk_index, 101]))
 
     # --- ground truth --------------------------------------------------------------------
     pd_true, pd_h, anchor, cluster = p.pd_h[12], p.pd_h, p.anchor, p.cluster
@@ -107,6 +110,10 @@ def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
     written = [c for c in spec.all_columns if c in spec.columns or c.name in df.columns]
     fields = [(c.name, arrow[c.dtype]) for c in written]
     cols = {}
+    if AVAILABLE in df.columns and AVAILABLE not in {c.name for c in written}:
+        # the publication date, optional in the data model (written even where the schema does not list it yet)
+        fields.append((AVAILABLE, pa.timestamp("ns")))
+        cols[AVAILABLE] = pd.to_datetime(df[AVAILABLE]).astype("datetime64[ns]")
     for c in written:
         s = df[c.name]
         if c.dtype == "date":
