@@ -283,7 +283,8 @@ def test_delinquency_rolls_stochastically_with_cures_forbearance_and_write_off(t
     ratio = (npl["np_"] / npl["balance"]).iloc[12:]
     assert ratio.between(0.004, 0.02).all() and 0.005 <= ratio.mean() <= 0.015, ratio.describe()
     first_month = full[full["month_end"] == full["month_end"].min()]
-    assert (first_month["days_past_due"] > 30).mean() > 0.002
+    # (without the burn-in there would be none; evergreening hides part of it)
+    assert (first_month["days_past_due"] > 30).mean() > 0.001
     d = truth["defaults"]
     assert (d["default_month"] <= d["default_month"].min() + pd.offsets.MonthEnd(2)).sum() > 5  # defaults from the start
     ev = raw["loan_events"]
@@ -420,3 +421,58 @@ def test_leverage_and_multi_bank_borrowing_rise_before_default(tables):
     bad = ((soon > snap) & (soon <= snap + pd.offsets.MonthEnd(12))).to_numpy()
     assert bad.sum() > 50
     assert banks[bad].mean() > banks[~bad].mean() + 0.05, (banks[bad].mean(), banks[~bad].mean())
+
+
+def test_evergreening_refinances_distressed_loans_early_and_delays_their_arrears(tables):
+    """借新还旧: a missed payment hidden by a new loan of the same lender before the old one's maturity; the books
+    stay current for months, then arrears surface (mostly) and the enterprise often defaults."""
+    raw, truth = tables
+    loans, lm = raw["loans"], raw["loan_monthly"]
+    prev = loans.set_index("loan_id")
+    linked = loans.dropna(subset=["renewed_from_loan_id"])
+    old = prev.loc[linked["renewed_from_loan_id"].to_numpy()]
+    early = linked[(linked["start_date"].dt.to_period("M").to_numpy() < old["maturity_date"].dt.to_period("M").to_numpy())
+                   & ~linked["renewed_without_repayment"].to_numpy()]
+    assert len(early) > 100
+    assert (old.loc[early["renewed_from_loan_id"], "lender"].to_numpy() == early["lender"].to_numpy()).all()
+    assert (old.loc[early["renewed_from_loan_id"], "collateral_type"].to_numpy() == early["collateral_type"].to_numpy()).all()
+    # current on the books in the month of the refinancing
+    at = early.assign(month_end=early["start_date"] + pd.offsets.MonthEnd(0)).merge(lm, on=["loan_id", "month_end"])
+    assert len(at) > 0.9 * len(early) and (at["days_past_due"] == 0).mean() > 0.95
+    # arrears surface months later: defaults of evergreened enterprises come 6-12 months after the refinancing
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    e = early.assign(dm=early["enterprise_id"].map(dm)).dropna(subset=["dm"])
+    e = e[e["dm"] >= e["start_date"]]
+    delay = (e["dm"].dt.to_period("M") - e["start_date"].dt.to_period("M")).map(lambda x: x.n)
+    assert len(e) > 30 and 5 <= delay.median() <= 13, delay.describe()
+    # far riskier than ordinary renewals without repayment
+    rwr = loans[loans["renewed_without_repayment"]]
+    rate = {k: (df["enterprise_id"].map(dm) > df["start_date"]).mean() for k, df in (("ever", early), ("rwr", rwr))}
+    assert rate["ever"] > 3 * rate["rwr"], rate
+
+
+def test_births_and_exits_unrelated_to_loans(tables, city):
+    """About 10 % of the stock registers each year inside the window and 5 % of entities exit; enterprises have no
+    records before registering, exited ones none after leaving, and only enterprises without loans exit."""
+    raw, truth = tables
+    ent = raw["enterprises"]
+    months = sorted(truth["pd_true"]["month_end"].unique())
+    ws, years = pd.Timestamp(months[0]) - pd.offsets.MonthBegin(1), len(months) / 12
+    born = ent["registration_date"] >= ws
+    assert 0.08 < born.sum() / years / (~born).sum() < 0.12
+    ex = pd.read_parquet(city / "_truth" / "exits.parquet")
+    assert 0.04 < len(ex) / years / len(ent) < 0.06
+    assert not ex["enterprise_id"].isin(raw["loans"]["enterprise_id"]).any()
+    assert not ex["enterprise_id"].isin(truth["defaults"]["enterprise_id"]).any()
+    reg = ent.set_index("enterprise_id")["registration_date"] - pd.offsets.MonthBegin(1)
+    xm = ex.set_index("enterprise_id")["exit_month"]
+    for name, frame in (("tax_monthly", raw["tax_monthly"]), ("utilities_monthly", raw["utilities_monthly"]),
+                        ("social_insurance_monthly", raw["social_insurance_monthly"]), ("pd_true", truth["pd_true"])):
+        assert not (frame["month_end"] < frame["enterprise_id"].map(reg)).any(), name
+        assert not (frame["month_end"] >= frame["enterprise_id"].map(xm)).any(), name
+        assert frame["enterprise_id"].isin(ent.loc[born, "enterprise_id"]).any(), name
+    jud = raw["judicial_events"]
+    assert not (jud["event_date"] < jud["enterprise_id"].map(reg)).any()
+    first_loan = raw["loans"].groupby("enterprise_id")["start_date"].min()
+    newborn = first_loan[first_loan.index.isin(ent.loc[born, "enterprise_id"])]
+    assert len(newborn) > 100 and (newborn > newborn.index.map(reg)).all()

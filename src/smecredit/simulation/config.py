@@ -55,6 +55,15 @@ class SimConfig(BaseModel):
     inflation_share: float = _share(0.25)  # new applicants window-dressing sales in the months before applying
     extra_loan_rate: float = _share(0.06)  # monthly chance that a weak, current borrower borrows from another bank
     forbearance_share: float = _share(0.5)
+    # evergreening (借新还旧): a share of missed payments hidden by a new loan for a while (mean months), after
+    # which the spell ends in arrears (logit shift over the 1–30 roll rate) or, for recovered firms, a cure
+    evergreen_share: float = _share(0.2)
+    evergreen_months: float = Field(9.0, ge=1.0, le=36.0)
+    evergreen_surface: float = 1.5
+    # population dynamics unrelated to loans: births (share of the stock a year registering in the window)
+    # and exits of enterprises without bank loans (share of all entities a year)
+    birth_rate: float = Field(0.10, ge=0.0, le=1.0)
+    exit_rate: float = Field(0.05, ge=0.0, le=0.5)
     burn_in: int = Field(12, ge=0, le=120)  # months simulated before the window: a delinquent stock at the start
     writeoff_months: tuple[int, int] = (2, 6)  # defaulted loans written off or disposed after this many months
     guarantee_cluster_share: float = _share(0.15)  # of companies in manufacturing, construction, trade, transport
@@ -85,6 +94,10 @@ class SimConfig(BaseModel):
     downturn_industry: str | None = None
     downturn_start: str | None = None
     downturn_severity: float = Field(0.0, ge=0.0, le=5.0)
+    # ... hitting only an exposed share of the industry's enterprises (None: all of them). Exposure is an
+    # unobserved trait (export dependence), more frequent among larger firms: a change in who is risky,
+    # not only in how many, so a model trained before it loses discrimination
+    downturn_exposed_share: float | None = Field(None, gt=0.0, le=1.0)
 
     @field_validator("months")
     @classmethod
@@ -164,6 +177,8 @@ def _cross_field_problems(data: dict) -> list[tuple[str, str]]:
             out.append(("downturn_start", "required when downturn_industry is set"))
         if isinstance(sev, (int, float)) and not isinstance(sev, bool) and not sev > 0:
             out.append(("downturn_severity", f"must be in (0, 5] when the downturn is on; got {sev!r}"))
+    elif data.get("downturn_exposed_share") is not None:
+        out.append(("downturn_exposed_share", "needs a downturn (downturn_industry and downturn_start)"))
     return out
 
 

@@ -68,10 +68,15 @@ class Firms:
     theta: np.ndarray
     ftype: np.ndarray  # 2 × highly leveraged + strategic defaulter (see N_TYPES)
     fraud: np.ndarray  # invoice-fraud firm (虚开发票): inflated invoices, higher static risk
+    birth: np.ndarray  # month of registration inside the window (-1: registered before it)
+    hz_row: np.ndarray | None = None  # row of the hazard's systematic term (industry, or exposed to a downturn)
 
 
 def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Timestamp,
-               rng: np.random.Generator, id_map: Callable[[np.ndarray], np.ndarray]) -> Firms:
+               rng: np.random.Generator, id_map: Callable[[np.ndarray], np.ndarray],
+               rng_b: np.random.Generator | None = None) -> Firms:
+    """The chunk's enterprises. ``rng_b`` (a stream of its own) draws the births inside the window: about
+    ``birth_rate`` of the stock a year register in the window, with a newborn's age risk."""
     counties = np.array(list(ref.COUNTIES))
     county = counties[rng.choice(len(counties), n, p=_COUNTY_P)]
     mountain = np.array([ref.COUNTIES[c]["mountain"] for c in county])
@@ -86,7 +91,17 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     legal[(industry == "A") & (rng.random(n) < 0.35)] = "farmer_cooperative"
     ind_bus = legal == "individual_business"
     age = np.clip(rng.lognormal(np.log(7.0), 0.7, n), 0.3, 40.0)
+    # births inside the window (their own stream): registered in month ``birth``, newborn age risk
+    rng_b = rng_b or np.random.default_rng(0)
+    years = cfg.months / 12
+    born = rng_b.random(n) < cfg.birth_rate * years / (1 + cfg.birth_rate * years)
+    birth = np.where(born, rng_b.integers(1, cfg.months, n), -1)
+    b_day = rng_b.integers(0, 28, n)
+    age = np.where(born, 0.3, age)
     reg = (window_start - pd.to_timedelta(np.round(age * 365.25), unit="D")).to_numpy(dtype="datetime64[D]")
+    b_reg = (np.datetime64(window_start.to_period("M").start_time.date(), "M") + birth.astype("timedelta64[M]")
+             ).astype("datetime64[D]") + b_day.astype("timedelta64[D]")
+    reg = np.where(born, b_reg, reg)
     # companies: mostly micro (about 80 %), a few larger established firms (medium about 1 %)
     larger = rng.random(n) < 0.03
     emp = np.where(ind_bus, rng.lognormal(np.log(4), 0.6, n),
@@ -101,7 +116,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     green = rng.random(n) < np.where(np.isin(industry, ["A", "C", "E"]), 0.08, 0.04)
     u = rng.normal(0, cfg.u_sd, n)
     reg_part = (0.35 * ind_bus + 0.2 * (legal == "farmer_cooperative")
-                + np.select([size == "micro", size == "medium"], [0.25, -0.2], 0.0)
+                + np.select([size == "micro", size == "medium"], [0.45, -0.2], 0.0)
                 - 0.25 * np.log(age / 7.0).clip(-1.5, 1.5)
                 + np.array([_IND_EFFECT[c] for c in industry])
                 + 0.25 * mountain - 0.15 * tech - 0.1 * green)
@@ -119,7 +134,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     strategic = rng.random(n) < cfg.strategic_share
     ftype = 2 * lev.astype(np.int64) + strategic.astype(np.int64)
     return Firms(n, eid, name, county, mountain, urban, industry, ind_idx, legal, reg, age, emp, revenue, size,
-                 capital, tech, green, u, theta_idx, thetas[theta_idx], ftype, fraud)
+                 capital, tech, green, u, theta_idx, thetas[theta_idx], ftype, fraud, birth)
 
 
 def make_clusters(cfg: SimConfig, firms: Firms, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,7 +151,7 @@ def make_clusters(cfg: SimConfig, firms: Firms, rng: np.random.Generator) -> tup
     cluster = np.full(n, -1, dtype=np.int64)
     group = np.zeros(n, dtype=bool)
     cand = np.nonzero((firms.legal_form == "company") & np.isin(firms.industry, ["C", "E", "F", "G"])
-                      & (rng.random(n) < cfg.guarantee_cluster_share))[0]
+                      & (rng.random(n) < cfg.guarantee_cluster_share) & (firms.birth < 0))[0]
     if len(cand) < 3:
         return anchor, cluster, group
     order = np.lexsort((rng.random(len(cand)), firms.industry[cand], firms.county[cand]))

@@ -40,6 +40,25 @@ def downturn_term(cfg: SimConfig, window_start: pd.Timestamp, n_total: int) -> n
     return out
 
 
+def downturn_rows(cfg: SimConfig, industry_idx: np.ndarray, revenue: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Row of the hazard's systematic term (``s_haz``) of each enterprise: its industry, or, with an
+    exposed-share downturn, one extra row for the downturn industry's exposed enterprises.
+
+    Exposure (export dependence, unobserved) is drawn with probability ``downturn_exposed_share`` scaled
+    by size (larger firms export more: ``2 · share · sigmoid(log revenue − median)``, capped at 1).
+    """
+    rows = np.asarray(industry_idx).copy()
+    if not cfg.downturn_on or cfg.downturn_exposed_share is None:
+        return rows
+    g = list(ref.INDUSTRIES).index(cfg.downturn_industry)
+    lr = np.log(revenue)
+    p = np.clip(2 * cfg.downturn_exposed_share * expit(lr - np.median(lr)), 0, 1)
+    exposed = (rows == g) & (rng.random(len(rows)) < p)
+    rows[exposed] = len(ref.INDUSTRIES)
+    return rows
+
+
 def health_grid(n_states: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
     """Grid points and Tauchen transition matrix of a unit-variance AR(1) with coefficient phi."""
     z = np.linspace(-3.5, 3.5, n_states)
@@ -68,9 +87,11 @@ def hazard(cfg: SimConfig, theta: np.ndarray, z: np.ndarray, s: np.ndarray, lev:
     return expit(cfg.a0 + theta - cfg.beta * z - cfg.gamma * s + cfg.leverage_kink * lev * np.maximum(0.0, -z - cfg.kink_at))
 
 
-# delinquency buckets of the latent chain: 0 current, 1: 1–30, 2: 31–60, 3: 61–90 days past due;
-# default (more than 90 days past due) is absorbing and is not a state of the tables.
-N_BUCKETS = 4
+# delinquency buckets of the latent chain: 0 current, 1: 1–30, 2: 31–60, 3: 61–90 days past due,
+# 4 evergreened (a missed payment hidden by a new loan, 借新还旧: current on the books); default (more than
+# 90 days past due) is absorbing and is not a state of the tables.
+N_BUCKETS = 5
+EVERGREEN = 4
 HORIZONS = (1, 3, 6, 12, 24, 36)  # months of the exact PDs written to _truth/pd_term.parquet
 # enterprise types (a second, orthogonal factor): type = 2 * high leverage + strategic defaulter
 N_TYPES = 4
@@ -90,19 +111,37 @@ def roll_rates(cfg: SimConfig, z: np.ndarray, strategic: np.ndarray | float = 0.
     return expit(c + shift[None])
 
 
-def step_values(lam: np.ndarray, roll: np.ndarray, forb: float, W: np.ndarray) -> np.ndarray:
+def surface_rate(cfg: SimConfig, z: np.ndarray, strategic: np.ndarray | float = 0.0) -> np.ndarray:
+    """Probability that an evergreening spell, when it ends, ends in arrears (1–30 dpd) rather than a cure.
+
+    Like the roll rates it rises as health falls; strategic defaulters almost always fall into arrears.
+    """
+    z = np.asarray(z, dtype=float)
+    return expit(cfg.roll_1 + cfg.evergreen_surface + np.asarray(strategic, dtype=float) * cfg.strategic_roll
+                 - cfg.roll_health * z)
+
+
+def evergreen_exit(cfg: SimConfig) -> float:
+    """Monthly probability that an evergreening spell ends (geometric, mean ``evergreen_months``)."""
+    return 1.0 / cfg.evergreen_months
+
+
+def step_values(lam: np.ndarray, roll: np.ndarray, forb: float, W: np.ndarray, ever: float = 0.0,
+                out_p: float = 0.0, surf: np.ndarray | float = 1.0) -> np.ndarray:
     """One month of the delinquency chain, backwards: V(x', d) = sum_d' T(d -> d' | x') W(x', d').
 
-    ``W`` has the bucket as last axis; ``lam`` and ``roll[k]`` broadcast against ``W[..., 0]``; ``forb``
-    is the share of 61–90 dpd loans held there (forbearance) this month. Default contributes nothing
-    (absorbing, survival 0).
+    ``W`` has the bucket as last axis; ``lam``, ``roll[k]`` and ``surf`` broadcast against ``W[..., 0]``;
+    ``forb`` is the share of 61–90 dpd loans held there (forbearance) this month. A missed payment is
+    evergreened with probability ``ever``; an evergreening spell ends with probability ``out_p`` a month,
+    in arrears with probability ``surf``, else cured. Default contributes nothing (absorbing, survival 0).
     """
     r1, r2, r3 = roll[0], roll[1], roll[2]
-    W0, W1, W2, W3 = W[..., 0], W[..., 1], W[..., 2], W[..., 3]
-    return np.stack([(1 - lam) * W0 + lam * W1,
+    W0, W1, W2, W3, W4 = W[..., 0], W[..., 1], W[..., 2], W[..., 3], W[..., 4]
+    return np.stack([(1 - lam) * W0 + lam * ((1 - ever) * W1 + ever * W4),
                      r1 * W2 + (1 - r1) * W0,
                      r2 * W3 + (1 - r2) * W0,
-                     forb * W3 + (1 - forb) * (1 - r3) * W0], axis=-1)
+                     forb * W3 + (1 - forb) * (1 - r3) * W0,
+                     (1 - out_p) * W4 + out_p * (surf * W1 + (1 - surf) * W0)], axis=-1)
 
 
 def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, s_haz: np.ndarray,
@@ -118,6 +157,8 @@ def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, 
     # layout (state, industry, theta, type, bucket): the health transition is one 2-D matrix product
     roll = roll_rates(cfg, z[None, :], TYPE_STRATEGIC[:, None])  # (3, type, state)
     rr = roll.transpose(0, 2, 1)[:, :, None, None, :]  # (3, state, 1, 1, type)
+    sf = surface_rate(cfg, z[:, None], TYPE_STRATEGIC[None, :])[:, None, None, :]  # (state, 1, 1, type)
+    out_p = evergreen_exit(cfg)
     shape = (nz, n_ind, na, N_TYPES, N_BUCKETS)
     out = {h: np.empty((months, n_ind, na, N_TYPES, nz, N_BUCKETS)) for h in horizons}
     # the hazard depends on the calendar month only: computed once per month
@@ -128,7 +169,7 @@ def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, 
             for h in horizons:
                 W = np.ones(shape)
                 for j in range(h, 0, -1):
-                    V = step_values(lams[t + j], rr, float(forb_path[t + j]), W)
+                    V = step_values(lams[t + j], rr, float(forb_path[t + j]), W, cfg.evergreen_share, out_p, sf)
                     W = (P @ V.reshape(nz, -1)).reshape(shape)  # W(x, .) = sum_x' P(x, x') V(x', .)
                 out[h][t] = (1.0 - W).transpose(1, 2, 3, 0, 4)
     return out
@@ -154,6 +195,8 @@ def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndar
     pi[np.arange(m), 0, d0, x0] = 1.0
     roll = roll_rates(cfg, z[None, :], TYPE_STRATEGIC[ftype][:, None])  # (3, m, state)
     r1, r2, r3 = roll[0][:, None, :], roll[1][:, None, :], roll[2][:, None, :]
+    sf = surface_rate(cfg, z[None, :], TYPE_STRATEGIC[ftype][:, None])[:, None, :]  # (m, 1, state)
+    e, po = cfg.evergreen_share, evergreen_exit(cfg)
     lev = TYPE_LEV[ftype][:, None, None]
     out = np.empty((m, horizon))
     dead = np.zeros(m)
@@ -163,12 +206,16 @@ def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndar
             pi = (pi.reshape(-1, nz) @ P).reshape(pi.shape)
             lam = hazard(cfg, th[:, :, None], z[None, None, :], s_rows[:, k][:, None, None], lev)  # (m, layers, nz)
             f = float(forb[k])
-            p0, p1, p2, p3 = pi[:, :, 0], pi[:, :, 1], pi[:, :, 2], pi[:, :, 3]
+            p0, p1, p2, p3, p4 = pi[:, :, 0], pi[:, :, 1], pi[:, :, 2], pi[:, :, 3], pi[:, :, 4]
             dead += (p3 * ((1 - f) * r3)).sum(axis=(1, 2))
-            new[:, :, 1] = p0 * lam
-            new[:, :, 0] = p0 - new[:, :, 1] + p1 * (1 - r1) + p2 * (1 - r2) + p3 * ((1 - f) * (1 - r3))
+            miss = p0 * lam
+            leave = p4 * po
+            new[:, :, 1] = miss * (1 - e) + leave * sf
+            new[:, :, 0] = (p0 - miss + p1 * (1 - r1) + p2 * (1 - r2) + p3 * ((1 - f) * (1 - r3))
+                            + leave * (1 - sf))
             new[:, :, 2] = p1 * r1
             new[:, :, 3] = p2 * r2 + p3 * f
+            new[:, :, 4] = miss * e + p4 - leave
             pi, new = new, pi
             if q is not None:
                 move = pi[:, 0] * q[:, k][:, None, None]
@@ -210,7 +257,11 @@ def scenario(cfg: SimConfig, s_cyc: np.ndarray, s_macro: np.ndarray,
     if window_start is not None:
         shift = downturn_term(cfg, window_start, s_path.shape[1])
         if shift.any():  # off: the arrays (and so the output bytes) are untouched
-            s_haz = s_haz - shift / cfg.gamma
+            if cfg.downturn_exposed_share is None:
+                s_haz = s_haz - shift / cfg.gamma
+            else:  # one more hazard row: the industry's exposed enterprises (``downturn_rows``)
+                g = list(ref.INDUSTRIES).index(cfg.downturn_industry)
+                s_haz = np.vstack([s_haz, s_haz[g] - shift[g] / cfg.gamma])
     return s_path, forb_path, s_haz
 
 

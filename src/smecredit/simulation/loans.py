@@ -72,13 +72,24 @@ def collateral(firms: Firms, idx: np.ndarray, rng, risk: np.ndarray | None = Non
             "guarantee_insurance": rng.random(k) < 0.05}
 
 
-def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, forborne, chunk_index, anchor, cluster):
-    """Loan lines of borrowers: working-capital/operating loans rolled at maturity, some fixed-asset loans."""
+def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, forborne, chunk_index, anchor, cluster,
+               evergreen=None):
+    """Loan lines of borrowers: working-capital/operating loans rolled at maturity, some fixed-asset loans.
+
+    ``evergreen`` (n, T) marks the months of evergreening spells: at the first month of a spell the
+    outstanding working-capital loan is replaced before its maturity by a new loan of the same lender and
+    security covering principal and interest (借新还旧; ``renewed_from_loan_id`` links them), so the books
+    stay current until the spell ends.
+    """
     n, T = h.shape
     # --- underwriting: enterprises apply; the bank approves on a noisy score of risk ----------------
     applicant = rng.random(n) < cfg.applicant_share + 0.1 * (firms.size_class != "micro") - 0.1 * firms.mountain
     # first loan month: before the window (negative) for most, inside the window for new borrowers
     first = np.where(rng.random(n) < cfg.new_borrower_share, rng.integers(1, T - 1, n), -rng.integers(0, 12, n))
+    # enterprises registered inside the window borrow a few months after registering, if at all
+    born = firms.birth >= 0
+    first = np.where(born, np.maximum(first, firms.birth + 3), first)
+    applicant &= first < T - 1
     h_first = h[np.arange(n), np.clip(first, 0, T - 1)]
     # the bank sees the registry risk, part of the frailty (tax grade, owner's record) and current health
     risk = (firms.theta - 0.4 * firms.u - 0.5 * h_first - _RISK_MEAN + rng.normal(0, cfg.bank_score_noise, n)) / _RISK_SD
@@ -125,7 +136,7 @@ def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_
         cval = np.where(np.isin(coll["collateral_type"], ["real_estate", "movable_property", "ip_pledge", "receivables"]),
                         np.round(amount * rng.uniform(1.1, 2.2, k), -3), np.nan)
         loans.append(dict(loan_id=ids, idx=idx, start=start, term=term, amount=amount, product=product,
-                          renewed_from=renewed_from, rwr=rwr, amort=amort, lender=lender,
+                          renewed_from=renewed_from, rwr=rwr, amort=amort, lender=lender, due=start + term,
                           collateral_value=cval, **coll))
         return ids
 
@@ -160,44 +171,58 @@ def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_
     def settle(f, mat):
         return np.where(mat < T, nc[f, np.clip(mat, 0, T)], mat)
 
-    # roll the working-capital lines month by month: at maturity renew, or repay and refinance
+    # first month of the next evergreening spell, from each month on
+    ev_m = np.full((n, T + 1), T, dtype=np.int64)
+    if evergreen is not None:
+        starts = evergreen & ~np.concatenate([np.zeros((n, 1), dtype=bool), evergreen[:, :-1]], axis=1)
+        for t in range(T - 1, -1, -1):
+            ev_m[:, t] = np.where(starts[:, t], t, ev_m[:, t + 1])
+
+    # roll the working-capital lines month by month: at maturity renew, or repay and refinance; a spell of
+    # evergreening replaces the loan early (借新还旧)
     cur = loans[0]
     generations = [cur]
     while True:
-        mat = cur["start"] + cur["term"]
         f = cur["idx"]
+        e_m = ev_m[f, np.clip(cur["start"] + 1, 0, T)]
+        early = e_m < cur["due"]
+        cur["due"] = np.where(early, e_m, cur["due"])
+        mat = cur["due"]
         m = settle(f, mat)
         rolls = m < T  # repaid in a month the enterprise is current, inside the window → rolled over
         if not rolls.any():
             break
         idx = f[rolls]
         m = m[rolls]
+        early = early[rolls]
         on_time = m == mat[rolls]
         hm = h[idx, m]
         applied = rng.random(len(idx)) < 0.6
         # renewal without repayment: for loans current at maturity; mostly healthy borrowers, but a share
         # of weak ones too (renewal hides weakness)
         weak_ok = (hm > -1.8) & (rng.random(len(idx)) < cfg.weak_renewal_share)
-        rwr = applied & on_time & ((hm > -0.6) | weak_ok) & (rng.random(len(idx)) < cfg.renewal_share / 0.6)
+        rwr = applied & on_time & ((hm > -0.6) | weak_ok) & (rng.random(len(idx)) < cfg.renewal_share / 0.6) & ~early
         grow = np.exp(0.15 * hm + rng.normal(0, 0.05, len(idx)))
-        amount = np.round(np.clip(cur["amount"][rolls] * np.where(rwr, 1.0, grow), 50_000, 30_000_000), -4)
-        term = np.where(rwr, np.minimum(cur["term"][rolls], 12), rng.choice([12, 12, 6, 24], len(idx)))
-        # renewal applications 1-3 months before maturity (also for those refinanced)
+        # 借新还旧: the new loan covers the old one's principal and interest
+        amount = np.round(np.clip(cur["amount"][rolls] * np.where(rwr, 1.0, np.where(early, 1.05, grow)),
+                                  50_000, 30_000_000), -4)
+        term = np.where(rwr | early, np.minimum(cur["term"][rolls], 12), rng.choice([12, 12, 6, 24], len(idx)))
+        # renewal applications 1-3 months before maturity (also for those refinanced; not for evergreening)
         app_m = mat[rolls] - rng.integers(1, 4, len(idx))
-        ok = applied & (app_m >= 0)
+        ok = applied & (app_m >= 0) & ~early
         day = rng.integers(0, 28, ok.sum()).astype("timedelta64[D]")
         ev.add(enterprise_id=eids[idx[ok]], loan_id=cur["loan_id"][rolls][ok],
                event_date=months[app_m[ok]].astype("datetime64[M]").astype("datetime64[D]") + day,
                event_type=np.full(ok.sum(), "renewal_application", dtype=object))
         add_loans(idx, m, term, amount, cur["product"][rolls],
-                  np.where(rwr, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool),
+                  np.where(rwr | early, cur["loan_id"][rolls], None).astype(object), rwr, np.zeros(len(idx), bool),
                   inherit={c: cur[c][rolls] for c in ("collateral_type", "guarantor_type", "guaranteed_share",
                                                       "guarantee_insurance", "lender", "guarantor_enterprise_id")})
         cur = loans[-1]
         generations.append(cur)
     # renewal applications for loans maturing shortly after the window end (advance review)
     for g in generations:
-        mat = g["start"] + g["term"]
+        mat = g["due"]
         f = g["idx"]
         upcoming = (mat >= T) & (mat <= T + 2) & (bucket[f, T - 1] == 0)
         app_m = mat - rng.integers(1, 4, len(f))
@@ -223,7 +248,7 @@ def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_
 
     L = {k: np.concatenate([g[k] for g in loans]) for k in loans[0]}
     nL = len(L["loan_id"])
-    mat = L["start"] + L["term"]
+    mat = L["due"]
     eidx = L["idx"]
     settle_m = settle(eidx, mat)
     dmL = default_m[eidx]

@@ -75,7 +75,7 @@ def add_available_dates(out: dict[str, pd.DataFrame], firms: Firms, h: np.ndarra
     t_last = np.where(general, t, t + (q_end.month - me.month))  # may run past the window (quarter not over)
     n, width = firms.n, T + 3
     early = np.minimum(rng.exponential(3.0, (n, width)).astype(np.int64), 13)
-    late = rng.random((n, width)) < 0.02 + 0.25 * expit(-3.0 - 1.5 * h[:, np.minimum(np.arange(width), T - 1)])
+    late = rng.random((n, width)) < 0.02 + 0.3 * expit(-2.5 - 2.0 * h[:, np.minimum(np.arange(width), T - 1)])
     delay = np.where(late, rng.integers(1, 61, (n, width)), -early)[i, t_last]
     tax[COLUMN] = (deadline + pd.to_timedelta(delay + 1, unit="D")).astype("datetime64[ns]")
 

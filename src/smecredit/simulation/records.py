@@ -20,8 +20,10 @@ def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index):
     post_def = (default_m[:, None] >= 0) & (np.arange(T)[None, :] >= default_m[:, None])
     jrows, arows = Rows(), Rows()
 
+    registered = np.arange(T)[None, :] >= firms.birth[:, None]
+
     def emit(rows, mask, etype, amount, extra=None):
-        ii, tt = np.nonzero(mask)
+        ii, tt = np.nonzero(mask & registered)
         day = rng.integers(0, 28, len(ii)).astype("timedelta64[D]")
         d = (months[tt].astype("datetime64[M]").astype("datetime64[D]")) + day
         cols = dict(enterprise_id=firms.eid[ii], event_date=d, event_type=np.full(len(ii), etype, dtype=object),

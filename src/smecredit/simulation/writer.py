@@ -28,6 +28,7 @@ from smecredit.simulation.latent import (
     HORIZONS,
     TYPE_LEV,
     TYPE_STRATEGIC,
+    downturn_rows,
     health_grid,
     pd_tables,
     scenario,
@@ -36,6 +37,7 @@ from smecredit.simulation.latent import (
 )
 from smecredit.simulation.loans import make_loans
 from smecredit.simulation.paths import latent_paths
+from smecredit.simulation.population import apply_exits
 from smecredit.simulation.publication import COLUMN as AVAILABLE, add_available_dates
 from smecredit.simulation.records import (
     events,
@@ -58,11 +60,12 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
                    window_start: pd.Timestamp, chunk_index: int, s_haz: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """Every table of one chunk (the order of the random draws is part of the output's identity)."""
     months = month_ends(window_start, cfg.months)
-    p = latent_paths(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, s_haz)
+    p = latent_paths(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, s_haz,
+                     rng_e=np.random.default_rng([cfg.seed, chunk_index, 202]))
     out, sales = monthly_sources(cfg, firms, rng, p, months)
     out["judicial_events"], out["admin_events"] = events(cfg, firms, rng, p.h, months, p.default_m, chunk_index)
     loans, loan_monthly, loan_events, defaults, lgd, app_hist = make_loans(
-        cfg, firms, rng, p.h, p.x, months, p.bucket, p.default_m, p.forborne, chunk_index, p.anchor, p.cluster)
+        cfg, firms, rng, p.h, p.x, months, p.bucket, p.default_m, p.forborne, chunk_index, p.anchor, p.cluster, p.evergreen)
     out["loans"], out["loan_monthly"], out["loan_events"] = loans, loan_monthly, loan_events
     out["application_history"] = app_hist
     window_dressing(cfg, rng, out["tax_monthly"], app_hist, months)
@@ -88,7 +91,11 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
             cluster >= 0, chunk_index * CHUNK + cluster, -1).astype(np.int64),
         "anchor_enterprise_id": np.where(anchor >= 0, firms.eid[np.maximum(anchor, 0)], None).astype(object),
         "group_controller": p.group, "invoice_fraud": firms.fraud})
+    if cfg.downturn_on and cfg.downturn_exposed_share is not None:
+        out["_truth/firm_types"]["downturn_exposed"] = firms.hz_row != firms.ind_idx
     out["_truth/lgd"] = lgd
+    # exits unrelated to loans (their own stream): records of enterprises without loans stop
+    apply_exits(cfg, out, firms, months, np.random.default_rng([cfg.seed, chunk_index, 404]))
     return out
 
 
@@ -101,7 +108,7 @@ def _arrow_table(df: pd.DataFrame, name: str) -> pa.Table:
                  "recovery_month": pa.timestamp("ns"), "lgd": pa.float64(), "theta": pa.float64(),
                  "high_leverage": pa.bool_(), "strategic_defaulter": pa.bool_(), "guarantee_cluster": pa.int64(),
                  "anchor_enterprise_id": pa.string(), "group_controller": pa.bool_(),
-                 "invoice_fraud": pa.bool_()}
+                 "invoice_fraud": pa.bool_(), "exit_month": pa.timestamp("ns"), "downturn_exposed": pa.bool_()}
         types.update({c: pa.float64() for c in df.columns if c.startswith("pd_")})
         return pa.Table.from_pandas(df, schema=pa.schema([(c, types[c]) for c in df.columns]), preserve_index=False)
     spec = TABLES[name]
@@ -183,7 +190,9 @@ def simulate(n_enterprises: int | None = None, months: int | None = None, seed: 
             for c in range(n_chunks):
                 n = min(CHUNK, cfg.n_enterprises - c * CHUNK)
                 rng = np.random.default_rng([cfg.seed, c])
-                firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map)
+                firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map,
+                                   rng_b=np.random.default_rng([cfg.seed, c, 303]))
+                firms.hz_row = downturn_rows(cfg, firms.ind_idx, firms.revenue, np.random.default_rng([cfg.seed, c, 505]))
                 tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, window_start, c, s_haz)
                 for name, df in tables.items():
                     tab = _arrow_table(df, name)
