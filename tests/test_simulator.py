@@ -15,7 +15,7 @@ from sklearn.model_selection import cross_val_predict
 from smecredit.cli import main
 from smecredit.data import load_raw, validate_raw
 from smecredit.data import reference as ref
-from smecredit.simulation import health_grid, simulate
+from smecredit.simulation import SimConfig, health_grid, simulate
 from smecredit.data.uscc import valid_mask
 
 
@@ -26,8 +26,9 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory) -> Path:
-    """A city large enough for stable realism statistics (20,000 enterprises, 36 months)."""
-    return simulate(20_000, 36, 2024, tmp_path_factory.mktemp("realism") / "raw")
+    """A city large enough for stable realism statistics (20,000 enterprises, 36 months), every mechanism on."""
+    return simulate(out=tmp_path_factory.mktemp("realism") / "raw",
+                    config=SimConfig.realistic(n_enterprises=20_000, months=36, seed=2024))
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +320,7 @@ def test_term_structure_of_exact_pds(tables, city):
 
 def test_forward_and_backward_exact_pds_agree():
     """The forward computation used for guarantee-cluster members equals the backward tables without contagion."""
-    from smecredit.simulation import SimConfig, forward_default, pd_tables, theta_grid
+    from smecredit.simulation import forward_default, pd_tables, theta_grid
 
     cfg = SimConfig()
     z, P = health_grid(cfg.n_states, cfg.phi)
@@ -344,6 +345,36 @@ def test_forward_and_backward_exact_pds_agree():
     direct = forward_default(cfg, z, P, thetas[a] + 1.5, s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
     assert (jumped >= fw - 1e-12).all()
     assert (direct[:, -1] > jumped[:, -1] - 1e-12).all() and (jumped[:, -1] > fw[:, -1]).all()
+
+
+def test_forward_and_backward_agree_with_evergreening_and_an_exposed_downturn():
+    """The fifth (evergreened) state and an exposed downturn's roll-rate shift keep both computations exact."""
+    from smecredit.simulation import forward_default, pd_tables, theta_grid
+
+    cfg = SimConfig.realistic()
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    rng = np.random.default_rng(2)
+    T, H = 4, 36
+    s_path = rng.normal(0, 0.3, (3, T + H))
+    forb = np.where(rng.random(T + H) < 0.3, 0.5, 0.0)
+    shift = np.zeros((3, T + H))
+    shift[2, 5:] = 2.0  # row 2: exposed to a downturn from month 5
+    tabs = pd_tables(cfg, z, P, thetas, s_path, forb, T, roll_shift=shift)
+    m = 60
+    g, a, x0, d0 = rng.integers(0, 3, m), rng.integers(5, 25, m), rng.integers(0, 41, m), rng.integers(0, 5, m)
+    ft = rng.integers(0, 4, m)
+    t = 2
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H, ftype=ft,
+                         roll_shift=shift[g, t + 1:t + 1 + H])
+    for h, tab in tabs.items():
+        np.testing.assert_allclose(fw[:, h - 1], tab[t, g, a, ft, x0, d0], rtol=1e-9, atol=1e-12)
+    plain = pd_tables(cfg, z, P, thetas, s_path, forb, T)
+    assert (tabs[12][t, 2] > plain[12][t, 2] + 1e-6).mean() > 0.5  # the shift raises the exposed row's PDs
+    np.testing.assert_array_equal(tabs[12][t, :2], plain[12][t, :2])
+    # evergreened (bucket 4) enterprises mostly carry more risk than current ones, less than 61–90 dpd
+    tab = plain[12][t]
+    assert (tab[..., 4] > tab[..., 0]).mean() > 0.8 and (tab[..., 4] < tab[..., 3]).mean() > 0.8
 
 
 def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city):
@@ -378,7 +409,7 @@ def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city
 def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     """Leverage raises the hazard only once health has fallen; strategic defaulters do not cure; the month
     before the Spring Festival is riskier."""
-    from smecredit.simulation import SimConfig, hazard, roll_rates
+    from smecredit.simulation import hazard, roll_rates
 
     cfg = SimConfig()
     z = np.linspace(-3, 3, 61)

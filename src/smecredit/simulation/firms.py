@@ -116,7 +116,7 @@ def make_firms(cfg: SimConfig, n: int, first_serial: int, window_start: pd.Times
     green = rng.random(n) < np.where(np.isin(industry, ["A", "C", "E"]), 0.08, 0.04)
     u = rng.normal(0, cfg.u_sd, n)
     reg_part = (0.35 * ind_bus + 0.2 * (legal == "farmer_cooperative")
-                + np.select([size == "micro", size == "medium"], [0.45, -0.2], 0.0)
+                + np.select([size == "micro", size == "medium"], [cfg.micro_risk, -0.2], 0.0)
                 - 0.25 * np.log(age / 7.0).clip(-1.5, 1.5)
                 + np.array([_IND_EFFECT[c] for c in industry])
                 + 0.25 * mountain - 0.15 * tech - 0.1 * green)

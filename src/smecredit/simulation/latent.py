@@ -40,20 +40,33 @@ def downturn_term(cfg: SimConfig, window_start: pd.Timestamp, n_total: int) -> n
     return out
 
 
-def downturn_rows(cfg: SimConfig, industry_idx: np.ndarray, revenue: np.ndarray,
+def downturn_roll_shift(cfg: SimConfig, window_start: pd.Timestamp, n_total: int, n_rows: int) -> np.ndarray | None:
+    """Roll-rate logit shift (hazard rows × months) of an exposed-share downturn: from its start the exposed
+    enterprises of the industry also roll on instead of curing (their orders are gone); None otherwise."""
+    if not cfg.downturn_on or cfg.downturn_exposed_share is None:
+        return None
+    out = np.zeros((n_rows, n_total))
+    out[len(ref.INDUSTRIES)] = downturn_term(cfg, window_start, n_total)[list(ref.INDUSTRIES).index(cfg.downturn_industry)]
+    return out
+
+
+def downturn_rows(cfg: SimConfig, industry_idx: np.ndarray, revenue: np.ndarray, theta: np.ndarray,
                   rng: np.random.Generator) -> np.ndarray:
     """Row of the hazard's systematic term (``s_haz``) of each enterprise: its industry, or, with an
     exposed-share downturn, one extra row for the downturn industry's exposed enterprises.
 
-    Exposure (export dependence, unobserved) is drawn with probability ``downturn_exposed_share`` scaled
-    by size (larger firms export more: ``2 · share · sigmoid(log revenue − median)``, capped at 1).
+    Exposure (export dependence, unobserved) is a static trait, drawn with probability
+    ``2 · share · sigmoid(2 · (log revenue − median) − 2 · (theta − median))`` (capped at 1): exporters are
+    the larger, established firms with good records — the ones a model trained before the downturn ranks
+    safest. Being static (independent of the health path given the row), it keeps every PD exact.
     """
     rows = np.asarray(industry_idx).copy()
     if not cfg.downturn_on or cfg.downturn_exposed_share is None:
         return rows
     g = list(ref.INDUSTRIES).index(cfg.downturn_industry)
     lr = np.log(revenue)
-    p = np.clip(2 * cfg.downturn_exposed_share * expit(lr - np.median(lr)), 0, 1)
+    score = 2 * (lr - np.median(lr)) - 2 * (theta - np.median(theta))
+    p = np.clip(2 * cfg.downturn_exposed_share * expit(score), 0, 1)
     exposed = (rows == g) & (rng.random(len(rows)) < p)
     rows[exposed] = len(ref.INDUSTRIES)
     return rows
@@ -99,14 +112,15 @@ TYPE_LEV = np.array([0.0, 0.0, 1.0, 1.0])
 TYPE_STRATEGIC = np.array([0.0, 1.0, 0.0, 1.0])
 
 
-def roll_rates(cfg: SimConfig, z: np.ndarray, strategic: np.ndarray | float = 0.0) -> np.ndarray:
+def roll_rates(cfg: SimConfig, z: np.ndarray, strategic: np.ndarray | float = 0.0,
+               shift: np.ndarray | float = 0.0) -> np.ndarray:
     """Probability of rolling from bucket k to k+1 (k = 1, 2, 3) given health z: array (3, *broadcast shape).
 
     Roll rates rise as health falls; strategic defaulters (unwilling rather than unable to pay) roll on
     and hardly ever cure. The rest cures (back to current), except in bucket 3 under forbearance.
     """
     z = np.asarray(z, dtype=float)
-    shift = np.asarray(strategic, dtype=float) * cfg.strategic_roll - cfg.roll_health * z
+    shift = np.asarray(strategic, dtype=float) * cfg.strategic_roll - cfg.roll_health * z + np.asarray(shift, dtype=float)
     c = np.array([cfg.roll_1, cfg.roll_2, cfg.roll_3]).reshape((3,) + (1,) * shift.ndim)
     return expit(c + shift[None])
 
@@ -145,7 +159,8 @@ def step_values(lam: np.ndarray, roll: np.ndarray, forb: float, W: np.ndarray, e
 
 
 def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, s_haz: np.ndarray,
-              forb_path: np.ndarray, months: int, horizons: tuple[int, ...] = HORIZONS) -> dict[int, np.ndarray]:
+              forb_path: np.ndarray, months: int, horizons: tuple[int, ...] = HORIZONS,
+              roll_shift: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """Exact PDs by horizon: {h: array [t, industry, theta, type, state, bucket]} for enterprises alive at t.
 
     Backward recursion over the joint (health, delinquency) chain, conditional on the scenario (the
@@ -159,6 +174,11 @@ def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, 
     rr = roll.transpose(0, 2, 1)[:, :, None, None, :]  # (3, state, 1, 1, type)
     sf = surface_rate(cfg, z[:, None], TYPE_STRATEGIC[None, :])[:, None, None, :]  # (state, 1, 1, type)
     out_p = evergreen_exit(cfg)
+    rrs = [rr] * (months + max(horizons))
+    if roll_shift is not None:  # exposed downturn rows roll on: roll rates by row in those months
+        for m in np.nonzero(roll_shift.any(axis=0))[0]:
+            rrs[m] = roll_rates(cfg, z[:, None, None, None], TYPE_STRATEGIC[None, None, None, :],
+                                roll_shift[:, m][None, :, None, None])  # (3, state, row, 1, type)
     shape = (nz, n_ind, na, N_TYPES, N_BUCKETS)
     out = {h: np.empty((months, n_ind, na, N_TYPES, nz, N_BUCKETS)) for h in horizons}
     # the hazard depends on the calendar month only: computed once per month
@@ -169,7 +189,7 @@ def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, 
             for h in horizons:
                 W = np.ones(shape)
                 for j in range(h, 0, -1):
-                    V = step_values(lams[t + j], rr, float(forb_path[t + j]), W, cfg.evergreen_share, out_p, sf)
+                    V = step_values(lams[t + j], rrs[t + j], float(forb_path[t + j]), W, cfg.evergreen_share, out_p, sf)
                     W = (P @ V.reshape(nz, -1)).reshape(shape)  # W(x, .) = sum_x' P(x, x') V(x', .)
                 out[h][t] = (1.0 - W).transpose(1, 2, 3, 0, 4)
     return out
@@ -178,7 +198,7 @@ def pd_tables(cfg: SimConfig, z: np.ndarray, P: np.ndarray, thetas: np.ndarray, 
 def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndarray, s_rows: np.ndarray,
                     forb: np.ndarray, x0: np.ndarray, d0: np.ndarray, horizon: int,
                     theta_jump: np.ndarray | None = None, q: np.ndarray | None = None,
-                    ftype: np.ndarray | None = None) -> np.ndarray:
+                    ftype: np.ndarray | None = None, roll_shift: np.ndarray | None = None) -> np.ndarray:
     """Exact cumulative default probabilities, months 1 … horizon, of given enterprises (forward in time).
 
     Each enterprise starts at health state ``x0`` and bucket ``d0``; ``s_rows`` (m, horizon) and ``forb``
@@ -204,6 +224,9 @@ def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndar
     with threadpool_limits(1):  # small products: one thread is faster and the sums never depend on the machine
         for k in range(horizon):
             pi = (pi.reshape(-1, nz) @ P).reshape(pi.shape)
+            if roll_shift is not None:  # (m, horizon): exposed downturn months roll on
+                rk = roll_rates(cfg, z[None, :], TYPE_STRATEGIC[ftype][:, None], roll_shift[:, k][:, None])
+                r1, r2, r3 = rk[0][:, None, :], rk[1][:, None, :], rk[2][:, None, :]
             lam = hazard(cfg, th[:, :, None], z[None, None, :], s_rows[:, k][:, None, None], lev)  # (m, layers, nz)
             f = float(forb[k])
             p0, p1, p2, p3, p4 = pi[:, :, 0], pi[:, :, 1], pi[:, :, 2], pi[:, :, 3], pi[:, :, 4]

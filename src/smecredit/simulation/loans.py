@@ -185,7 +185,7 @@ def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_
     while True:
         f = cur["idx"]
         e_m = ev_m[f, np.clip(cur["start"] + 1, 0, T)]
-        early = e_m < cur["due"]
+        early = (e_m < T) & (e_m < cur["due"])  # e_m == T: no spell in the window
         cur["due"] = np.where(early, e_m, cur["due"])
         mat = cur["due"]
         m = settle(f, mat)

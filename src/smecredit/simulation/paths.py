@@ -49,7 +49,8 @@ class Paths:
 
 def latent_paths(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.ndarray, P: np.ndarray,
                  pd_tab: dict[int, np.ndarray], s_path: np.ndarray, forb_path: np.ndarray,
-                 s_haz: np.ndarray | None = None, rng_e: np.random.Generator | None = None) -> Paths:
+                 s_haz: np.ndarray | None = None, rng_e: np.random.Generator | None = None,
+                 roll_shift: np.ndarray | None = None) -> Paths:
     """Simulate the chunk's health and delinquency month by month, with the exact PDs of every month.
 
     ``rng_e`` draws the evergreening decisions (a stream of its own: without evergreening the other draws
@@ -63,6 +64,7 @@ def latent_paths(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.n
     s_obs = s_path[firms.ind_idx]  # (n, T + max horizon) systematic term of each firm
     hz_row = firms.ind_idx if firms.hz_row is None else firms.hz_row
     s_hz = (s_path if s_haz is None else s_haz)[hz_row]  # the hazard's (calendar effects, downturn exposure)
+    r_sh = None if roll_shift is None else roll_shift[hz_row]  # (n, T + H) roll-rate shift of an exposed downturn
 
     # --- latent paths -----------------------------------------------------------------
     nz = len(z)
@@ -76,12 +78,12 @@ def latent_paths(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.n
     d = np.zeros(n, dtype=np.int64)
     no_flag = np.zeros(n, dtype=bool)
 
-    def step(xi, d, s_t, forb, flag):
+    def step(xi, d, s_t, forb, flag, r_t=0.0):
         """One month: new health state, then the delinquency bucket moves; returns (xi, d, defaulted, forborne)."""
         u = rng.random(n)
         xi = (cumP[xi] < u[:, None]).sum(axis=1).clip(0, nz - 1)
         lam = hazard(cfg, np.where(flag, thetas[jump_idx], firms.theta), z[xi], s_t, TYPE_LEV[firms.ftype])
-        r = roll_rates(cfg, z[xi], strategic)
+        r = roll_rates(cfg, z[xi], strategic, r_t)
         v = rng.random(n)
         held = (d == 3) & (rng.random(n) < forb)
         nd = np.where(d == 0, (v < lam).astype(np.int64),
@@ -109,7 +111,7 @@ def latent_paths(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.n
     for t in range(T):
         # a member's hazard jumps from the month after its anchor defaulted
         flag = member & (default_m[a_safe] >= 0) & (default_m[a_safe] < t)
-        xi, nd, dflt, held = step(xi, d, s_hz[:, t], float(forb_path[t]), flag)
+        xi, nd, dflt, held = step(xi, d, s_hz[:, t], float(forb_path[t]), flag, 0.0 if r_sh is None else r_sh[:, t])
         # not yet registered (born later in the window): no debts yet, health runs on; exact from the birth month
         pre = firms.birth > t
         nd, dflt, held = np.where(pre, 0, nd), dflt & ~pre, held & ~pre
@@ -136,12 +138,13 @@ def latent_paths(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.n
         aa = anchor[mm]
         ua, inv = np.unique(aa, return_inverse=True)
         fa = forward_default(cfg, z, P, firms.theta[ua], s_hz[ua, t + 1:t + 1 + H], forb_path[t + 1:t + 1 + H],
-                             x_idx[ua, t + 1], lb[ua, t], H, ftype=firms.ftype[ua])
+                             x_idx[ua, t + 1], lb[ua, t], H, ftype=firms.ftype[ua],
+                             roll_shift=None if r_sh is None else r_sh[ua, t + 1:t + 1 + H])
         prev = np.concatenate([np.zeros((len(ua), 1)), fa[:, :-1]], axis=1)
         q = np.where(prev < 1, (fa - prev) / np.maximum(1 - prev, 1e-300), 1.0)[inv]
         fm = forward_default(cfg, z, P, firms.theta[mm], s_hz[mm, t + 1:t + 1 + H], forb_path[t + 1:t + 1 + H],
                              x_idx[mm, t + 1], lb[mm, t], H, theta_jump=thetas[jump_idx[mm]], q=q,
-                             ftype=firms.ftype[mm])
+                             ftype=firms.ftype[mm], roll_shift=None if r_sh is None else r_sh[mm, t + 1:t + 1 + H])
         for hz, col in zip(sorted(pd_tab), hz_cols, strict=True):
             pd_h[hz][mm, t] = fm[:, col]
     x = z[x_idx[:, 1:]]  # (n, T) health by month

@@ -28,6 +28,7 @@ from smecredit.simulation.latent import (
     HORIZONS,
     TYPE_LEV,
     TYPE_STRATEGIC,
+    downturn_roll_shift,
     downturn_rows,
     health_grid,
     pd_tables,
@@ -57,11 +58,12 @@ TRUTH_DIR = "_truth"
 
 def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np.ndarray, P: np.ndarray,
                    pd_tab: dict[int, np.ndarray], s_path: np.ndarray, forb_path: np.ndarray,
-                   window_start: pd.Timestamp, chunk_index: int, s_haz: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+                   window_start: pd.Timestamp, chunk_index: int, s_haz: np.ndarray | None = None,
+                   roll_shift: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
     """Every table of one chunk (the order of the random draws is part of the output's identity)."""
     months = month_ends(window_start, cfg.months)
     p = latent_paths(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, s_haz,
-                     rng_e=np.random.default_rng([cfg.seed, chunk_index, 202]))
+                     rng_e=np.random.default_rng([cfg.seed, chunk_index, 202]), roll_shift=roll_shift)
     out, sales = monthly_sources(cfg, firms, rng, p, months)
     out["judicial_events"], out["admin_events"] = events(cfg, firms, rng, p.h, months, p.default_m, chunk_index)
     loans, loan_monthly, loan_events, defaults, lgd, app_hist = make_loans(
@@ -175,7 +177,8 @@ def simulate(n_enterprises: int | None = None, months: int | None = None, seed: 
     s_path, forb_path, s_haz = scenario(cfg, s_cyc, s_macro, window_start)
     z, P = health_grid(cfg.n_states, cfg.phi)
     thetas = theta_grid(cfg.theta_step)
-    pd_tab = pd_tables(cfg, z, P, thetas, s_haz, forb_path, cfg.months)
+    roll_shift = downturn_roll_shift(cfg, window_start, s_haz.shape[1], s_haz.shape[0])
+    pd_tab = pd_tables(cfg, z, P, thetas, s_haz, forb_path, cfg.months, roll_shift=roll_shift)
     a_mult = int(root.integers(1, 31**8 // 31)) * 31 + int(root.integers(1, 31))  # coprime with 31
     b_add = int(root.integers(0, 31**8))
 
@@ -192,8 +195,10 @@ def simulate(n_enterprises: int | None = None, months: int | None = None, seed: 
                 rng = np.random.default_rng([cfg.seed, c])
                 firms = make_firms(cfg, n, c * CHUNK, window_start, rng, id_map,
                                    rng_b=np.random.default_rng([cfg.seed, c, 303]))
-                firms.hz_row = downturn_rows(cfg, firms.ind_idx, firms.revenue, np.random.default_rng([cfg.seed, c, 505]))
-                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, window_start, c, s_haz)
+                firms.hz_row = downturn_rows(cfg, firms.ind_idx, firms.revenue, firms.theta,
+                                             np.random.default_rng([cfg.seed, c, 505]))
+                tables = simulate_chunk(cfg, firms, rng, z, P, pd_tab, s_path, forb_path, window_start, c, s_haz,
+                                        roll_shift)
                 for name, df in tables.items():
                     tab = _arrow_table(df, name)
                     if name not in writers:
