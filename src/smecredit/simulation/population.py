@@ -29,7 +29,11 @@ def apply_exits(cfg: SimConfig, out: dict[str, pd.DataFrame], firms: Firms, mont
                 rng: np.random.Generator) -> None:
     """Draw exits among enterprises without loans, drop their later rows (in place), add ``_truth/exits``."""
     T = len(months)
-    eligible = ~np.isin(firms.eid, out["loans"]["enterprise_id"].to_numpy())
+    out["_truth/exits"] = pd.DataFrame({"enterprise_id": pd.Series([], dtype=object),
+                                        "exit_month": pd.Series([], dtype="datetime64[ns]")})
+    if cfg.exit_rate <= 0:
+        return
+    eligible = ~pd.Index(firms.eid).isin(out["loans"]["enterprise_id"])  # hashed (object arrays: np.isin is quadratic)
     start = np.maximum(firms.birth, 0) + 1  # at least a month after registration (or the window start)
     exposure = float(np.maximum(T - start, 0)[eligible].sum())  # eligible enterprise-months
     q = 0.0
