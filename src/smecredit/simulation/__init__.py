@@ -41,7 +41,9 @@ writes to), but no module of data, features, models or later stages imports it; 
 
 Modules: ``config`` (SimConfig, validated once), ``latent`` (health chain, hazard, scenario, exact PDs),
 ``firms`` (enterprises, clusters), ``paths`` (a chunk through time), ``sources`` and ``records`` (the
-observed tables), ``loans`` (underwriting, loan lines, delinquency, LGD), ``writer`` (chunks → Parquet).
+observed tables), ``loans`` (underwriting, loan lines, delinquency, evergreening, LGD), ``publication``
+(``available_date`` of every periodic row), ``population`` (exits unrelated to loans), ``writer``
+(chunks → Parquet).
 """
 
 from smecredit.simulation.config import SimConfig
