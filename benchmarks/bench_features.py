@@ -43,7 +43,7 @@ def city(n: int, seed: int, months: int = 36) -> Path:
     """Simulated city folder (simulated once, then reused)."""
     path = OUT / f"city_{n}_{months}_s{seed}"
     if not (path / "loan_monthly.parquet").exists():
-        from smecredit.data.simulator import simulate
+        from smecredit.simulation import simulate
 
         t = time.perf_counter()
         simulate(n, months, seed, path)

@@ -262,7 +262,7 @@ def information_ceiling(train, test, truth, features, y_te) -> dict:
 def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int = 12, ceiling: bool = True,
             free_trees: bool = True) -> dict:
     from smecredit.data import load_raw
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
     from smecredit.features import build_features, every_snapshots
     from smecredit.pipelines.train import TrainingData, split_data
 

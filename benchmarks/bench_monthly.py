@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--no-spark", action="store_true")
     a = ap.parse_args()
     from smecredit.data import load_raw
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
     from smecredit.features import build_features
     from smecredit.models.credit_model import fit_credit_model
     from smecredit.models.dataset import feature_columns

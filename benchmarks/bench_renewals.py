@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("BENCH_SRC", str(ROOT / "src")))
 
 from smecredit.data import load_raw  # noqa: E402
-from smecredit.data.simulator import simulate  # noqa: E402
+from smecredit.simulation import simulate  # noqa: E402
 from smecredit.decisions.policy import load_policy  # noqa: E402
 from smecredit.decisions.loan import decide_loans  # noqa: E402
 from smecredit.decisions.renewal import decide_renewals, select_candidates  # noqa: E402

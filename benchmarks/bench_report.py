@@ -80,7 +80,7 @@ def main() -> None:
     os.environ.setdefault("SMECREDIT_PSEUDONYM_KEY", "benchmark-key-0123456789")
 
     from smecredit.data import load_raw
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
     from smecredit.explain import compare_tree_methods, explain
     from smecredit.features import build_features
     from smecredit.features.catalog import feature_catalog

@@ -51,7 +51,7 @@ print(json.dumps({"wall_s": wall, "rows": res.manifest["rows_in"], "rejected": r
 
 def _train(n: int, months: int, seed: int, tmp: Path):
     from smecredit.data import load_raw
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
     from smecredit.features import build_features, every_snapshots
     from smecredit.features.catalog import feature_catalog
     from smecredit.models.credit_model import fit_credit_model

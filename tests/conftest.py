@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 
 TEST_KEY = "test-key-0123456789abcdef"
 # set before any fixture runs (module- and session-scoped ones too): every model, audit chain and

@@ -14,6 +14,7 @@ import smecredit
 LAYERS = {
     "__init__": 0, "exceptions": 0, "io": 0, "privacy": 0, "progress": 0, "psi": 0, "config_model": 0,
     "data": 1,
+    "simulation": 1.5,  # a generator beside the data contract: may import data (the schemas it writes)
     "features": 2,
     "models": 3,
     "validation": 4, "explain": 4,
@@ -96,3 +97,18 @@ def test_importing_the_models_layer_does_not_import_mlflow(module):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT.parent), "PATH": "/usr/bin:/bin"})
     assert out.stdout.split() == ["False", "False"], (module, out.stdout, out.stderr)
+
+
+# the simulator is not part of the bank-data contract: only the thin layers that run it may import it
+SIMULATION_IMPORTERS = {"simulation", "pipelines", "cli"}
+
+
+def test_only_the_simulator_itself_the_pipelines_and_the_cli_import_the_simulator():
+    violations = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        own = rel.parts[0].removesuffix(".py")
+        for line, target in _imports(path):
+            if _stage(target) == "simulation" and own not in SIMULATION_IMPORTERS:
+                violations.append(f"{rel}:{line} ({own}) imports {target}")
+    assert not violations, "\n".join(violations)

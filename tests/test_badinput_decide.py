@@ -15,7 +15,7 @@ import pytest
 import decisions_world as w
 from smecredit.cli import main
 from smecredit.data import load_raw
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 from smecredit.decisions.loan import check_applications
 from smecredit.decisions.policy import load_policy
 from smecredit.exceptions import DataContractError

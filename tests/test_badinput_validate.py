@@ -11,7 +11,7 @@ import pytest
 
 from smecredit.cli import main
 from smecredit.data import validate_raw
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ def test_every_catalogue_feature_has_a_description_for_a_typical_value(table):
 
 
 def test_same_raw_data_gives_byte_identical_feature_folder(tmp_path):
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
 
     city = simulate(300, 24, 11, tmp_path / "city")
     args = ["features", "--raw", str(city), "--snapshots", "2024-12-31,2025-06-30"]
@@ -97,7 +97,7 @@ def test_chunked_build_equals_whole_build():
 
 def test_folder_chunked_build_equals_in_memory_build(tmp_path):
     from smecredit.data import load_raw
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
     from smecredit.features.folder import build_features_from_folder
 
     city = simulate(400, 24, 12, tmp_path / "city")

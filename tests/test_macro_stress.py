@@ -10,13 +10,13 @@ import pytest
 
 from smecredit.cli import main
 from smecredit.data import load_raw
-from smecredit.data.simulator import SimConfig, simulate
+from smecredit.simulation import SimConfig, simulate
 from smecredit.exceptions import ConfigError
 from smecredit.features import build_features
 from smecredit.models import fit_credit_model
 from smecredit.registry import save_model
 from smecredit.models.pyfunc import input_example
-from smecredit.validation.macro_stress import candidate_dates, macro_stress
+from smecredit.pipelines.macro_stress import candidate_dates, macro_stress
 
 pytestmark = pytest.mark.slow
 FEATURES = ["cr_max_dpd_12m", "cr_dpd_now", "tax_sales_yoy_6m", "tax_sales_3m", "elec_yoy_3m", "reg_age_years"]

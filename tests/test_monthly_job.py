@@ -10,7 +10,7 @@ import pytest
 
 from smecredit.cli import main
 from smecredit.data import load_raw
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 from smecredit.features import build_features
 from smecredit.registry import load_model
 from smecredit.models.credit_model import fit_credit_model

@@ -15,7 +15,7 @@ from sklearn.model_selection import cross_val_predict
 from smecredit.cli import main
 from smecredit.data import load_raw, validate_raw
 from smecredit.data import reference as ref
-from smecredit.data.simulator import health_grid, simulate
+from smecredit.simulation import SimConfig, health_grid, simulate
 from smecredit.data.uscc import valid_mask
 
 
@@ -26,8 +26,9 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory) -> Path:
-    """A city large enough for stable realism statistics (20,000 enterprises, 36 months)."""
-    return simulate(20_000, 36, 2024, tmp_path_factory.mktemp("realism") / "raw")
+    """A city large enough for stable realism statistics (20,000 enterprises, 36 months), every mechanism on."""
+    return simulate(out=tmp_path_factory.mktemp("realism") / "raw",
+                    config=SimConfig.realistic(n_enterprises=20_000, months=36, seed=2024))
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +214,7 @@ def test_simulate_cli_writes_folder_and_rejects_bad_parameters(tmp_path, capsys)
     assert (out / "_truth" / "pd_true.parquet").exists()
     bad = tmp_path / "bad"
     assert main(["simulate", "--enterprises", "300", "--months", "5", "--out", str(bad)]) == 2
-    assert "months must be between 13 and 240" in capsys.readouterr().err
+    assert "months: must be between 13 and 240" in capsys.readouterr().err
     assert not bad.exists()
     assert main(["simulate", "--enterprises", "300", "--end", "2025-12-15", "--out", str(bad)]) == 2
     assert not bad.exists() and not list(tmp_path.glob(".bad*"))
@@ -283,7 +284,8 @@ def test_delinquency_rolls_stochastically_with_cures_forbearance_and_write_off(t
     ratio = (npl["np_"] / npl["balance"]).iloc[12:]
     assert ratio.between(0.004, 0.02).all() and 0.005 <= ratio.mean() <= 0.015, ratio.describe()
     first_month = full[full["month_end"] == full["month_end"].min()]
-    assert (first_month["days_past_due"] > 30).mean() > 0.002
+    # (without the burn-in there would be none; evergreening hides part of it)
+    assert (first_month["days_past_due"] > 30).mean() > 0.001
     d = truth["defaults"]
     assert (d["default_month"] <= d["default_month"].min() + pd.offsets.MonthEnd(2)).sum() > 5  # defaults from the start
     ev = raw["loan_events"]
@@ -318,7 +320,7 @@ def test_term_structure_of_exact_pds(tables, city):
 
 def test_forward_and_backward_exact_pds_agree():
     """The forward computation used for guarantee-cluster members equals the backward tables without contagion."""
-    from smecredit.data.simulator import SimConfig, forward_default, pd_tables, theta_grid
+    from smecredit.simulation import forward_default, pd_tables, theta_grid
 
     cfg = SimConfig()
     z, P = health_grid(cfg.n_states, cfg.phi)
@@ -343,6 +345,36 @@ def test_forward_and_backward_exact_pds_agree():
     direct = forward_default(cfg, z, P, thetas[a] + 1.5, s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H)
     assert (jumped >= fw - 1e-12).all()
     assert (direct[:, -1] > jumped[:, -1] - 1e-12).all() and (jumped[:, -1] > fw[:, -1]).all()
+
+
+def test_forward_and_backward_agree_with_evergreening_and_an_exposed_downturn():
+    """The fifth (evergreened) state and an exposed downturn's roll-rate shift keep both computations exact."""
+    from smecredit.simulation import forward_default, pd_tables, theta_grid
+
+    cfg = SimConfig.realistic()
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    rng = np.random.default_rng(2)
+    T, H = 4, 36
+    s_path = rng.normal(0, 0.3, (3, T + H))
+    forb = np.where(rng.random(T + H) < 0.3, 0.5, 0.0)
+    shift = np.zeros((3, T + H))
+    shift[2, 5:] = 2.0  # row 2: exposed to a downturn from month 5
+    tabs = pd_tables(cfg, z, P, thetas, s_path, forb, T, roll_shift=shift)
+    m = 60
+    g, a, x0, d0 = rng.integers(0, 3, m), rng.integers(5, 25, m), rng.integers(0, 41, m), rng.integers(0, 5, m)
+    ft = rng.integers(0, 4, m)
+    t = 2
+    fw = forward_default(cfg, z, P, thetas[a], s_path[g, t + 1:t + 1 + H], forb[t + 1:t + 1 + H], x0, d0, H, ftype=ft,
+                         roll_shift=shift[g, t + 1:t + 1 + H])
+    for h, tab in tabs.items():
+        np.testing.assert_allclose(fw[:, h - 1], tab[t, g, a, ft, x0, d0], rtol=1e-9, atol=1e-12)
+    plain = pd_tables(cfg, z, P, thetas, s_path, forb, T)
+    assert (tabs[12][t, 2] > plain[12][t, 2] + 1e-6).mean() > 0.5  # the shift raises the exposed row's PDs
+    np.testing.assert_array_equal(tabs[12][t, :2], plain[12][t, :2])
+    # evergreened (bucket 4) enterprises mostly carry more risk than current ones, less than 61–90 dpd
+    tab = plain[12][t]
+    assert (tab[..., 4] > tab[..., 0]).mean() > 0.8 and (tab[..., 4] < tab[..., 3]).mean() > 0.8
 
 
 def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city):
@@ -377,7 +409,7 @@ def test_mutual_guarantee_clusters_shared_controllers_and_contagion(tables, city
 def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     """Leverage raises the hazard only once health has fallen; strategic defaulters do not cure; the month
     before the Spring Festival is riskier."""
-    from smecredit.data.simulator import SimConfig, hazard, roll_rates
+    from smecredit.simulation import hazard, roll_rates
 
     cfg = SimConfig()
     z = np.linspace(-3, 3, 61)
@@ -394,7 +426,7 @@ def test_hazard_has_a_second_factor_and_non_linear_terms(tables, city):
     cured = (nxt[late.index] == 0).groupby(types["strategic_defaulter"].reindex(late["enterprise_id"]).to_numpy()).mean()
     assert cured[True] < 0.05 < cured[False], cured
     # the hazard's calendar: the month before the Spring Festival and industry seasons are riskier
-    from smecredit.data.simulator import scenario
+    from smecredit.simulation import scenario
 
     T = 36
     s_path, forb, s_haz = scenario(cfg, np.zeros((len(ref.INDUSTRIES), T)), np.zeros(T), pd.Timestamp("2023-01-01"))
@@ -420,3 +452,58 @@ def test_leverage_and_multi_bank_borrowing_rise_before_default(tables):
     bad = ((soon > snap) & (soon <= snap + pd.offsets.MonthEnd(12))).to_numpy()
     assert bad.sum() > 50
     assert banks[bad].mean() > banks[~bad].mean() + 0.05, (banks[bad].mean(), banks[~bad].mean())
+
+
+def test_evergreening_refinances_distressed_loans_early_and_delays_their_arrears(tables):
+    """借新还旧: a missed payment hidden by a new loan of the same lender before the old one's maturity; the books
+    stay current for months, then arrears surface (mostly) and the enterprise often defaults."""
+    raw, truth = tables
+    loans, lm = raw["loans"], raw["loan_monthly"]
+    prev = loans.set_index("loan_id")
+    linked = loans.dropna(subset=["renewed_from_loan_id"])
+    old = prev.loc[linked["renewed_from_loan_id"].to_numpy()]
+    early = linked[(linked["start_date"].dt.to_period("M").to_numpy() < old["maturity_date"].dt.to_period("M").to_numpy())
+                   & ~linked["renewed_without_repayment"].to_numpy()]
+    assert len(early) > 100
+    assert (old.loc[early["renewed_from_loan_id"], "lender"].to_numpy() == early["lender"].to_numpy()).all()
+    assert (old.loc[early["renewed_from_loan_id"], "collateral_type"].to_numpy() == early["collateral_type"].to_numpy()).all()
+    # current on the books in the month of the refinancing
+    at = early.assign(month_end=early["start_date"] + pd.offsets.MonthEnd(0)).merge(lm, on=["loan_id", "month_end"])
+    assert len(at) > 0.9 * len(early) and (at["days_past_due"] == 0).mean() > 0.95
+    # arrears surface months later: defaults of evergreened enterprises come 6-12 months after the refinancing
+    dm = truth["defaults"].set_index("enterprise_id")["default_month"]
+    e = early.assign(dm=early["enterprise_id"].map(dm)).dropna(subset=["dm"])
+    e = e[e["dm"] >= e["start_date"]]
+    delay = (e["dm"].dt.to_period("M") - e["start_date"].dt.to_period("M")).map(lambda x: x.n)
+    assert len(e) > 30 and 5 <= delay.median() <= 13, delay.describe()
+    # far riskier than ordinary renewals without repayment
+    rwr = loans[loans["renewed_without_repayment"]]
+    rate = {k: (df["enterprise_id"].map(dm) > df["start_date"]).mean() for k, df in (("ever", early), ("rwr", rwr))}
+    assert rate["ever"] > 3 * rate["rwr"], rate
+
+
+def test_births_and_exits_unrelated_to_loans(tables, city):
+    """About 10 % of the stock registers each year inside the window and 5 % of entities exit; enterprises have no
+    records before registering, exited ones none after leaving, and only enterprises without loans exit."""
+    raw, truth = tables
+    ent = raw["enterprises"]
+    months = sorted(truth["pd_true"]["month_end"].unique())
+    ws, years = pd.Timestamp(months[0]) - pd.offsets.MonthBegin(1), len(months) / 12
+    born = ent["registration_date"] >= ws
+    assert 0.08 < born.sum() / years / (~born).sum() < 0.12
+    ex = pd.read_parquet(city / "_truth" / "exits.parquet")
+    assert 0.04 < len(ex) / years / len(ent) < 0.06
+    assert not ex["enterprise_id"].isin(raw["loans"]["enterprise_id"]).any()
+    assert not ex["enterprise_id"].isin(truth["defaults"]["enterprise_id"]).any()
+    reg = ent.set_index("enterprise_id")["registration_date"] - pd.offsets.MonthBegin(1)
+    xm = ex.set_index("enterprise_id")["exit_month"]
+    for name, frame in (("tax_monthly", raw["tax_monthly"]), ("utilities_monthly", raw["utilities_monthly"]),
+                        ("social_insurance_monthly", raw["social_insurance_monthly"]), ("pd_true", truth["pd_true"])):
+        assert not (frame["month_end"] < frame["enterprise_id"].map(reg)).any(), name
+        assert not (frame["month_end"] >= frame["enterprise_id"].map(xm)).any(), name
+        assert frame["enterprise_id"].isin(ent.loc[born, "enterprise_id"]).any(), name
+    jud = raw["judicial_events"]
+    assert not (jud["event_date"] < jud["enterprise_id"].map(reg)).any()
+    first_loan = raw["loans"].groupby("enterprise_id")["start_date"].min()
+    newborn = first_loan[first_loan.index.isin(ent.loc[born, "enterprise_id"])]
+    assert len(newborn) > 100 and (newborn > newborn.index.map(reg)).all()

@@ -63,7 +63,7 @@ def test_spark_scores_equal_the_local_engine_row_for_row(spark, tmp_path):
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    from smecredit.data.simulator import simulate
+    from smecredit.simulation import simulate
 
     return simulate(400, 24, 12, tmp_path_factory.mktemp("spark_city") / "city")
 

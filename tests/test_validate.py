@@ -10,7 +10,7 @@ import pytest
 
 from smecredit.cli import main
 from smecredit.data import from_frames, load_raw, validate_raw
-from smecredit.data.simulator import simulate
+from smecredit.simulation import simulate
 from smecredit.exceptions import DataContractError
 
 

@@ -34,7 +34,7 @@ def simulate(
     """Simulate a city's SMEs: every raw table as Parquet, ground truth under OUT/_truth/."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from smecredit.data.simulator import simulate as run_simulation
+    from smecredit.simulation import simulate as run_simulation
     from smecredit.exceptions import OutputError
     from smecredit.io import check_writable
 

@@ -75,7 +75,7 @@ def stress(
     loaded = load_model(model)
     result = stress_test(loaded, load_raw(raw), as_of, months=months, lgd=lgd)
     if macro_enterprises:
-        from smecredit.validation.macro_stress import macro_stress
+        from smecredit.pipelines.macro_stress import macro_stress
 
         result["macro"] = macro_stress(loaded, n_enterprises=macro_enterprises, shock=macro_shock, seed=macro_seed,
                                        months=macro_months, lgd=lgd)

@@ -1,4 +1,4 @@
-"""Raw data: the data model (schemas), validation, loading and the city simulator."""
+"""Raw data: the data model (schemas), validation and loading (the city simulator is `smecredit.simulation`)."""
 
 from smecredit.data.loaders import RawData, from_frames, load_raw
 from smecredit.data.schemas import TABLES, TableSpec

@@ -180,7 +180,7 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
     stress_raw, stress_as_of : path and date, optional
         Raw data folder and snapshot of the sensitivity and stress test (:mod:`smecredit.pipelines.stress`).
     stress_macro : int, default 0
-        Enterprises of the two simulated cities of the macro-shock stress (:mod:`smecredit.validation.macro_stress`);
+        Enterprises of the two simulated cities of the macro-shock stress (:mod:`smecredit.pipelines.macro_stress`);
         0: not run.
     """
     from smecredit.registry import load_model
@@ -215,7 +215,7 @@ def run_report(model_uri: str, data_path: str | os.PathLike, out: str | os.PathL
             raise ConfigError("--stress-raw needs --stress-as-of DATE (the snapshot to stress)")
         stress = stress_test(model, load_raw(stress_raw), stress_as_of)
     if stress_macro:
-        from smecredit.validation.macro_stress import macro_stress
+        from smecredit.pipelines.macro_stress import macro_stress
 
         stress = stress or {"scenarios": [], "note": "No input stress was run (smecredit report --stress-raw RAW "
                                                      "--stress-as-of DATE)."}

@@ -34,7 +34,7 @@ DEFAULT_SHOCK = -0.9
 
 def _simulate(n: int, months: int, seed: int, end: str, shock: float, out):
     # the simulator's public entry point; only the macro scenario differs between the two cities
-    from smecredit.data.simulator import SimConfig, simulate
+    from smecredit.simulation import SimConfig, simulate
 
     return simulate(config=SimConfig(n_enterprises=n, months=months, seed=seed, end=end, macro_shock=shock), out=out)
 
