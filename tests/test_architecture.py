@@ -112,3 +112,10 @@ def test_only_the_simulator_itself_the_pipelines_and_the_cli_import_the_simulato
             if _stage(target) == "simulation" and own not in SIMULATION_IMPORTERS:
                 violations.append(f"{rel}:{line} ({own}) imports {target}")
     assert not violations, "\n".join(violations)
+
+
+def test_importing_the_data_layer_prints_no_third_party_warning():
+    """pandera imports pyspark.pandas when pyspark is installed, which warns about pandas 3 on every command."""
+    out = subprocess.run([sys.executable, "-W", "default", "-c", "import smecredit.data, smecredit.data.validate"],
+                         capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT.parent), "PATH": "/usr/bin:/bin"})
+    assert "Warning" not in out.stderr, out.stderr

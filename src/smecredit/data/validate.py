@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+with warnings.catch_warnings():  # pandera imports pyspark.pandas when pyspark is installed: it warns about pandas 3
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    import pandera.pandas as pa
 
 from smecredit.data import uscc
 from smecredit.data.schemas import TABLES, Column, TableSpec
@@ -210,7 +214,9 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, report: ValidationReport,
     typed = coerce_types(df, spec, report, reported)
     schema = pandera_schema(spec, today, columns=list(typed.columns))
     try:
-        schema.validate(typed, lazy=True)
+        with warnings.catch_warnings():  # pandera probes for pyspark.pandas, which warns about pandas 3 on import
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+            schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         for (column, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
