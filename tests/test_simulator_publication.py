@@ -77,3 +77,28 @@ def test_court_filings_are_published_weeks_later_enforcement_within_days(city):
     assert lag[law].between(30, 90).all() and lag[~law].between(1, 10).all()
     adm = _read(city, "admin_events")
     assert ((adm["available_date"] - adm["event_date"]).dt.days.between(1, 28)).all()  # 20 working days
+
+
+def test_features_of_the_simulated_city_use_only_what_was_published_by_the_snapshot(city):
+    """End to end on the simulator's own lags: the features at a snapshot equal those built from the tables
+    without any row published after it — and the lags do hide rows and move features (ignoring the column
+    would give other features), so the equality is not vacuous."""
+    from smecredit.data import from_frames, load_raw
+    from smecredit.features import build_features
+
+    raw = load_raw(city)
+    snapshot = pd.Timestamp("2024-12-31")
+    with_lags = build_features(raw, [snapshot], population="all")
+    published, hidden = {}, 0
+    for name, df in raw.tables.items():
+        if "available_date" in df.columns:
+            late = (df["available_date"] > snapshot).to_numpy()
+            ref = next((c for c in ("month_end", "event_date") if c in df.columns), None)
+            if ref is not None:  # rows about the past not yet published
+                hidden += int((late & (df[ref] <= snapshot).to_numpy()).sum())
+            df = df[~late].reset_index(drop=True)  # the column stays: a month not yet published is not a zero month
+        published[name] = df
+    assert hidden > 100
+    pd.testing.assert_frame_equal(with_lags, build_features(from_frames(published), [snapshot], population="all"))
+    no_lags = {n: d.drop(columns="available_date") if "available_date" in d.columns else d for n, d in raw.tables.items()}
+    assert not with_lags.equals(build_features(from_frames(no_lags), [snapshot], population="all"))
