@@ -1,7 +1,7 @@
 """``CreditModel``: a fitted PD model with calibration, master scale, points and reason codes.
 
 This is the object every later stage (reports, scoring, decisions) uses, through
-:func:`smecredit.models.load_model`. See docs/interfaces.md for the contract.
+:func:`smecredit.registry.load_model`. See docs/interfaces.md for the contract.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def directions_from_catalog(catalog: pd.DataFrame | None, names) -> dict[str, st
 class CreditModel:
     """A calibrated, graded PD model (``kind`` = ``"gbm"`` or ``"scorecard"``).
 
-    Build one with :func:`fit_credit_model`; load a saved one with :func:`smecredit.models.load_model`.
+    Build one with :func:`fit_credit_model`; load a saved one with :func:`smecredit.registry.load_model`.
 
     Attributes
     ----------
