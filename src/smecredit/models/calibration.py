@@ -25,6 +25,7 @@ from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
@@ -37,7 +38,7 @@ _METHODS = ("auto", "platt", "isotonic")
 
 
 def _brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
+    return float(brier_score_loss(y, p, labels=[0, 1]))  # labels: a fold may hold one class only
 
 
 class _Platt:
