@@ -42,6 +42,7 @@ from smecredit.exceptions import ConfigError, DataContractError
 from smecredit.io import atomic_path
 from smecredit.models import CreditModel, load_model
 from smecredit.models.credit_model import DEFAULT_FLAG
+from smecredit.scoring.ids import ID_COLUMNS, check_id_format
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def check_in_default(frame: pd.DataFrame, model: CreditModel) -> np.ndarray:
 
 
 #: The checks every chunk goes through; a row with any non-empty reason is rejected.
-DEFAULT_VALIDATORS: list[Validator] = [check_enterprise_id, check_numeric_features, check_in_default]
+DEFAULT_VALIDATORS: list[Validator] = [check_enterprise_id, check_id_format, check_numeric_features, check_in_default]
 
 
 def validate_chunk(frame: pd.DataFrame, model: CreditModel,
@@ -259,7 +260,7 @@ def score_chunk(model: CreditModel, table: pa.Table, first_row: int, *, pass_thr
                 ) -> tuple[pa.Table, pa.Table]:
     """Validate and score one chunk: ``(scores, rejects)`` Arrow tables (pure; no I/O)."""
     names = list(model.feature_names_) + ([DEFAULT_FLAG] if DEFAULT_FLAG in table.column_names else [])
-    extra = [c for c in ("enterprise_id",) if c in table.column_names and c not in names]
+    extra = [c for c in ID_COLUMNS if c in table.column_names and c not in names]
     frame = _features_frame(table, names + extra)
     reason = validate_chunk(frame, model, validators)
     bad = reason != ""
@@ -622,7 +623,7 @@ def run_score_job(model, input_path, out_dir, *, chunk_rows: int = DEFAULT_CHUNK
     manifest = start_manifest(folder, "score", {"pass_through": pass_through})
     _write_json(folder.dir / MANIFEST, manifest)
     needed = list(dict.fromkeys(pass_through + list(model.feature_names_)
-                                + [c for c in (DEFAULT_FLAG,) if c in src.columns]))
+                                + [c for c in (DEFAULT_FLAG, *ID_COLUMNS) if c in src.columns]))
     n_parts = None if src.rows is None else (src.rows + chunk_rows - 1) // chunk_rows
 
     def work(k, start, table):

@@ -26,6 +26,7 @@ from smecredit.exceptions import ConfigError
 from smecredit.io import atomic_path
 from smecredit.models import CreditModel
 from smecredit.models.credit_model import DEFAULT_FLAG
+from smecredit.scoring.ids import ID_COLUMNS
 from smecredit.scoring.job import (DEFAULT_VALIDATORS, MANIFEST, Validator, model_info,
                                    pass_through_columns, resolve_model, score_chunk)
 
@@ -129,7 +130,7 @@ def score_dataframe(model: CreditModel, df, out_dir, *, pass_through: list[str],
 
     out_dir = Path(out_dir)
     needed = list(dict.fromkeys(pass_through + list(model.feature_names_)
-                                + ([DEFAULT_FLAG] if DEFAULT_FLAG in df.columns else [])))
+                                + [c for c in (DEFAULT_FLAG, *ID_COLUMNS) if c in df.columns]))
     df = df.select(*needed)
     out_fields = [T.StructField(f.name, f.dataType) for f in df.schema.fields if f.name in pass_through]
     out_fields += [T.StructField("pd", T.DoubleType()), T.StructField("score", T.DoubleType()),
