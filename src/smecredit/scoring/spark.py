@@ -3,8 +3,9 @@
 Each Spark partition's Arrow batches go through :func:`smecredit.scoring.job.score_chunk` — the same
 validators and :meth:`CreditModel.predict` as the local job — inside ``mapInPandas``; the model travels
 to the executors with the task (it is a plain Python object). The output folder holds ``scores/`` and
-``rejects/`` (Parquet datasets written by Spark) and ``manifest.json`` with the counts. ``source_row`` is numbered as by the local job (row of the input, counted over the files in path order),
-from the hidden ``_metadata`` columns of each file split. The output folder is written all at once
+``rejects/`` (Parquet datasets written by Spark) and ``manifest.json`` with the counts. ``source_row`` is
+numbered as by the local job (row of the input, counted over the files in path order), from the hidden
+``_metadata`` columns of each file split. The output folder is written all at once
 (:class:`SparkJobFolder`): a rerun after a crash redoes the job, a rerun of a finished job does nothing.
 
 pyspark is an optional dependency (``pip install smecredit[spark]``); Java 17 must be installed.
