@@ -1,6 +1,6 @@
 """Benchmark of the batch scoring job (issue 16), beside the references in the same run.
 
-1. Simulate a city (--train-n enterprises × --months, quarterly snapshots), build features, train the
+1. Simulate a city (--train-n enterprises × --months, quarterly snapshots or --snapshots), build features, train the
    delivered GBM (``fit_credit_model(kind="gbm")`` with the catalogue directions, grouped by enterprise).
 2. Write a scoring input of --rows rows (feature rows of the city drawn with replacement, each with its
    own enterprise_id) as one Parquet file.
@@ -49,7 +49,7 @@ print(json.dumps({"wall_s": wall, "rows": res.manifest["rows_in"], "rejected": r
 """
 
 
-def _train(n: int, months: int, seed: int, tmp: Path, cache: Path | None = None):
+def _train(n: int, months: int, seed: int, tmp: Path, cache: Path | None = None, snapshots: str | None = None):
     """Train (or, with ``cache`` holding an earlier run's model and features, reload) the delivered GBM."""
     from smecredit.data import load_raw
     from smecredit.data.simulator import simulate
@@ -70,7 +70,7 @@ def _train(n: int, months: int, seed: int, tmp: Path, cache: Path | None = None)
         return model, cache / "gbm", feats, X, y
     t0 = time.perf_counter()
     raw = load_raw(simulate(n, months, seed, tmp / "city"))
-    feats = build_features(raw, every_snapshots(raw, "3M", min_history=12))
+    feats = build_features(raw, snapshots or every_snapshots(raw, "3M", min_history=12))
     feats = feats[feats["observable"]].reset_index(drop=True)
     t_feat = time.perf_counter() - t0
     types = feature_columns(feats, "bad")
@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--model-cache", type=Path, default=None,
                     help="folder keeping the trained model and its features for later runs (reused when present)")
+    ap.add_argument("--snapshots", default=None,
+                    help="training snapshots, e.g. 2023-12-31,2024-12-31 (default: quarterly after 12 months)")
     ap.add_argument("--train-only", action="store_true", help="train (into --model-cache) and stop")
     ap.add_argument("--no-reference", action="store_true", help="only the job runs (memory at 1M and 3M)")
     a = ap.parse_args()
@@ -139,7 +141,7 @@ def main() -> None:
     res: dict = {"load_average_start": os.getloadavg(), "cpus": os.cpu_count(), "args": vars(a) | {"json": None}}
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
         tmp = Path(tmp)
-        model, model_dir, feats, X, y = _train(a.train_n, a.months, a.seed, tmp, a.model_cache)
+        model, model_dir, feats, X, y = _train(a.train_n, a.months, a.seed, tmp, a.model_cache, a.snapshots)
         if a.train_only:
             return
         est = model.estimator_
