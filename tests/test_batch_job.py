@@ -21,7 +21,7 @@ from smecredit.data.uscc import make_codes
 from smecredit.models import load_model
 from smecredit.models.credit_model import fit_credit_model
 from smecredit.models.pyfunc import input_example, save_model
-from smecredit.scoring.ids import id_formats_of
+from smecredit.scoring.ids import id_formats_of, learn_id_format
 from smecredit.scoring.job import EXIT_ROWS_REJECTED, read_rejects, read_scores, run_score_job
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
@@ -164,6 +164,14 @@ def test_id_format_recorded_at_training_is_the_reference(tmp_path):
     assert res.exit_code == EXIT_ROWS_REJECTED and rej["source_row"].tolist() == [7, 8, 9]
     assert set(rej["reason"]) == {"enterprise_id: unseen id format (expected the training ids' format E[0-9]{5})"}
     assert len(read_scores(tmp_path / "job")) == 47
+
+
+def test_learned_id_formats_generalise_numbering_and_record_no_part_of_few_ids():
+    assert learn_id_format([f"E{i}" for i in range(1, 1000)]) == {"kind": "pattern", "patterns": ["E[0-9]{1,}"]}
+    assert learn_id_format(codes(30)) == {"kind": "uscc"}
+    # fewer than MIN_LITERAL ids of a shape: their letters are not recorded
+    assert learn_id_format(["ABC123", "ABC124"]) == {"kind": "pattern", "patterns": ["[A-Z]{3}[0-9]{3}"]}
+    assert learn_id_format([None, float("nan")]) is None
 
 
 def test_rerun_of_a_finished_job_does_nothing_and_says_so(model_dir, table, tmp_path, capsys):

@@ -35,9 +35,9 @@ from smecredit.io import atomic_path, check_writable, frame_fingerprint, read_ta
 from smecredit.models.credit_model import CreditModel, fit_credit_model
 from smecredit.models.dataset import check_finite, check_target, check_text_in_numeric, feature_columns
 from smecredit.models.pyfunc import input_example, log_model, save_model
+from smecredit.scoring.ids import id_formats_of
 from smecredit.validation.report import validate_predictions
 from smecredit.validation.scope import POPULATION_RULE, check_population, population_mask, scope_card
-from smecredit.scoring.ids import id_formats_of
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ The reference format of a column is
 A learned format is either ``{"kind": "uscc"}`` (every training id is a valid code) or
 ``{"kind": "pattern", "patterns": [...]}``: one regular expression per shape of the training ids, where a
 shape is the sequence of runs of digits, upper-case letters, lower-case letters and single other
-characters; a run of letters that never varies is kept literally (the ``E`` of ``E000123``), digits and
-varying letters become classes with the run lengths seen (``E[0-9]{6}``; a digit run of varying
-length has no upper bound: ``E[0-9]{1,}`` for ``E1`` … ``E999``). More than
+characters; a run of letters that never varies across at least :data:`MIN_LITERAL` ids is kept literally
+(the ``E`` of ``E000123``), digits and varying letters become classes with the run lengths seen
+(``E[0-9]{6}``; a digit run of varying length has no upper bound: ``E[0-9]{1,}`` for ``E1`` … ``E999``).
+More than
 :data:`MAX_SHAPES` shapes collapse to the lengths seen (``.{m,n}``). Missing values are not judged here
 (a missing ``enterprise_id`` is rejected by its own check). Reasons never quote the id itself.
 """
@@ -37,6 +38,8 @@ ID_COLUMNS = ("enterprise_id", "credit_code")
 DATA_MODEL_FORMATS = {c: {"kind": "uscc"} for c in ID_COLUMNS}
 #: Shapes kept as separate patterns; beyond, a format is the lengths seen.
 MAX_SHAPES = 16
+#: Ids of a shape needed before its constant letters are kept literally (no part of a lone id is recorded).
+MIN_LITERAL = 20
 
 _TOKEN = re.compile(r"[0-9]+|[A-Z]+|[a-z]+|[^0-9A-Za-z]", re.S)
 _CLASS = {"d": "[0-9]", "U": "[A-Z]", "l": "[a-z]"}
@@ -80,7 +83,7 @@ def learn_id_format(values: Iterable) -> dict | None:
             col = [r[i] for r in rows]
             if kind.startswith("="):
                 parts.append(re.escape(kind[1:]))
-            elif kind in ("U", "l") and len(set(col)) == 1:
+            elif kind in ("U", "l") and len(set(col)) == 1 and len(rows) >= MIN_LITERAL:
                 parts.append(re.escape(col[0]))
             else:
                 lo, hi = min(len(t) for t in col), max(len(t) for t in col)
