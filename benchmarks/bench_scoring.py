@@ -1,6 +1,6 @@
 """Benchmark of the batch scoring job (issue 16), beside the references in the same run.
 
-1. Simulate a city (--train-n enterprises × --months, quarterly snapshots), build features, train the
+1. Simulate a city (--train-n enterprises × --months, quarterly snapshots or --snapshots), build features, train the
    delivered GBM (``fit_credit_model(kind="gbm")`` with the catalogue directions, grouped by enterprise).
 2. Write a scoring input of --rows rows (feature rows of the city drawn with replacement, each with its
    own enterprise_id) as one Parquet file.
@@ -49,7 +49,8 @@ print(json.dumps({"wall_s": wall, "rows": res.manifest["rows_in"], "rejected": r
 """
 
 
-def _train(n: int, months: int, seed: int, tmp: Path):
+def _train(n: int, months: int, seed: int, tmp: Path, cache: Path | None = None, snapshots: str | None = None):
+    """Train (or, with ``cache`` holding an earlier run's model and features, reload) the delivered GBM."""
     from smecredit.data import load_raw
     from smecredit.simulation import simulate
     from smecredit.features import build_features, every_snapshots
@@ -58,9 +59,18 @@ def _train(n: int, months: int, seed: int, tmp: Path):
     from smecredit.models.dataset import feature_columns
     from smecredit.registry import input_example, save_model
 
+    from smecredit.registry import load_model
+
+    if cache is not None and (cache / "gbm").is_dir() and (cache / "features.parquet").is_file():
+        feats = pd.read_parquet(cache / "features.parquet")
+        model = load_model(cache / "gbm")
+        types = feature_columns(feats, "bad")
+        X, y = feats[list(types)], feats["bad"].astype(int).to_numpy()
+        print(f"reloaded the delivered GBM and {len(feats)} training rows from {cache}", flush=True)
+        return model, cache / "gbm", feats, X, y
     t0 = time.perf_counter()
     raw = load_raw(simulate(n, months, seed, tmp / "city"))
-    feats = build_features(raw, every_snapshots(raw, "3M", min_history=12))
+    feats = build_features(raw, snapshots or every_snapshots(raw, "3M", min_history=12))
     feats = feats[feats["observable"]].reset_index(drop=True)
     t_feat = time.perf_counter() - t0
     types = feature_columns(feats, "bad")
@@ -68,6 +78,10 @@ def _train(n: int, months: int, seed: int, tmp: Path):
     t0 = time.perf_counter()
     model = fit_credit_model(X, y, kind="gbm", catalog=feature_catalog(), groups=feats["enterprise_id"].to_numpy())
     t_fit = time.perf_counter() - t0
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        feats.to_parquet(cache / "features.parquet", index=False)
+        tmp = cache
     path = save_model(model, tmp / "gbm", example=input_example(model, X))
     est = model.estimator_
     print(f"city {n} x {months}: {len(feats)} training rows x {len(types)} features ({t_feat:.0f}s); delivered GBM "
@@ -76,13 +90,16 @@ def _train(n: int, months: int, seed: int, tmp: Path):
 
 
 def _input(feats: pd.DataFrame, rows: int, path: Path, seed: int) -> None:
+    from smecredit.data.uscc import make_codes
+
     rng = np.random.default_rng(seed)
     w = pq.ParquetWriter  # written in slices: the input itself need not fit in memory twice
     writer = None
     for lo in range(0, rows, 500_000):
         n = min(500_000, rows - lo)
         part = feats.iloc[rng.integers(0, len(feats), n)].reset_index(drop=True)
-        part["enterprise_id"] = [f"E{i:09d}" for i in range(lo, lo + n)]
+        # its own valid unified social credit code (the data model's id format, checked by the job)
+        part["enterprise_id"] = make_codes(np.arange(lo, lo + n), np.full(n, "330100"), np.full(n, "1"))
         import pyarrow as pa
 
         table = pa.Table.from_pandas(part, preserve_index=False)
@@ -109,6 +126,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chunk-rows", type=int, default=100_000)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--model-cache", type=Path, default=None,
+                    help="folder keeping the trained model and its features for later runs (reused when present)")
+    ap.add_argument("--snapshots", default=None,
+                    help="training snapshots, e.g. 2023-12-31,2024-12-31 (default: quarterly after 12 months)")
+    ap.add_argument("--train-only", action="store_true", help="train (into --model-cache) and stop")
     ap.add_argument("--no-reference", action="store_true", help="only the job runs (memory at 1M and 3M)")
     a = ap.parse_args()
     import lightgbm as lgb
@@ -119,7 +141,9 @@ def main() -> None:
     res: dict = {"load_average_start": os.getloadavg(), "cpus": os.cpu_count(), "args": vars(a) | {"json": None}}
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
         tmp = Path(tmp)
-        model, model_dir, feats, X, y = _train(a.train_n, a.months, a.seed, tmp)
+        model, model_dir, feats, X, y = _train(a.train_n, a.months, a.seed, tmp, a.model_cache, a.snapshots)
+        if a.train_only:
+            return
         est = model.estimator_
         res["model"] = {"trees": est.n_rounds_, "leaves": est.num_leaves, "features": len(model.feature_names_),
                         "training_rows": len(feats)}

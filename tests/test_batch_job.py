@@ -17,13 +17,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from smecredit.cli import main
-from smecredit.registry import load_model
+from smecredit.data.uscc import make_codes
 from smecredit.models.credit_model import fit_credit_model
-from smecredit.registry import input_example, save_model
+from smecredit.registry import input_example, load_model, save_model
+from smecredit.scoring.ids import id_formats_of, learn_id_format
 from smecredit.scoring.job import EXIT_ROWS_REJECTED, read_rejects, read_scores, run_score_job
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "external" / "german_credit.csv"
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def codes(n: int, start: int = 0) -> list[str]:
+    """``n`` valid unified social credit codes (the data model's enterprise_id)."""
+    return list(make_codes(np.arange(start, start + n), np.full(n, "330106"), np.full(n, "1")))
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,7 @@ def model_dir(tmp_path_factory):
 def table(tmp_path_factory):
     """German credit ×4 (4,000 rows) with enterprise and loan ids, as Parquet."""
     df = pd.concat([pd.read_csv(GERMAN).drop(columns="bad")] * 4, ignore_index=True)
-    df.insert(0, "enterprise_id", [f"E{i:06d}" for i in range(len(df))])
+    df.insert(0, "enterprise_id", codes(len(df)))
     df.insert(1, "loan_id", [f"L{i:06d}" for i in range(len(df))])
     df["branch"] = np.where(np.arange(len(df)) % 2 == 0, "north", "south")
     path = tmp_path_factory.mktemp("in") / "in.parquet"
@@ -77,7 +83,7 @@ def test_job_scores_every_row_like_the_model_in_partitions_with_a_manifest(model
 
 def test_bad_rows_go_to_rejects_with_reason_and_source_row_and_the_exit_code_says_so(model_dir, tmp_path, capsys):
     df = pd.read_csv(GERMAN).drop(columns="bad").head(300)
-    df.insert(0, "enterprise_id", [f"E{i:04d}" for i in range(len(df))])
+    df.insert(0, "enterprise_id", codes(len(df)))
     df["duration_in_month"] = df["duration_in_month"].astype(object)
     df.loc[7, "duration_in_month"] = "twelve"
     df["credit_amount"] = df["credit_amount"].astype("float64")
@@ -103,6 +109,68 @@ def test_bad_rows_go_to_rejects_with_reason_and_source_row_and_the_exit_code_say
     good["duration_in_month"] = good["duration_in_month"].astype("float64")
     np.testing.assert_allclose(scores["pd"].to_numpy(), load_model(model_dir).predict_pd(good), rtol=0, atol=1e-15)
     assert "rejected" in capsys.readouterr().err
+
+
+def test_unseen_enterprise_id_or_credit_code_format_goes_to_rejects(model_dir, tmp_path):
+    """No format recorded at training: the data model's (unified social credit codes, check character)."""
+    df = pd.read_csv(GERMAN).drop(columns="bad").head(200)
+    ids = codes(len(df))
+    ids[3] = "E000003"                      # an internal number where a code is expected
+    ids[60] = ids[60][:17] + ("0" if ids[60][17] != "0" else "1")  # wrong check character
+    ids[61] = ids[61][:10]                  # truncated
+    ids[62] = ids[62].lower()               # lower case is not in the GB 32100 alphabet
+    df.insert(0, "enterprise_id", ids)
+    cc = codes(len(df), start=10_000)
+    cc[150], cc[160] = "12345", None        # a missing credit code is not judged here
+    df.insert(1, "credit_code", cc)
+    inp = tmp_path / "in.parquet"
+    df.to_parquet(inp, index=False)
+    out = tmp_path / "job"
+    res = run_score_job(str(model_dir), inp, out, chunk_rows=64, workers=1)
+    assert res.exit_code == EXIT_ROWS_REJECTED
+    rej = read_rejects(out)
+    assert rej["source_row"].tolist() == [3, 60, 61, 62, 150]
+    assert rej["enterprise_id"].tolist() == [ids[i] for i in (3, 60, 61, 62, 150)]
+    want = "unseen id format (expected a unified social credit code: 18 characters, GB 32100-2015 check character)"
+    assert rej["reason"].tolist() == [f"enterprise_id: {want}"] * 4 + [f"credit_code: {want}"]
+    assert "credit_code" not in read_scores(out).columns  # a code that is not an id column is not copied out
+    assert sorted(read_scores(out)["source_row"].tolist() + rej["source_row"].tolist()) == list(range(200))
+    assert res.manifest["rows_in"] == 200 and res.manifest["rows_rejected"] == 5
+
+
+def test_id_format_recorded_at_training_is_the_reference(tmp_path):
+    """`smecredit train` records the format of the training ids; the job scores ids of that format and
+    rejects the others (here the training ids are internal numbers E00000 ..., not credit codes)."""
+    df = pd.read_csv(GERMAN)
+    df.insert(0, "enterprise_id", [f"E{i:05d}" for i in range(len(df))])
+    data = tmp_path / "train.csv"
+    df.to_csv(data, index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        mp.chdir(tmp_path)
+        assert main(["train", "--data", str(data), "--target", "bad", "--out", str(tmp_path / "m"),
+                     "--kind", "scorecard", "--no-compare", "--experiment", "ids"]) == 0
+    model = load_model(tmp_path / "m")
+    assert model.metadata_["id_formats"] == {"enterprise_id": {"kind": "pattern", "patterns": ["E[0-9]{5}"]}}
+    assert id_formats_of(df) == model.metadata_["id_formats"]
+    new = df.drop(columns="bad").head(50).copy()
+    new["enterprise_id"] = [f"E{i:05d}" for i in range(50_000, 50_050)]
+    new.loc[[7, 8, 9], "enterprise_id"] = [codes(1)[0], "E1234", "e00001"]
+    inp = tmp_path / "new.parquet"
+    new.to_parquet(inp, index=False)
+    res = run_score_job(str(tmp_path / "m"), inp, tmp_path / "job", workers=1)
+    rej = read_rejects(tmp_path / "job")
+    assert res.exit_code == EXIT_ROWS_REJECTED and rej["source_row"].tolist() == [7, 8, 9]
+    assert set(rej["reason"]) == {"enterprise_id: unseen id format (expected the training ids' format E[0-9]{5})"}
+    assert len(read_scores(tmp_path / "job")) == 47
+
+
+def test_learned_id_formats_generalise_numbering_and_record_no_part_of_few_ids():
+    assert learn_id_format([f"E{i}" for i in range(1, 1000)]) == {"kind": "pattern", "patterns": ["E[0-9]{1,}"]}
+    assert learn_id_format(codes(30)) == {"kind": "uscc"}
+    # fewer than MIN_LITERAL ids of a shape: their letters are not recorded
+    assert learn_id_format(["ABC123", "ABC124"]) == {"kind": "pattern", "patterns": ["[A-Z]{3}[0-9]{3}"]}
+    assert learn_id_format([None, float("nan")]) is None
 
 
 def test_rerun_of_a_finished_job_does_nothing_and_says_so(model_dir, table, tmp_path, capsys):

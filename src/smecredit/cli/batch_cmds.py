@@ -35,8 +35,10 @@ def run_batch(
 
         m = run_monthly_spark(model, raw, as_of, out, population=population, chunk_size=chunk_size,
                               master=spark_master)
-        console.print(f"{m['rows_in']} enterprises in, {m['rows_scored']} scored, {m['rows_rejected']} rejected → "
-                      f"{out}/scores (Spark, {m['master']})", highlight=False, soft_wrap=True)
+        done = "nothing to do: the job is already complete: " if m.get("already_complete") else ""
+        console.print(f"{done}{m['rows_in']} enterprises in, {m['rows_scored']} scored, "
+                      f"{m['rows_rejected']} rejected → {out}/scores (Spark, {m['master']})", highlight=False,
+                      soft_wrap=True)
         raise typer.Exit(10 if m["rows_rejected"] else 0)
     from smecredit.cli.job_progress import run_with_progress
     from smecredit.pipelines.monthly import run_monthly_job

@@ -92,7 +92,8 @@ def score(
         from smecredit.scoring.spark import score_spark
 
         m = score_spark(model, input, output, keep=keep, master=spark_master)
-        console.print(f"{m['rows_in']} rows in, {m['rows_scored']} scored, {m['rows_rejected']} rejected → "
+        done = "nothing to do: the job is already complete: " if m.get("already_complete") else ""
+        console.print(f"{done}{m['rows_in']} rows in, {m['rows_scored']} scored, {m['rows_rejected']} rejected → "
                       f"{output}/scores (Spark, {m['master']})", highlight=False, soft_wrap=True)
         raise typer.Exit(10 if m["rows_rejected"] else 0)
     if is_job_output(output):

@@ -18,6 +18,7 @@ from smecredit.pipelines.train_data import (TrainingData, duplicate_report, load
                                             split_data)
 from smecredit.validation.report import validate_predictions
 from smecredit.validation.scope import POPULATION_RULE, check_population, population_mask, scope_card
+from smecredit.scoring.ids import id_formats_of
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def fit_and_validate(data, target: str, *, kind: str, split: str | None, compare
     scope = scope_card(population, horizon_months=info.get("horizon_months") or td.manifest.get("horizon"),
                        n_rows=len(td.frame), n_excluded=n_excluded)
     meta = {"target": target, "data_source": str(td.source), "data_fingerprint": fingerprint, "developer": developer,
-            "scope": scope, "random_state": random_state, **info}
+            "scope": scope, "random_state": random_state, **info,
+            "id_formats": id_formats_of(train_df)}  # the batch job rejects ids of another format
     stage(f"fitting the {kind} on {len(train_df):,} rows")
     model = fit_credit_model(train_df[features], y_tr, kind=kind, catalog=td.catalog, calibration=calibration,
                              pd_floor=pd_floor, time_index=time_index, groups=groups, random_state=random_state, params=params,

@@ -3,17 +3,21 @@
 Each Spark partition's Arrow batches go through :func:`smecredit.scoring.job.score_chunk` — the same
 validators and :meth:`CreditModel.predict` as the local job — inside ``mapInPandas``; the model travels
 to the executors with the task (it is a plain Python object). The output folder holds ``scores/`` and
-``rejects/`` (Parquet datasets written by Spark) and ``manifest.json`` with the counts. Spark has no
-input row numbers, so the Spark output has no ``source_row`` column; rows are identified by the id
-columns. Resuming is Spark's business (a failed task is retried; a failed job is rerun as a whole).
+``rejects/`` (Parquet datasets written by Spark) and ``manifest.json`` with the counts. ``source_row`` is
+numbered as by the local job (row of the input, counted over the files in path order), from the hidden
+``_metadata`` columns of each file split. The output folder is written all at once
+(:class:`SparkJobFolder`): a rerun after a crash redoes the job, a rerun of a finished job does nothing.
 
 pyspark is an optional dependency (``pip install smecredit[spark]``); Java 17 must be installed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +30,7 @@ from smecredit.exceptions import ConfigError
 from smecredit.io import atomic_path
 from smecredit.models import CreditModel
 from smecredit.models.credit_model import DEFAULT_FLAG
+from smecredit.scoring.ids import ID_COLUMNS
 from smecredit.scoring.job import (DEFAULT_VALIDATORS, MANIFEST, Validator, model_info,
                                    pass_through_columns, resolve_model, score_chunk)
 
@@ -90,20 +95,95 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def new_job_folder(out_dir) -> Path:
-    """``out_dir`` as a Path; :class:`ConfigError` when it holds anything (a Spark job writes a new folder)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ConfigError(f"output folder {out_dir} is not empty; the Spark engine writes into a new folder")
-    return out_dir
+class SparkJobFolder:
+    """The output folder of a Spark job, written all at once (see docs/batch.md, "The same job on Spark").
+
+    Spark writes a dataset through its own committer (a task's files appear as the task commits), so a
+    partly written Spark output cannot be resumed partition by partition. The job therefore writes
+    ``scores/``, ``rejects/`` and ``manifest.json`` into a hidden staging folder beside ``out_dir``
+    (``.NAME.spark-JOBID.tmp``) and renames it to ``out_dir`` when everything is written: ``out_dir`` holds
+    a complete job or nothing. A rerun of the same job after a crash or ``kill -9`` removes the staging
+    folder of the interrupted run and runs the job again; a rerun of a finished job does nothing.
+    """
+
+    def __init__(self, out_dir, identity: dict):
+        self.dir = Path(out_dir)
+        self.identity = identity
+        self.job_id = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+        self.stage = self.dir.parent / f".{self.dir.name}.spark-{self.job_id[:16]}.tmp"
+
+    def open(self) -> dict | None:
+        """The manifest of the finished same job (nothing to do), else ``None`` after clearing the stage."""
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ConfigError(f"output {self.dir} exists and is not a folder")
+        man = self.dir / MANIFEST
+        if man.is_file():
+            try:
+                prev = json.loads(man.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise ConfigError(f"{man} is not valid JSON; delete the folder to restart the job") from exc
+            if prev.get("job_id") == self.job_id and prev.get("status") == "complete":
+                return prev
+            raise ConfigError(f"output folder {self.dir} holds another job (different input, model or settings); "
+                              "choose a new output folder or delete this one")
+        if self.dir.exists() and any(self.dir.iterdir()):
+            raise ConfigError(f"output folder {self.dir} is not empty and holds no {MANIFEST}; "
+                              "refusing to write a job into it")
+        if self.stage.exists():  # an interrupted run of this job: never visible, redone from the start
+            log.info("removing the partial output of an interrupted run (%s)", self.stage.name)
+            shutil.rmtree(self.stage)
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        return None
+
+    def commit(self, manifest: dict) -> None:
+        """Write the manifest into the stage and make the stage the output folder (one rename)."""
+        with atomic_path(self.stage / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        if self.dir.exists():
+            self.dir.rmdir()  # empty (checked in open)
+        os.replace(self.stage, self.dir)
+
+
+def spark_manifest(folder: SparkJobFolder, job: str, spark, n_scored: int, n_rej: int, t0: float, **extra) -> dict:
+    from smecredit import __version__
+
+    return {"job": job, "engine": "spark", "job_id": folder.job_id, "status": "complete",
+            "master": spark.sparkContext.master, **folder.identity, **extra,
+            "rows_in": int(n_scored + n_rej), "rows_scored": int(n_scored), "rows_rejected": int(n_rej),
+            "seconds": round(time.perf_counter() - t0, 3), "smecredit_version": __version__}
+
+
+def _input_listing(df, base: str) -> list:
+    """Relative names and sizes of the files Spark reads (part of the job's identity)."""
+    out = []
+    for u in sorted(df.inputFiles(), key=_path_key):
+        p = _uri_path(u)
+        try:
+            size = os.stat(p).st_size
+        except OSError:  # not on this machine's file system (HDFS, S3): the name only
+            size = None
+        out.append([os.path.relpath(p, base) if base else p, size])
+    return out
+
+
+def _uri_path(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    u = urlparse(uri)
+    return unquote(u.path) if u.scheme in ("file", "") else uri
+
+
+def _path_key(uri: str) -> tuple:
+    """Sort key of a file: the local job's order (``sorted`` of paths, part by part)."""
+    return Path(_uri_path(uri)).parts
 
 
 def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=None, master: str | None = None,
                 validators: Sequence[Validator] = DEFAULT_VALIDATORS) -> dict:
-    """Score ``input_path`` (Parquet file/folder or CSV) on Spark into ``out_dir``; return the manifest."""
+    """Score ``input_path`` (Parquet file/folder or CSV) on Spark into ``out_dir``; return the manifest
+    (with ``already_complete: True`` when the same job had finished there: nothing done)."""
     t0 = time.perf_counter()
     model, model_ref = resolve_model(model)
-    out_dir = new_job_folder(out_dir)
     spark = spark or spark_session(master)
     path = str(input_path)
     if path.endswith(".csv"):
@@ -111,51 +191,107 @@ def score_spark(model, input_path, out_dir, *, keep: Sequence[str] = (), spark=N
     else:
         df = spark.read.parquet(path)
     pass_through = pass_through_columns(df.columns, model, keep, path)
-    n_scored, n_rej = score_dataframe(model, df, out_dir, pass_through=pass_through, validators=validators)
-    manifest = {"job": "score", "engine": "spark", "status": "complete", "master": spark.sparkContext.master,
-                "input": {"path": path}, "model": model_info(model, model_ref), "keep": list(keep),
-                "pass_through": pass_through, "rows_in": int(n_scored + n_rej), "rows_scored": int(n_scored),
-                "rows_rejected": int(n_rej), "seconds": round(time.perf_counter() - t0, 3)}
-    with atomic_path(out_dir / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    return manifest
+    base = _uri_path(path) if os.path.isdir(_uri_path(path)) else os.path.dirname(_uri_path(path))
+    identity = {"input": {"path": path, "format": "csv" if path.endswith(".csv") else "parquet",
+                          "files": _input_listing(df, base)},
+                "model": model_info(model, model_ref), "keep": list(keep), "pass_through": pass_through,
+                "validators": [getattr(v, "__name__", repr(v)) for v in validators]}
+    folder = SparkJobFolder(out_dir, identity)
+    prev = folder.open()
+    if prev is not None:
+        return {**prev, "already_complete": True}
+    from pyspark.sql import functions as F
+
+    # the local job's row numbers: each file split (file, first byte) is read in order by one task
+    df = df.select("*", F.col("_metadata.file_path").alias("_file"),
+                   F.col("_metadata.file_block_start").alias("_block"))
+    n_scored, n_rej = score_dataframe(model, df, folder.stage, pass_through=pass_through, validators=validators,
+                                      keys=["_file", "_block"], key_order=lambda k: (_path_key(k[0]), k[1]))
+    folder.commit(spark_manifest(folder, "score", spark, n_scored, n_rej, t0))
+    return json.loads((folder.dir / MANIFEST).read_text(encoding="utf-8"))
+
+
+_POS = "_smecredit_pos"
 
 
 def score_dataframe(model: CreditModel, df, out_dir, *, pass_through: list[str],
-                    validators: Sequence[Validator] = DEFAULT_VALIDATORS) -> tuple[int, int]:
-    """Score the Spark DataFrame ``df`` into ``out_dir/scores`` and ``out_dir/rejects``; ``(scored, rejected)``."""
+                    validators: Sequence[Validator] = DEFAULT_VALIDATORS, keys: Sequence[str] = (),
+                    key_order=None) -> tuple[int, int]:
+    """Score the Spark DataFrame ``df`` into ``out_dir/scores`` and ``out_dir/rejects``; ``(scored, rejected)``.
+
+    ``source_row`` numbers the rows as the local job does: ``keys`` name columns grouping the rows into runs
+    that one task reads in order (a file split; a chunk of enterprises), ``key_order`` sorts the runs into
+    the input's order; a row's number is the rows of the runs before its own plus its position in its run
+    (column ``_smecredit_pos`` when ``df`` has it, else counted as the task reads the run).
+    """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     out_dir = Path(out_dir)
+    keys = list(keys)
+    given_pos = _POS in df.columns
     needed = list(dict.fromkeys(pass_through + list(model.feature_names_)
-                                + ([DEFAULT_FLAG] if DEFAULT_FLAG in df.columns else [])))
-    df = df.select(*needed)
-    out_fields = [T.StructField(f.name, f.dataType) for f in df.schema.fields if f.name in pass_through]
+                                + [c for c in (DEFAULT_FLAG, *ID_COLUMNS) if c in df.columns]))
+    df = df.select(*needed, *keys, *([_POS] if given_pos else []))
+    by_name = {f.name: f for f in df.schema.fields}
+    out_fields = [T.StructField(c, by_name[c].dataType) for c in pass_through]
+    out_fields += [T.StructField("source_row", T.LongType())]
     out_fields += [T.StructField("pd", T.DoubleType()), T.StructField("score", T.DoubleType()),
                    T.StructField("grade", T.StringType())]
     out_fields += [T.StructField(f"reason_{r}", T.StringType()) for r in (1, 2, 3)]
-    out_fields += [T.StructField(_REASON, T.StringType())]
+    out_fields += [T.StructField(_REASON, T.StringType())] + [T.StructField(k, by_name[k].dataType) for k in keys]
     schema = T.StructType(out_fields)
     checks = list(validators)
 
     def score_batches(batches):
+        seen: dict = {}  # rows of each run read so far by this task
         for pdf in batches:
-            table = pa.Table.from_pandas(pdf, preserve_index=False)
+            if given_pos:
+                pos = pdf[_POS].to_numpy(dtype="int64")
+            elif keys:
+                run = pd.Series(list(zip(*(pdf[k].tolist() for k in keys), strict=True)), dtype=object)
+                pos = run.groupby(run, sort=False).cumcount().to_numpy(dtype="int64")
+                pos = pos + np.array([seen.get(r, 0) for r in run.tolist()], dtype="int64")
+                for r, n in run.value_counts(sort=False).items():
+                    seen[r] = seen.get(r, 0) + int(n)
+            else:
+                pos = np.zeros(len(pdf), dtype="int64")
+            table = pa.Table.from_pandas(pdf[[c for c in needed]], preserve_index=False)
             scores, rejects = score_chunk(model, table, 0, pass_through=pass_through, validators=checks)
-            s = scores.drop(["source_row"]).to_pandas()
+            s = scores.to_pandas()
+            idx_s = s["source_row"].to_numpy()
+            s["source_row"] = pos[idx_s]
             s[_REASON] = None
-            r = rejects.drop(["source_row"]).to_pandas()
+            r = rejects.to_pandas()
+            idx_r = r["source_row"].to_numpy()
+            r["source_row"] = pos[idx_r]
             for c in ("pd", "score", "grade", "reason_1", "reason_2", "reason_3"):
                 r[c] = None
             r = r.rename(columns={"reason": _REASON})
+            for k in keys:
+                s[k] = pdf[k].to_numpy()[idx_s]
+                r[k] = pdf[k].to_numpy()[idx_r]
             out = pd.concat([s, r[s.columns]], ignore_index=True) if len(r) else s
-            yield _plain(out)
+            yield _plain(out[[f.name for f in out_fields]])
 
     scored = df.mapInPandas(score_batches, schema).persist()
     try:
-        good = scored.filter(F.col(_REASON).isNull()).drop(_REASON)
-        bad = scored.filter(F.col(_REASON).isNotNull()).select(*pass_through, F.col(_REASON).alias("reason"))
+        if keys:  # runs in input order → the number of rows before each run
+            counts = sorted(((tuple(row[k] for k in keys), row["count"]) for row in
+                             scored.groupBy(*keys).count().collect()), key=lambda kc: key_order(kc[0]))
+            firsts = np.concatenate([[0], np.cumsum([c for _, c in counts])[:-1]]).astype("int64") if counts else []
+            offsets = scored.sparkSession.createDataFrame(
+                [(*k, int(f)) for (k, _), f in zip(counts, firsts, strict=True)],
+                T.StructType([T.StructField(k, by_name[k].dataType) for k in keys]
+                             + [T.StructField("_first", T.LongType())]))
+            numbered = (scored.join(F.broadcast(offsets), on=keys)
+                        .withColumn("source_row", F.col("_first") + F.col("source_row")))
+        else:
+            numbered = scored
+        numbered = numbered.drop(*keys, "_first").sortWithinPartitions("source_row")
+        good = numbered.filter(F.col(_REASON).isNull()).drop(_REASON)
+        bad = numbered.filter(F.col(_REASON).isNotNull()).select("source_row", *pass_through,
+                                                                  F.col(_REASON).alias("reason"))
         good.write.mode("errorifexists").parquet(str(out_dir / "scores"))
         n_rej = bad.count()
         if n_rej:
