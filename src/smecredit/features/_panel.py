@@ -322,7 +322,8 @@ def yoy(panel: Panel, anchor: int, months: int) -> np.ndarray:
     """Year-on-year change of the sum over the last ``months`` months.
 
     Only months observed both this year and a year earlier are compared; NaN when none are or
-    when last year's sum is zero.
+    when last year's sum is zero. The families use :func:`yoy_registered` (NaN for enterprises registered
+    after the prior period began).
     """
     cur = panel.window(anchor, months)
     prev = panel.window(anchor, months, lag=12)

@@ -59,10 +59,11 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     for w in (1, 3, 6, 12):
         cols[f"elec_kwh_{w}m"] = nan_mean(elec.window(a, w))
     # short-term momentum: month on month (seasonal, but the most recent signal) and quarter on quarter
-    cols["elec_chg_1m"] = since_registration(raw, safe_ratio(cols["elec_kwh_1m"], nan_mean(elec.window(a, 1, lag=1))) - 1,
-                                             a - 1)
-    cols["elec_chg_3m"] = since_registration(raw, safe_ratio(cols["elec_kwh_3m"], nan_mean(elec.window(a, 3, lag=3))) - 1,
-                                             a - 5)
+    # (NaN when the earlier months start before registration: no prior period to compare with)
+    chg1 = safe_ratio(cols["elec_kwh_1m"], nan_mean(elec.window(a, 1, lag=1))) - 1
+    chg3 = safe_ratio(cols["elec_kwh_3m"], nan_mean(elec.window(a, 3, lag=3))) - 1
+    cols["elec_chg_1m"] = since_registration(raw, chg1, a - 1)
+    cols["elec_chg_3m"] = since_registration(raw, chg3, a - 5)
     cols["elec_vs_own_12m"] = safe_ratio(cols["elec_kwh_3m"], cols["elec_kwh_12m"])
     for w in (3, 6, 12):
         cols[f"elec_yoy_{w}m"] = yoy_registered(raw, elec, a, w)
