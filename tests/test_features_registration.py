@@ -14,6 +14,7 @@ import pytest
 from features_world import enterprise_ids, raw_of, world
 
 from smecredit.features import build_features
+from smecredit.features.catalog import feature_specs
 
 SNAP = pd.Timestamp("2024-12-31")
 MONTHLY = ("tax_monthly", "utilities_monthly", "social_insurance_monthly")
@@ -21,7 +22,7 @@ MONTHLY = ("tax_monthly", "utilities_monthly", "social_insurance_monthly")
 PRIOR_START = {
     "tax_sales_yoy_3m": "2023-10", "tax_sales_yoy_6m": "2023-07", "tax_sales_yoy_12m": "2023-01",
     "elec_yoy_3m": "2023-10", "elec_yoy_6m": "2023-07", "elec_yoy_12m": "2023-01",
-    "water_yoy_12m": "2023-01", "elec_chg_1m": "2024-11", "elec_chg_3m": "2024-07",
+    "water_yoy_12m": "2023-01", "gas_yoy_12m": "2023-01", "elec_chg_1m": "2024-11", "elec_chg_3m": "2024-07",
     "si_headcount_chg_6m": "2024-04", "si_headcount_chg_12m": "2023-10",
 }
 
@@ -115,3 +116,10 @@ def test_old_enterprises_unchanged_by_a_young_neighbour():
         "enterprise_id")
     others = [e for e in base.index if e != ids[2]]
     pd.testing.assert_frame_equal(young.loc[others], base.loc[others])
+
+
+def test_every_prior_period_feature_of_the_catalogue_is_covered():
+    """A new year-on-year or period-on-period feature must be added to the young-enterprise rule (and here)."""
+    compared = {s.name for s in feature_specs() if s.kind in ("change", "growth")}
+    # cr_balance_chg_12m: same rule, but the world's young firms have no loan a year earlier (NaN either way)
+    assert compared == set(PRIOR_START) | {"cr_balance_chg_12m"}
