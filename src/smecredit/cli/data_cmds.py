@@ -30,15 +30,21 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last month-end of the data."),
+    realistic: bool = typer.Option(
+        False, "--realistic",
+        help="The realistic city (SimConfig.realistic()): evergreening, births and exits on, micro-firm risk."),
 ) -> None:
     """Simulate a city's SMEs: every raw table as Parquet, ground truth under OUT/_truth/."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from smecredit.simulation import simulate as run_simulation
+    from smecredit.simulation.config import SimConfig
     from smecredit.exceptions import OutputError
     from smecredit.io import check_writable
 
     check_writable(out, is_dir=True)  # refused before any work
+    # the realistic preset with the sizes given here (an invalid one is refused before any work, exit 2)
+    cfg = SimConfig.realistic(n_enterprises=enterprises, months=months, seed=seed, end=end) if realistic else None
     if out.is_dir():  # replaced as a unit: only a folder of raw tables (or an empty one)
         other = sorted(p.name for p in out.iterdir() if p.name != "_truth" and p.suffix not in (".parquet", ".csv"))
         if other:
@@ -52,5 +58,9 @@ def simulate(
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        path = run_simulation(enterprises, months, seed, out, end=end, progress=report)
-    console.print(f"simulated {enterprises:,} enterprises × {months} months (seed {seed}) → {path}")
+        if cfg is not None:
+            path = run_simulation(out=out, config=cfg, progress=report)
+        else:
+            path = run_simulation(enterprises, months, seed, out, end=end, progress=report)
+    kind = "realistic city, " if realistic else ""
+    console.print(f"simulated {enterprises:,} enterprises × {months} months ({kind}seed {seed}) → {path}")

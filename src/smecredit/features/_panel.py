@@ -256,6 +256,18 @@ class PreparedRaw:
         return PreparedRaw(RawData(tables, self.raw.folder, list(self.raw.missing)), self.ids, month_ranges=ranges,
                            network=network_of(self), publication=publication, _codes=codes)
 
+    def registered_by_month(self, month: int) -> np.ndarray:
+        """True where the enterprise was registered on or before the first day of ``month``, so that its records
+        can cover that whole month (True when the registration date is unknown: nothing to compare against).
+
+        A feature comparing with a prior period (year-on-year growth, change against earlier months) is NaN
+        where this is False for the first month of the prior period: before registration there are no records,
+        and a partial first month or no month at all is not a prior period (see :func:`since_registration`).
+        """
+        reg = self.cached("reg_day", lambda: day_index(self.registry["registration_date"]))
+        first = float(np.datetime64(int(month), "M").astype("datetime64[D]").astype(np.int64))
+        return ~(reg > first)
+
     def data_months(self) -> tuple[int, int]:
         """First and last month covered by any monthly table."""
         ranges = [r for r in (self.month_range(t) for t in MONTHLY_TABLES if self.has(t)) if r is not None]
@@ -310,7 +322,8 @@ def yoy(panel: Panel, anchor: int, months: int) -> np.ndarray:
     """Year-on-year change of the sum over the last ``months`` months.
 
     Only months observed both this year and a year earlier are compared; NaN when none are or
-    when last year's sum is zero.
+    when last year's sum is zero. The families use :func:`yoy_registered` (NaN for enterprises registered
+    after the prior period began).
     """
     cur = panel.window(anchor, months)
     prev = panel.window(anchor, months, lag=12)
@@ -320,6 +333,18 @@ def yoy(panel: Panel, anchor: int, months: int) -> np.ndarray:
     out = safe_ratio(s_cur, s_prev) - 1.0
     out[both.sum(axis=1) == 0] = np.nan
     return out
+
+
+def since_registration(prep: PreparedRaw, values: np.ndarray, first_prior_month: int) -> np.ndarray:
+    """``values`` of a comparison with a prior period starting in month ``first_prior_month``, NaN for enterprises
+    registered after the first day of that month (the prior period lies, at least partly, before registration:
+    comparing with the zeros or absent months before it would read a newborn's start-up as growth)."""
+    return np.where(prep.registered_by_month(first_prior_month), values, np.nan)
+
+
+def yoy_registered(prep: PreparedRaw, panel: Panel, anchor: int, months: int) -> np.ndarray:
+    """:func:`yoy` of ``months`` months, NaN where the year-earlier months start before registration."""
+    return since_registration(prep, yoy(panel, anchor, months), anchor - 12 - months + 1)
 
 
 def empty_frame(prep: PreparedRaw, names: list[str]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.features._panel import (FeatureConfig, PreparedRaw, anchor_month, frame, nan_count, nan_mean,
-                                       nan_sum, safe_ratio, yoy)
+                                       nan_sum, safe_ratio, since_registration, yoy_registered)
 from smecredit.features.spec import FeatureSpec, missing_spec
 
 FAMILY = "consistency"
@@ -60,21 +60,21 @@ def consistency_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureC
     if raw.has("tax_monthly"):
         sales = raw.panel("tax_monthly", "invoiced_sales")
         sales12 = nan_sum(sales.window(a, 12))
-        sales_yoy = yoy(sales, a, 12)
+        sales_yoy = yoy_registered(raw, sales, a, 12)
         tax12 = nan_sum(raw.panel("tax_monthly", "tax_paid").window(a, 12))
         have["tax"] = nan_count(sales.window(a, 12)) > 0
         sales3, sales24 = nan_mean(sales.window(a, 3)), nan_mean(sales.window(a, 24))
     if raw.has("utilities_monthly"):
         elec = raw.panel("utilities_monthly", "electricity_kwh")
         elec12 = nan_sum(elec.window(a, 12))
-        elec_yoy = yoy(elec, a, 12)
+        elec_yoy = yoy_registered(raw, elec, a, 12)
         have["elec"] = nan_count(elec.window(a, 12)) > 0
         elec3, elec24 = nan_mean(elec.window(a, 3)), nan_mean(elec.window(a, 24))
     if raw.has("social_insurance_monthly"):
         head = raw.panel("social_insurance_monthly", "insured_headcount")
         head3 = nan_mean(head.window(a, 3))
-        head_yoy = safe_ratio(head3 - nan_mean(head.window(a, 3, lag=12)),
-                              np.maximum(nan_mean(head.window(a, 3, lag=12)), 1.0))
+        head_yoy = since_registration(raw, safe_ratio(head3 - nan_mean(head.window(a, 3, lag=12)),
+                                                      np.maximum(nan_mean(head.window(a, 3, lag=12)), 1.0)), a - 14)
         have["si"] = nan_count(head.window(a, 12)) > 0
     employees = raw.cached("employees", lambda: raw.registry["employees"].to_numpy(dtype=np.float64))
     months_elec = elec12 / 12.0

@@ -20,7 +20,8 @@ import pandas as pd
 from smecredit.data.reference import COLLATERAL_TYPES, RISK_CLASSES
 from smecredit.exceptions import DataContractError
 from smecredit.features._panel import (FeatureConfig, Panel, PreparedRaw, anchor_month, bincount, day_index, frame,
-                                       index_of, last_per_group, month_index, nan_max, safe_ratio, snapshot_day)
+                                       index_of, last_per_group, month_index, nan_max, safe_ratio, since_registration,
+                                       snapshot_day)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "credit"
@@ -175,7 +176,8 @@ def credit_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig
     cols["cr_utilisation"] = safe_ratio(balance, bincount(code, n, a["l_amount"][loan]))
     b_now = np.nan_to_num(p["balance"].at(am), nan=0.0)
     b_then = np.nan_to_num(p["balance"].at(am, lag=12), nan=0.0)
-    cols["cr_balance_chg_12m"] = safe_ratio(b_now - b_then, b_then)
+    # registered less than a year ago: no balance a year earlier to compare with
+    cols["cr_balance_chg_12m"] = since_registration(raw, safe_ratio(b_now - b_then, b_then), am - 12)
     cols["cr_dpd_now"] = np.nan_to_num(p["dpd"].at(am), nan=0.0)
     for w in (6, 12, 24):
         cols[f"cr_max_dpd_{w}m"] = np.nan_to_num(nan_max(p["dpd"].window(am, w)), nan=0.0)

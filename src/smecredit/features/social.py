@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.features._panel import (absent_source, FeatureConfig, PreparedRaw, anchor_month, frame, nan_count, nan_mean,
-                                       safe_ratio)
+                                       safe_ratio, since_registration)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "si"
@@ -42,6 +42,8 @@ def social_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig
         before = nan_mean(head.window(a, 3, lag=w))
         cols[f"si_headcount_chg_{w}m"] = safe_ratio(cols["si_headcount_3m"] - before, np.maximum(before, 1.0))
         cols[f"si_headcount_chg_{w}m"][np.isnan(before)] = np.nan
+        # the months compared with start before registration: no prior period
+        cols[f"si_headcount_chg_{w}m"] = since_registration(raw, cols[f"si_headcount_chg_{w}m"], a - w - 2)
     for w in (3, 12):
         cols[f"si_arrears_months_{w}m"] = np.nansum(arrears.window(a, w), axis=1)
     cols["si_arrears_now"] = np.nan_to_num(arrears.at(a), nan=0.0)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from smecredit.features._panel import (THREE_YEARS_DAYS, FeatureConfig, PreparedRaw, anchor_month, cv, day_index,
                                        frame, last_per_group, mean_per_group, month_index, nan_count, nan_mean,
-                                       nan_sum, rel_slope, snapshot_day, yoy)
+                                       nan_sum, rel_slope, snapshot_day, yoy_registered)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "tax"
@@ -54,7 +54,7 @@ def tax_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -
         for w in (3, 6, 12):
             cols[f"tax_sales_{w}m"] = nan_mean(sales.window(a, w))
         for w in (3, 6, 12):
-            cols[f"tax_sales_yoy_{w}m"] = yoy(sales, a, w)
+            cols[f"tax_sales_yoy_{w}m"] = yoy_registered(raw, sales, a, w)
         for w in (12, 24):
             cols[f"tax_sales_trend_{w}m"] = rel_slope(sales.window(a, w))
         for w in (12, 24):

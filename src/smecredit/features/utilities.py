@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from smecredit.features._panel import (FeatureConfig, PreparedRaw, absent_source, anchor_month, cv, frame, nan_count,
-                                       nan_mean, safe_ratio, yoy)
+                                       nan_mean, safe_ratio, since_registration, yoy_registered)
 from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 
 FAMILY = "utilities"
@@ -59,11 +59,14 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     for w in (1, 3, 6, 12):
         cols[f"elec_kwh_{w}m"] = nan_mean(elec.window(a, w))
     # short-term momentum: month on month (seasonal, but the most recent signal) and quarter on quarter
-    cols["elec_chg_1m"] = safe_ratio(cols["elec_kwh_1m"], nan_mean(elec.window(a, 1, lag=1))) - 1
-    cols["elec_chg_3m"] = safe_ratio(cols["elec_kwh_3m"], nan_mean(elec.window(a, 3, lag=3))) - 1
+    # (NaN when the earlier months start before registration: no prior period to compare with)
+    chg1 = safe_ratio(cols["elec_kwh_1m"], nan_mean(elec.window(a, 1, lag=1))) - 1
+    chg3 = safe_ratio(cols["elec_kwh_3m"], nan_mean(elec.window(a, 3, lag=3))) - 1
+    cols["elec_chg_1m"] = since_registration(raw, chg1, a - 1)
+    cols["elec_chg_3m"] = since_registration(raw, chg3, a - 5)
     cols["elec_vs_own_12m"] = safe_ratio(cols["elec_kwh_3m"], cols["elec_kwh_12m"])
     for w in (3, 6, 12):
-        cols[f"elec_yoy_{w}m"] = yoy(elec, a, w)
+        cols[f"elec_yoy_{w}m"] = yoy_registered(raw, elec, a, w)
     cols["elec_cv_12m"] = cv(elec.window(a, 12))
     cols["elec_drop_sa_3m"] = cols["elec_yoy_12m"] - cols["elec_yoy_3m"]
     w6 = elec.window(a, 6)
@@ -71,9 +74,9 @@ def utilities_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureCon
     in_data = ((months >= elec.m0) & (months <= raw.published_through(SRC, snapshot)))[None, :]
     cols["elec_zero_months_6m"] = ((np.isnan(w6) | (w6 == 0)) & in_data).sum(axis=1).astype(np.float64)
     cols["water_m3_12m"] = nan_mean(water.window(a, 12))
-    cols["water_yoy_12m"] = yoy(water, a, 12)
+    cols["water_yoy_12m"] = yoy_registered(raw, water, a, 12)
     cols["gas_m3_12m"] = nan_mean(gas.window(a, 12))
-    cols["gas_yoy_12m"] = yoy(gas, a, 12)
+    cols["gas_yoy_12m"] = yoy_registered(raw, gas, a, 12)
     missing = nan_count(elec.window(a, 12)) == 0
     for n in names[:-1]:
         if n != "elec_zero_months_6m":
