@@ -164,9 +164,10 @@ class SimConfig(BaseModel):
     def realistic(cls, **fields: Any) -> SimConfig:
         """The city with every issue-14 mechanism on (``REALISTIC``; ``fields`` override it).
 
-        The defaults keep them off for now: the features, monitoring and model tests are tuned to the
-        default city, and the features do not yet handle newborn enterprises' partial histories
-        (docs/simulator.md, "Mechanisms off by default").
+        The defaults keep them off for now: the monitoring, stress and model tests and the benchmark figures
+        are tuned to the default city (docs/simulator.md, "Mechanisms off by default"). The features handle
+        newborn enterprises' partial histories (a comparison with a period before registration is missing).
+        ``smecredit simulate --realistic`` writes this city.
         """
         return cls(**(REALISTIC | fields))
 
