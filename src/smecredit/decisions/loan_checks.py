@@ -12,9 +12,10 @@ import math
 import pandas as pd
 
 from smecredit.data.reference import COLLATERAL_TYPES
-from smecredit.decisions.policy import LendingPolicy
+from smecredit.decisions.policy_model import LendingPolicy
 from smecredit.decisions.risk_sharing import round_down
-from smecredit.decisions.rules import RuleResult, grade_number, persons_zh
+from smecredit.decisions.rules_common import RuleResult, grade_number
+from smecredit.decisions.rules_credit import persons_zh
 
 SECURED = ("real_estate", "movable_property", "ip_pledge", "receivables")
 #: Chinese names of the new-loan checks.

@@ -3,7 +3,7 @@
 A :class:`RiskShareStructure` gives each party (:data:`PARTIES`) a share of the loss, summing to 1,
 checked against the bounds of the scheme it comes from. The money computed with a scheme (expected
 loss, its split, 代偿 cash flows) is in :mod:`smecredit.decisions.risk_sharing`, which re-exports
-every name of this module.
+every public name of this module.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.policy_model import RenewalPolicy
 from smecredit.decisions.rules_common import (EPS, STATUSES, RuleResult, grade_number, no_vat, operating_changes,
                                               primary_change)
 from smecredit.decisions.rules_credit import (persons_zh, r08_credit, r09_misuse, r10_risk_class, r11_new_loan_criteria,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.policy_model import RenewalPolicy
 
 #: Tolerance of threshold comparisons on ratios (so a fall of exactly 30% is "30%", not 30.0000000001%).
 EPS = 1e-9

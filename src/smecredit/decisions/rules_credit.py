@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 
 from smecredit.data.reference import PERSON_ROLES
-from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.policy_model import RenewalPolicy
 from smecredit.decisions.rules_common import RuleResult, _missing, _na, _yuan, grade_number
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from smecredit.data.reference import PRODUCTS, SIZE_CLASSES
-from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.policy_model import RenewalPolicy
 from smecredit.decisions.rules_common import (_NAMES_ZH, _TABLES, EPS, RuleResult, _date, _missing, _na, _pct, _yuan,
                                               no_vat, operating_changes, primary_change)
 

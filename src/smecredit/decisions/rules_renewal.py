@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from smecredit.data.reference import COLLATERAL_TYPES
-from smecredit.decisions.policy import RenewalPolicy
+from smecredit.decisions.policy_model import RenewalPolicy
 from smecredit.decisions.risk_sharing import round_down
 from smecredit.decisions.rules_common import (_NAMES_ZH, EPS, RuleResult, _date, _missing, _na, _pct, _yuan,
                                               primary_change)
