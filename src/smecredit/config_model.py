@@ -19,15 +19,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from smecredit.exceptions import ConfigError
 
 
-def config_problems(exc: ValidationError, what: str) -> str:
-    """One line per invalid field of ``exc`` (``field: message``), headed by ``invalid <what>``."""
+def config_problems(exc: ValidationError, what: str, *, show_input: bool = False) -> str:
+    """One line per invalid field of ``exc`` (``field: message``, plus ``(got value)`` with ``show_input``),
+    headed by ``invalid <what>``."""
     lines = [f"invalid {what}: {exc.error_count()} problem(s)"]
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
-        lines.append(f"  - {loc}: {msg}")
+        lines.append(f"  - {loc}: {msg} (got {err.get('input')!r})" if show_input else f"  - {loc}: {msg}")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from smecredit.config_model import config_problems
 from smecredit.exceptions import ConfigError
 
 
@@ -76,11 +77,4 @@ class FeatureConfig(BaseModel):
 
 def format_config_errors(exc: ValidationError, what: str) -> str:
     """Every pydantic error of ``exc``, one line per field: ``field: message (got value)``."""
-    lines = [f"invalid {what}: {exc.error_count()} problem(s)"]
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        lines.append(f"  - {loc}: {msg} (got {err.get('input')!r})")
-    return "\n".join(lines)
+    return config_problems(exc, what, show_input=True)
