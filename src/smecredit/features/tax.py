@@ -19,7 +19,11 @@ from smecredit.features.spec import FeatureSpec, missing_spec, windowed
 FAMILY = "tax"
 SRC = "tax_monthly"
 GRADE_RANK = {"A": 1.0, "B": 2.0, "M": 3.0, "C": 4.0, "D": 5.0}
-GRADE_LABELS = {g: (g, g) for g in GRADE_RANK}
+#: The category tax_grade is capped at C: D (a grade lenders rarely lend to, so often absent from training
+#: panels) reads as the worst known level, not as a category unseen in training and scored as missing; the
+#: full scale stays in tax_grade_rank (A=1 … D=5). See docs/features.md.
+GRADE_CATEGORY_CAP = "C"
+GRADE_LABELS = {g: (g, g) for g in GRADE_RANK if GRADE_RANK[g] <= GRADE_RANK[GRADE_CATEGORY_CAP]}
 
 SPECS: list[FeatureSpec] = [
     *windowed("tax_sales_{w}m", (3, 6, 12), family=FAMILY, source=SRC, kind="level",
@@ -90,8 +94,8 @@ def tax_features(raw: PreparedRaw, snapshot: pd.Timestamp, cfg: FeatureConfig) -
 
 
 def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Latest tax grade published on or before the snapshot, its rank, and the mean rank of the grades
-    published in the 3 years (1,096 days) up to the snapshot (None / NaN when none)."""
+    """Latest tax grade published on or before the snapshot (capped at C), its rank (A=1 … D=5), and the mean
+    rank of the grades published in the 3 years (1,096 days) up to the snapshot (None / NaN when none)."""
     grade = np.full(raw.n, None, dtype=object)
     rank = np.full(raw.n, np.nan)
     df = raw.table("tax_credit_annual")
@@ -105,7 +109,8 @@ def _tax_grade(raw: PreparedRaw, snapshot: pd.Timestamp) -> tuple[np.ndarray, np
     rank = last_per_group(codes[known], [day[known], year[known]], raw.n, r[known])
     ok = ~np.isnan(rank)
     letters = np.array(list(GRADE_RANK), dtype=object)
-    grade[ok] = letters[rank[ok].astype(np.int64) - 1]
+    capped = np.minimum(rank[ok], GRADE_RANK[GRADE_CATEGORY_CAP])  # D in the category is C (see GRADE_CATEGORY_CAP)
+    grade[ok] = letters[capped.astype(np.int64) - 1]
     recent = known & (day > snapshot_day(snapshot) - THREE_YEARS_DAYS)
     return grade, rank, mean_per_group(codes[recent], raw.n, r[recent])
 
