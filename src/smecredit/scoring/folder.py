@@ -6,6 +6,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -79,6 +80,35 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
+def job_id_of(identity: dict) -> str:
+    """The id of a job: SHA-256 of its identity (input, model, settings) as sorted JSON."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def previous_manifest(out_dir: Path, job_id: str, *, visible_only: bool = False) -> dict | None:
+    """The manifest of the job ``job_id`` already in ``out_dir`` (``None`` when there is none yet).
+
+    Refused (:class:`ConfigError`) when ``out_dir`` is not a folder, its manifest is not JSON or belongs
+    to another job, or it holds files but no manifest (hidden ones ignored with ``visible_only``).
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"output {out_dir} exists and is not a folder")
+    man = out_dir / MANIFEST
+    if man.is_file():
+        try:
+            prev = json.loads(man.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigError(f"{man} is not valid JSON; delete the folder to restart the job") from exc
+        if prev.get("job_id") != job_id:
+            raise ConfigError(f"output folder {out_dir} holds another job (different input, model or "
+                              "settings); choose a new output folder or delete this one")
+        return prev
+    if out_dir.exists() and any(p for p in out_dir.iterdir() if not (visible_only and p.name.startswith("."))):
+        raise ConfigError(f"output folder {out_dir} is not empty and holds no {MANIFEST}; "
+                          "refusing to write a job into it")
+    return None
+
+
 def part_name(k: int) -> str:
     return f"part-{k:05d}.parquet"
 
@@ -89,34 +119,18 @@ class JobFolder:
     def __init__(self, out_dir, identity: dict):
         self.dir = Path(out_dir)
         self.identity = identity
-        self.job_id = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+        self.job_id = job_id_of(identity)
         self.scores = self.dir / "scores"
         self.rejects = self.dir / "rejects"
         self.previous: dict | None = None
 
     def open(self) -> dict | None:
         """Check the folder; return the previous manifest (or ``None`` for a fresh job)."""
-        if self.dir.exists() and not self.dir.is_dir():
-            raise ConfigError(f"output {self.dir} exists and is not a folder")
-        man = self.dir / MANIFEST
-        if man.is_file():
-            try:
-                prev = json.loads(man.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise ConfigError(f"{man} is not valid JSON; delete the folder to restart the job") from exc
-            if prev.get("job_id") != self.job_id:
-                raise ConfigError(f"output folder {self.dir} holds another job (different input, model or "
-                                  "settings); choose a new output folder or delete this one")
-            self.previous = prev
-        elif self.dir.exists() and any(p for p in self.dir.iterdir() if not p.name.startswith(".")):
-            raise ConfigError(f"output folder {self.dir} is not empty and holds no {MANIFEST}; "
-                              "refusing to write a job into it")
+        self.previous = previous_manifest(self.dir, self.job_id, visible_only=True)
         for d in (self.dir, self.scores, self.rejects):
             d.mkdir(parents=True, exist_ok=True)
             for stale in d.glob(".*.tmp"):  # temporary files of a killed run: never visible, removed
                 if stale.is_dir():
-                    import shutil
-
                     shutil.rmtree(stale, ignore_errors=True)
                 else:
                     stale.unlink(missing_ok=True)

@@ -13,7 +13,6 @@ pyspark is an optional dependency (``pip install smecredit[spark]``); Java 17 mu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from smecredit.exceptions import ConfigError
 from smecredit.io import atomic_path
 from smecredit.models import CreditModel
 from smecredit.models.credit_model import DEFAULT_FLAG
+from smecredit.scoring.folder import job_id_of, previous_manifest
 from smecredit.scoring.ids import ID_COLUMNS
 from smecredit.scoring.job import (DEFAULT_VALIDATORS, MANIFEST, Validator, model_info,
                                    pass_through_columns, resolve_model, score_chunk)
@@ -109,26 +109,16 @@ class SparkJobFolder:
     def __init__(self, out_dir, identity: dict):
         self.dir = Path(out_dir)
         self.identity = identity
-        self.job_id = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+        self.job_id = job_id_of(identity)
         self.stage = self.dir.parent / f".{self.dir.name}.spark-{self.job_id[:16]}.tmp"
 
     def open(self) -> dict | None:
         """The manifest of the finished same job (nothing to do), else ``None`` after clearing the stage."""
-        if self.dir.exists() and not self.dir.is_dir():
-            raise ConfigError(f"output {self.dir} exists and is not a folder")
-        man = self.dir / MANIFEST
-        if man.is_file():
-            try:
-                prev = json.loads(man.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise ConfigError(f"{man} is not valid JSON; delete the folder to restart the job") from exc
-            if prev.get("job_id") == self.job_id and prev.get("status") == "complete":
+        prev = previous_manifest(self.dir, self.job_id)
+        if prev is not None:
+            if prev.get("status") == "complete":
                 return prev
-            raise ConfigError(f"output folder {self.dir} holds another job (different input, model or settings); "
-                              "choose a new output folder or delete this one")
-        if self.dir.exists() and any(self.dir.iterdir()):
-            raise ConfigError(f"output folder {self.dir} is not empty and holds no {MANIFEST}; "
-                              "refusing to write a job into it")
+            raise ConfigError(f"output folder {self.dir} holds an unfinished job; delete it to restart the job")
         if self.stage.exists():  # an interrupted run of this job: never visible, redone from the start
             log.info("removing the partial output of an interrupted run (%s)", self.stage.name)
             shutil.rmtree(self.stage)
