@@ -125,8 +125,7 @@ def monitor(model, baseline: pd.DataFrame, current: pd.DataFrame, *, development
     DataContractError
         A sample is empty, lacks model features, or has a non-0/1 target.
     """
-    s = settings or MonitorSettings()
-    s.check()
+    s = settings or MonitorSettings()  # validated when constructed (frozen pydantic model)
     features = list(model.feature_names_)
     target = model.metadata_.get("target") or "bad"
     for label, frame in (("baseline", baseline), ("current", current)):

@@ -99,8 +99,7 @@ def build_report(model, data: ReportData, *, identity: dict, reference: pd.DataF
         Result of :func:`smecredit.pipelines.stress.stress_test` (sensitivity and stress subsection).
     """
     stage = progress or (lambda name: None)
-    settings = settings or ReportSettings()
-    settings.check()
+    settings = settings or ReportSettings()  # validated when constructed (frozen pydantic model)
     frame = data.frame
     if len(frame) == 0:
         raise DataContractError(f"report data {data.source} have no rows")
