@@ -31,8 +31,8 @@ def simulate(
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last month-end of the data."),
     realistic: bool = typer.Option(
-        False, "--realistic",
-        help="The realistic city (SimConfig.realistic()): evergreening, births and exits on, micro-firm risk."),
+        False, "--realistic", hidden=True,
+        help="Kept for older commands: every mechanism (evergreening, births, exits) is on by default."),
 ) -> None:
     """Simulate a city's SMEs: every raw table as Parquet, ground truth under OUT/_truth/."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -43,8 +43,9 @@ def simulate(
     from smecredit.io import check_writable
 
     check_writable(out, is_dir=True)  # refused before any work
-    # the realistic preset with the sizes given here (an invalid one is refused before any work, exit 2)
-    cfg = SimConfig.realistic(n_enterprises=enterprises, months=months, seed=seed, end=end) if realistic else None
+    # an invalid setting is refused before any work (exit 2); --realistic is the default city since session 6
+    del realistic
+    cfg = SimConfig(n_enterprises=enterprises, months=months, seed=seed, end=end)
     if out.is_dir():  # replaced as a unit: only a folder of raw tables (or an empty one)
         other = sorted(p.name for p in out.iterdir() if p.name != "_truth" and p.suffix not in (".parquet", ".csv"))
         if other:
@@ -58,9 +59,5 @@ def simulate(
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        if cfg is not None:
-            path = run_simulation(out=out, config=cfg, progress=report)
-        else:
-            path = run_simulation(enterprises, months, seed, out, end=end, progress=report)
-    kind = "realistic city, " if realistic else ""
-    console.print(f"simulated {enterprises:,} enterprises × {months} months ({kind}seed {seed}) → {path}")
+        path = run_simulation(out=out, config=cfg, progress=report)
+    console.print(f"simulated {enterprises:,} enterprises × {months} months (seed {seed}) → {path}")

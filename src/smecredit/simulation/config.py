@@ -57,14 +57,14 @@ class SimConfig(BaseModel):
     forbearance_share: float = _share(0.5)
     # evergreening (借新还旧): a share of missed payments hidden by a new loan for a while (mean months), after
     # which the spell ends in arrears (logit shift over the 1–30 roll rate) or, for recovered firms, a cure
-    evergreen_share: float = _share(0.0)
+    evergreen_share: float = _share(0.2)
     evergreen_months: float = Field(9.0, ge=1.0, le=36.0)
     evergreen_surface: float = 1.5
     # population dynamics unrelated to loans: births (share of the stock a year registering in the window)
     # and exits of enterprises without bank loans (share of all entities a year)
-    birth_rate: float = Field(0.0, ge=0.0, le=1.0)
-    exit_rate: float = Field(0.0, ge=0.0, le=0.5)
-    micro_risk: float = 0.25  # static risk (logit) of micro enterprises over small ones
+    birth_rate: float = Field(0.10, ge=0.0, le=1.0)
+    exit_rate: float = Field(0.05, ge=0.0, le=0.5)
+    micro_risk: float = 0.45  # static risk (logit) of micro enterprises over small ones
     burn_in: int = Field(12, ge=0, le=120)  # months simulated before the window: a delinquent stock at the start
     writeoff_months: tuple[int, int] = (2, 6)  # defaulted loans written off or disposed after this many months
     guarantee_cluster_share: float = _share(0.15)  # of companies in manufacturing, construction, trade, transport
@@ -162,23 +162,17 @@ class SimConfig(BaseModel):
 
     @classmethod
     def realistic(cls, **fields: Any) -> SimConfig:
-        """The city with every issue-14 mechanism on (``REALISTIC``; ``fields`` override it).
+        """The city with every issue-14 mechanism on: since session 6 this is the default, ``SimConfig(**fields)``.
 
-        The defaults keep them off for now: the monitoring, stress and model tests and the benchmark figures
-        are tuned to the default city (docs/simulator.md, "Mechanisms off by default"). The features handle
-        newborn enterprises' partial histories (a comparison with a period before registration is missing).
-        ``smecredit simulate --realistic`` writes this city.
+        Kept so that code written against the earlier API (when evergreening, births and exits were off by
+        default) still runs and gives the same city as ``SimConfig(**fields)``.
         """
-        return cls(**(REALISTIC | fields))
+        return cls(**fields)
 
     @property
     def downturn_on(self) -> bool:
         """Whether the optional industry downturn is configured (both its industry and start month)."""
         return self.downturn_industry is not None or self.downturn_start is not None
-
-
-# evergreening, births, exits, and the micro-firm risk that keeps PD differing by size among borrowers with them
-REALISTIC: dict[str, Any] = {"evergreen_share": 0.2, "birth_rate": 0.10, "exit_rate": 0.05, "micro_risk": 0.45}
 
 
 def _cross_field_problems(data: dict) -> list[tuple[str, str]]:
