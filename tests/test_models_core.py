@@ -387,3 +387,22 @@ def test_cv_folds_never_split_one_enterprise_across_train_and_validation():
         assert 0.1 < y[valid_idx].mean() < 0.3
     plain = cv_folds(3, y, None, 0)
     assert any(set(groups[a]) & set(groups[b]) for a, b in plain)
+
+
+def test_gbm_with_fewer_defaults_than_cv_folds_fits_with_fixed_shrinkage_and_no_warning(recwarn):
+    from smecredit.models.linear_base import FEW_EVENTS_C
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"x1": rng.normal(size=300), "x2": rng.normal(size=300)})
+    for n_bad in (1, 2):
+        y = np.zeros(300, dtype=int)
+        y[np.argsort(X["x1"].to_numpy())[-n_bad:]] = 1
+        model = GBMPD(n_rounds=5).fit(X, y)
+        assert model.linear_.C_ == FEW_EVENTS_C
+        pd_ = model.predict_proba(X)[:, 1]
+        assert np.isfinite(pd_).all() and pd_[y == 1].mean() > pd_[y == 0].mean()
+    # with enough defaults, C is still chosen by cross-validation
+    y = (X["x1"] + rng.normal(size=300) > 1.5).astype(int).to_numpy()
+    assert y.sum() >= 10
+    assert GBMPD(n_rounds=5).fit(X, y).linear_.C_ in np.logspace(-4, 4, 8)
+    assert not [w for w in recwarn if "least populated class" in str(w.message)]

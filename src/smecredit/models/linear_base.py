@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 SIGN = {"up": 1, "down": -1}
 
 
+_CV_FOLDS = 3
+FEW_EVENTS_C = 0.1  # L2 strength when a class has fewer members than CV folds (C cannot be cross-validated)
+
+
 def _lrcv(seed: int) -> LogisticRegressionCV:
-    return LogisticRegressionCV(Cs=8, l1_ratios=(0.0,), cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+    return LogisticRegressionCV(Cs=8, l1_ratios=(0.0,), cv=StratifiedKFold(_CV_FOLDS, shuffle=True, random_state=seed),
                                 scoring="neg_log_loss", max_iter=2000, use_legacy_attributes=False)
 
 
@@ -131,7 +135,12 @@ class LinearBase:
         if M.shape[1] == 0:
             self.coef_, self.intercept_, self.C_ = np.zeros(0), float(np.log(y.mean() / (1 - y.mean()))), self.C
             return self
-        if self.C is None:
+        if self.C is None and min(int(y.sum()), int(len(y) - y.sum())) < _CV_FOLDS:
+            # too few defaults (or non-defaults) for every fold to hold one: C cannot be chosen by
+            # cross-validation, so the strong shrinkage FEW_EVENTS_C is used (recorded in C_)
+            lr = LogisticRegression(C=FEW_EVENTS_C, max_iter=2000).fit(M, y)
+            self.C_ = FEW_EVENTS_C
+        elif self.C is None:
             lr = _lrcv(self.random_state).fit(M, y)
             self.C_ = float(np.ravel(lr.C_)[0])
         else:
