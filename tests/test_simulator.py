@@ -17,6 +17,7 @@ from smecredit.data import load_raw, validate_raw
 from smecredit.data import reference as ref
 from smecredit.simulation import SimConfig, health_grid, simulate
 from smecredit.data.uscc import valid_mask
+from smecredit.exceptions import ConfigError
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -236,6 +237,24 @@ def test_underwriting_selects_on_risk_and_keeps_rejected_applications(tables):
         pdt, on=["enterprise_id", "month_end"], how="inner")
     by = at.groupby("decision")["pd_12m"].mean()
     assert by["rejected"] > 3 * by["approved"], by
+
+
+def test_approval_rate_holds_when_the_population_gets_riskier(tmp_path):
+    """The realistic city's cut-off is a quantile of the bank's score: the approval rate stays near its target
+    when the population's static risk rises, whereas a fixed cut-off approves fewer; invalid rates refused."""
+    def approved(**fields):
+        city = simulate(out=tmp_path / str(len(list(tmp_path.iterdir()))),
+                        config=SimConfig.realistic(n_enterprises=4_000, months=24, seed=9, **fields))
+        return (pd.read_parquet(city / "application_history.parquet")["decision"] == "approved").mean()
+
+    quantile = [approved(micro_risk=r) for r in (0.45, 1.2)]
+    fixed = [approved(micro_risk=r, approval_rate=None) for r in (0.45, 1.2)]
+    # (seed 9: 76 % and 74 %, the riskier city having a few more applicants in arrears, who are declined;
+    # a fixed cut-off: 62 % and 35 %)
+    assert all(0.70 < a < 0.80 for a in quantile) and abs(quantile[0] - quantile[1]) < 0.05, quantile
+    assert fixed[1] < fixed[0] - 0.15, fixed
+    with pytest.raises(ConfigError, match="approval_rate"):
+        SimConfig.realistic(approval_rate=1.0)
 
 
 def test_security_carries_risk_information_and_loss_depends_on_it(tables):
