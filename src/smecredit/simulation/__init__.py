@@ -52,6 +52,7 @@ from smecredit.simulation.latent import (
     forward_default,
     hazard,
     health_grid,
+    partner_default_effect,
     pd_tables,
     roll_rates,
     scenario,
@@ -59,5 +60,5 @@ from smecredit.simulation.latent import (
 )
 from smecredit.simulation.writer import CHUNK, TRUTH_DIR, resolve_config, simulate
 
-__all__ = ["CHUNK", "HORIZONS", "TRUTH_DIR", "SimConfig", "forward_default", "hazard", "health_grid", "pd_tables",
+__all__ = ["CHUNK", "HORIZONS", "TRUTH_DIR", "SimConfig", "forward_default", "hazard", "health_grid", "partner_default_effect", "pd_tables",
            "resolve_config", "roll_rates", "scenario", "simulate", "theta_grid"]

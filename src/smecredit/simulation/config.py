@@ -78,7 +78,10 @@ class SimConfig(BaseModel):
     # borrowing
     borrower_share: float = _share(0.62)  # kept for compatibility; underwriting uses applicant_share and approval_cutoff
     applicant_share: float = _share(0.70)
-    approval_cutoff: float = 1.0  # approve when the bank's risk score is below this
+    approval_cutoff: float = 1.0  # approve when the bank's risk score is below this (when approval_rate is None)
+    # or a risk appetite: approve the best-scored approval_rate of the applicants (the cut-off is that quantile
+    # of the bank's score among the chunk's applications in the window), whatever the population's risk
+    approval_rate: float | None = Field(0.78, gt=0.0, lt=1.0)
     bank_score_noise: float = Field(0.6, ge=0.0)
     new_borrower_share: float = _share(0.12)
     fixed_asset_share: float = _share(0.15)

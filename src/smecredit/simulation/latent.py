@@ -248,6 +248,31 @@ def forward_default(cfg: SimConfig, z: np.ndarray, P: np.ndarray, theta: np.ndar
     return out
 
 
+def partner_default_effect(cfg: SimConfig, theta_idx: np.ndarray, ftype: np.ndarray | None = None,
+                           x0: np.ndarray | None = None, d0: np.ndarray | None = None,
+                           horizon: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``horizon``-month PDs of enterprises at the same state with a guarantee partner's default
+    ("partner defaulted" flag) off and on: the structural effect of contagion, a counterfactual from the
+    same forward recursion as the members' PDs.
+
+    ``theta_idx`` is the static risk's grid index, ``x0`` the health state (default: the median state),
+    ``d0`` the delinquency bucket (default current); the scenario is neutral (no systematic term, no
+    forbearance), so the ratio isolates the hazard jump (``contagion_steps`` grid steps of theta from the
+    partner's default on). Returns ``(pd_off, pd_on)``.
+    """
+    theta_idx = np.asarray(theta_idx, dtype=np.int64)
+    m = len(theta_idx)
+    z, P = health_grid(cfg.n_states, cfg.phi)
+    thetas = theta_grid(cfg.theta_step)
+    x0 = np.full(m, len(z) // 2, dtype=np.int64) if x0 is None else np.asarray(x0, dtype=np.int64)
+    d0 = np.zeros(m, dtype=np.int64) if d0 is None else np.asarray(d0, dtype=np.int64)
+    jump = np.clip(theta_idx + cfg.contagion_steps, 0, len(thetas) - 1)
+    s0, f0 = np.zeros((m, horizon)), np.zeros(horizon)
+    off = forward_default(cfg, z, P, thetas[theta_idx], s0, f0, x0, d0, horizon, ftype=ftype)[:, -1]
+    on = forward_default(cfg, z, P, thetas[jump], s0, f0, x0, d0, horizon, ftype=ftype)[:, -1]
+    return off, on
+
+
 def scenario(cfg: SimConfig, s_cyc: np.ndarray, s_macro: np.ndarray,
              window_start: pd.Timestamp | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The scenario every exact PD is conditional on.

@@ -72,6 +72,17 @@ def collateral(firms: Firms, idx: np.ndarray, rng, risk: np.ndarray | None = Non
             "guarantee_insurance": rng.random(k) < 0.05}
 
 
+def approval_cutoff(cfg: SimConfig, risk: np.ndarray, in_window: np.ndarray) -> float:
+    """The bank's cut-off on its risk score: ``approval_cutoff``, or, with ``approval_rate``, the quantile of
+    the score among the eligible (not delinquent) applications inside the window that approves that share
+    of them (a risk appetite: the approval rate holds whatever the population's risk, births and micro firms
+    included). Without such applications, the quantile over all the chunk's scores."""
+    if cfg.approval_rate is None:
+        return cfg.approval_cutoff
+    ref_scores = risk[in_window] if in_window.any() else risk
+    return float(np.quantile(ref_scores, cfg.approval_rate)) if len(ref_scores) else cfg.approval_cutoff
+
+
 def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_m, forborne, chunk_index, anchor, cluster,
                evergreen=None):
     """Loan lines of borrowers: working-capital/operating loans rolled at maturity, some fixed-asset loans.
@@ -93,10 +104,10 @@ def make_loans(cfg: SimConfig, firms: Firms, rng, h, x, months, bucket, default_
     h_first = h[np.arange(n), np.clip(first, 0, T - 1)]
     # the bank sees the registry risk, part of the frailty (tax grade, owner's record) and current health
     risk = (firms.theta - 0.4 * firms.u - 0.5 * h_first - _RISK_MEAN + rng.normal(0, cfg.bank_score_noise, n)) / _RISK_SD
-    approved = risk < cfg.approval_cutoff
     # an applicant already delinquent at its first month is declined
     fb = np.clip(first, 0, T - 1)
-    approved &= ~((first >= 0) & (bucket[np.arange(n), fb] > 0))
+    eligible = ~((first >= 0) & (bucket[np.arange(n), fb] > 0))
+    approved = (risk < approval_cutoff(cfg, risk, applicant & eligible & (first >= 0))) & eligible
     borrower = applicant & approved
     eids = firms.eid
     # the anchor's own guarantor: another member of its cluster

@@ -209,8 +209,10 @@ def simulate(n_enterprises: int | None = None, months: int | None = None, seed: 
         finally:
             for w in writers.values():
                 w.close()
-        # the downturn's fields are written only when it is on (a city without one keeps its bytes)
-        config = {k: v for k, v in cfg.model_dump().items() if cfg.downturn_on or not k.startswith("downturn_")}
+        # the downturn's fields are written only when it is on, approval_rate only when set (a city without
+        # them keeps its bytes)
+        config = {k: v for k, v in cfg.model_dump().items()
+                  if (cfg.downturn_on or not k.startswith("downturn_")) and not (k == "approval_rate" and v is None)}
         meta = {"config": config, "window_start": str(window_start.date()), "window_end": cfg.end,
                 "pd_12m": "exact backward recursion over the discrete health chain (see docs/simulator.md)",
                 "default": "more than 90 days past due on any loan (the 61-90 bucket rolling on)",
