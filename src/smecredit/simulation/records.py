@@ -1,5 +1,9 @@
 """Dated records of one chunk: court and administrative events, IP, supply chain, green data, related
-persons and new loan applications."""
+persons and new loan applications.
+
+Court events are a causal chain driven by distress (:func:`court_chain`: lawsuits → enforcement cases →
+dishonest-debtor listings → removals), observations only: nothing here feeds the hazard or the truth.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from scipy.special import expit
 from smecredit.simulation._rows import Rows
 from smecredit.simulation.config import SimConfig
 from smecredit.simulation.firms import Firms
-from smecredit.simulation.latent import TYPE_STRATEGIC
+from smecredit.simulation.latent import EVERGREEN, TYPE_STRATEGIC
 from smecredit.simulation.loans import collateral, product_for
+from smecredit.simulation.paths import DEFAULTED
 
 
 # court chain: lawsuit intensity added by the latent delinquency bucket (0 current, 1..3 in arrears,
@@ -109,7 +114,7 @@ def _logit(p: float) -> float:
 
 def latent_bucket(bucket: np.ndarray, evergreen: np.ndarray) -> np.ndarray:
     """The latent delinquency bucket (0..3, 4 evergreened, 5 defaulted) from the books and the spells."""
-    return np.where(evergreen, 4, np.where(bucket == 4, 5, bucket)).astype(np.int64)
+    return np.where(evergreen, EVERGREEN, np.where(bucket == 4, DEFAULTED, bucket)).astype(np.int64)
 
 
 def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb=None, rng_c=None):
@@ -135,7 +140,7 @@ def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb=None, r
 
     amt = _legacy_court_draws(rng, firms, h, u, size_f, post_def, registered)
     if lb is None:  # without the delinquency buckets: current until default, defaulted after
-        lb = np.where(post_def, 5, 0)
+        lb = np.where(post_def, DEFAULTED, 0)
     rng_c = rng_c or np.random.default_rng([cfg.seed, chunk_index, 303])
     ci, ct, kind, camount = court_chain(cfg, firms, rng_c, h, lb, amt, registered)
     day = rng_c.integers(0, 28, len(ci)).astype("timedelta64[D]")
