@@ -57,6 +57,13 @@ REAL = {
                 "[K] 增值税暂行条例 第二十三条; 国家税务总局公告2019年第4号"),
     "lag_court": ("filed cases public with hearing announcements / judgments weeks to months later; "
                   "administrative penalties within 20 working days", "[K] 企业信息公示暂行条例 第六条、第十条"),
+    "court_before": ("roughly 30–60 % of defaulting SMEs sued or under enforcement in the year before the bank "
+                     "default; most healthy firms never have a case (modelling target, not a sourced figure)",
+                     "[K] issue 14 modelling target; trade creditors sue before banks (firms pay the bank last)"),
+    "court_lift": ("firms with a recent 被执行/失信 record default several times (≥ 5×) more often (modelling target)",
+                   "[K] issue 14 modelling target; 失信被执行人 is a standard red flag in SME credit rules"),
+    "court_auc": ("no single court feature above about 0.75: strong signal, low coverage (modelling target)",
+                  "[K] issue 14 modelling target"),
 }
 
 
@@ -234,7 +241,42 @@ def measure(city: Path) -> list[tuple[str, str, str, str]]:
     law = jud["event_type"] == "lawsuit_defendant"
     add("lag_court", "days to publication: lawsuits / enforcement and listings / administrative events (median)",
         f"{lj[law].median():.0f} / {lj[~law].median():.0f} / {la.median():.0f}")
+    _court_rows(add, raw, truth, jud, months)
     return rows
+
+
+def _court_rows(add, raw, truth, jud, months) -> None:
+    """Court signals before default: coverage of defaulters, lift of enforcement/listing, single-feature AUC."""
+    court = jud[jud["event_type"].isin(["lawsuit_defendant", "enforcement", "dishonest_debtor_listed"])]
+    court = court.assign(m=court["event_date"] + pd.offsets.MonthEnd(0))
+    dflt = truth["defaults"]
+    dflt = dflt[dflt["default_month"] >= months[12]]  # a full year of the window before the default
+    j = court[court["event_type"] != "dishonest_debtor_listed"].merge(dflt, on="enterprise_id")
+    before = j[(j["m"] < j["default_month"]) & (j["m"] >= j["default_month"] - pd.offsets.MonthEnd(12))]
+    share_bad = before["enterprise_id"].nunique() / max(len(dflt), 1)
+    ys, counts, flags, good_cov = [], [], [], []
+    for i in (11, 17, 23):
+        snap = pd.Timestamp(months[i])
+        ids, y, _ = _snapshot(raw, truth, snap)
+        seen = court[(court["available_date"] <= snap) & (court["event_date"] > snap - pd.DateOffset(months=12))]
+        filed = court[(court["m"] <= snap) & (court["m"] > snap - pd.offsets.MonthEnd(12))
+                      & (court["event_type"] != "dishonest_debtor_listed")]
+        good_cov.append(ids[y == 0].isin(filed["enterprise_id"]).mean())
+        ys.append(y)
+        counts.append(seen.groupby("enterprise_id").size().reindex(ids).fillna(0).to_numpy())
+        enf = seen[seen["event_type"] != "lawsuit_defendant"]
+        flags.append(ids.isin(enf["enterprise_id"]))
+    y, cnt, flag = np.concatenate(ys), np.concatenate(counts), np.concatenate(flags)
+    add("court_before", "borrowers with a lawsuit or enforcement case filed in the 12 months before default (defaults "
+        "in months 13–36); non-defaulting borrowers, 12 months before 3 snapshots",
+        f"{share_bad:.0%} of {len(dflt)}; {np.mean(good_cov):.1%}")
+    dr_f, dr_n = y[flag].mean(), y[~flag].mean()
+    add("court_lift", "12-month default rate of borrowers with / without an enforcement case or dishonest-debtor "
+        "listing published in the last 12 months (3 snapshots); lift",
+        f"{dr_f:.1%} ({flag.sum()} rows) / {dr_n:.1%}; ×{dr_f / dr_n:.1f}")
+    add("court_auc", "AUC of the count of court events (lawsuits, enforcement, listings) published in the last "
+        "12 months, borrowers, 12-month default (3 snapshots); rows with one", f"{roc_auc_score(y, cnt):.3f}; "
+        f"{(cnt > 0).mean():.1%}")
 
 
 def markdown(rows, n, months, seed) -> str:

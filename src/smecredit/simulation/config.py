@@ -93,6 +93,18 @@ class SimConfig(BaseModel):
     energy_intensity_sd: float = Field(0.5, ge=0.0)
     tax_ratio_health: float = 0.0
     signal_loading: float = Field(1.0, ge=0.0)  # multiplies the health loading of sales, utilities and headcount
+    # court signals (observations only, never the hazard; docs/simulator.md "Court signals"): lawsuits at
+    # log-rate ``court_lawsuit_base − court_distress·h + court_static·(theta − 0.75)`` (× size), plus
+    # ``court_arrears`` a month (× the bucket's weight) once the firm stops paying; a share of lawsuits become
+    # enforcement cases, a share of those dishonest-debtor listings (shares at h = 0 and median theta,
+    # rising with distress), removed for a share of the firms that recover
+    court_lawsuit_base: float = Field(-7.4, le=0.0)
+    court_distress: float = Field(2.0, ge=0.0, le=4.0)
+    court_static: float = Field(1.5, ge=0.0, le=4.0)  # log-rate per unit of static risk theta
+    court_arrears: float = Field(0.12, ge=0.0, le=0.4)
+    court_enforcement_share: float = _share(0.06)
+    court_listing_share: float = _share(0.1)
+    court_removal_share: float = _share(0.6)
     # optional industry downturn (off by default): from month ``downturn_start`` (YYYY-MM) the distress
     # hazard logit of industry ``downturn_industry`` rises by ``downturn_severity``; the sources do not show it
     downturn_industry: str | None = None

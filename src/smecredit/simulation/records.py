@@ -1,5 +1,9 @@
 """Dated records of one chunk: court and administrative events, IP, supply chain, green data, related
-persons and new loan applications."""
+persons and new loan applications.
+
+Court events are a causal chain driven by distress (:func:`court_chain`: lawsuits → enforcement cases →
+dishonest-debtor listings → removals), observations only: nothing here feeds the hazard or the truth.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,112 @@ from scipy.special import expit
 from smecredit.simulation._rows import Rows
 from smecredit.simulation.config import SimConfig
 from smecredit.simulation.firms import Firms
+from smecredit.simulation.latent import EVERGREEN, TYPE_STRATEGIC
 from smecredit.simulation.loans import collateral, product_for
+from smecredit.simulation.paths import DEFAULTED
 
 
-def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index):
+# court chain: lawsuit intensity added by the latent delinquency bucket (0 current, 1..3 in arrears,
+# 4 evergreened, 5 defaulted), in units of ``court_arrears``: creditors sue once a firm stops paying
+ARREARS_LAWSUITS = np.array([0.0, 1.0, 1.5, 2.0, 2.5, 2.5])
+THETA_REF = 0.75  # a typical enterprise's static risk (the median theta of the city)
+STRATEGIC_UNPAID = 2.0  # logit shift of enforcement and listing for strategic defaulters
+PRE_WINDOW = 8  # months of lawsuits before the window whose enforcement cases may fall inside it
+
+
+def _legacy_court_draws(rng, firms: Firms, h, u, size_f, post_def, registered) -> np.ndarray:
+    """Consume the draws of the v2 court events from the main stream (their rows are no longer used), so
+    that every later table (loans, IP, supply chain, ...) keeps its bytes; returns the lawsuit amounts."""
+    n, T = h.shape
+    amt = firms.revenue[:, None] * rng.lognormal(np.log(0.03), 1.0, (n, T))
+    law = rng.random((n, T)) < np.exp(-5.6 - 0.75 * h + 0.6 * u) * size_f[:, None] + 0.15 * post_def
+    rng.integers(0, 28, int((law & registered).sum()))
+    enf = rng.random((n, T)) < np.exp(-7.2 - 0.9 * h + 0.6 * u) + 0.12 * post_def
+    rng.integers(0, 28, int((enf & registered).sum()))
+    listed = rng.random((n, T)) < np.exp(-8.6 - 1.0 * h + 0.7 * u) + 0.06 * post_def
+    first = listed & (np.cumsum(listed, axis=1) == 1)
+    rng.integers(0, 28, int((first & registered).sum()))
+    ii, tt = np.nonzero(first)
+    delay = rng.integers(4, 18, len(ii))
+    ok = (tt + delay < T) & (rng.random(len(ii)) < 0.5) & ~post_def[ii, np.minimum(tt + delay, T - 1)]
+    rng.integers(0, 28, int(registered[ii[ok], (tt + delay)[ok]].sum()))
+    return amt
+
+
+def court_chain(cfg: SimConfig, firms: Firms, rng, h, lb, amt, registered):
+    """Lawsuits → enforcement cases → dishonest-debtor listings → removals, driven by distress.
+
+    Observations only (nothing here feeds the hazard). ``lb`` is the latent delinquency bucket (n, T);
+    ``h`` observed health. Returns (enterprise index, month, event type, amount) arrays of the events.
+    """
+    n, T = h.shape
+    size_f = np.log1p(firms.employees) / np.log(20)
+    size_a = 0.5 + 0.5 * np.minimum(size_f, 2.0)  # bigger firms: more creditors to sue them
+    # lawsuits (被告): a background convex in distress for every firm, plus the creditors of a firm in arrears
+    static = cfg.court_static * (firms.theta - THETA_REF)  # weak firms (registry risk, frailty) owe more
+    # strategic defaulters are unwilling rather than unable to pay: they leave judgments unpaid (失信 is
+    # for debtors able but refusing to perform)
+    unwilling = static + STRATEGIC_UNPAID * (TYPE_STRATEGIC[firms.ftype] > 0)
+    rate = (size_f[:, None] * np.exp(cfg.court_lawsuit_base - cfg.court_distress * h + static[:, None])
+            + cfg.court_arrears * ARREARS_LAWSUITS[lb] * size_a[:, None])
+    law = (rng.random((n, T)) < -np.expm1(-rate)) & registered
+    # lawsuits filed in the months before the window (not in the table; their enforcement cases may be)
+    rate0 = (size_f * np.exp(cfg.court_lawsuit_base - cfg.court_distress * h[:, 0] + static)
+             + cfg.court_arrears * ARREARS_LAWSUITS[lb[:, 0]] * size_a)
+    pre = (rng.random((n, PRE_WINDOW)) < -np.expm1(-rate0)[:, None]) & (firms.birth < 0)[:, None]
+    li, lt = np.nonzero(law)
+    pi, pt = np.nonzero(pre)
+    ci = np.concatenate([li, pi])
+    ct = np.concatenate([lt, pt - PRE_WINDOW])
+    camt = np.concatenate([amt[li, lt], amt[pi, 0]])
+    # unpaid judgments become enforcement cases (被执行) 2–6 months after filing, more often when the
+    # firm is still distressed then (or structurally weak, or unwilling)
+    te = ct + rng.integers(2, 7, len(ci))
+    h_e = h[ci, np.clip(te, 0, T - 1)]
+    p_enf = expit(_logit(cfg.court_enforcement_share) - cfg.court_distress * h_e + unwilling[ci])
+    enf = (te >= 0) & (te < T) & (rng.random(len(ci)) < p_enf)
+    ei, et = ci[enf], te[enf]
+    eamt = camt[enf] * rng.uniform(0.6, 1.0, int(enf.sum()))
+    # unresolved enforcement cases lead to a dishonest-debtor listing (失信) 1–4 months later, more often
+    # when distress persists; one listing per enterprise in the window (the earliest)
+    tl = et + rng.integers(1, 5, len(ei))
+    h_l = h[ei, np.minimum(tl, T - 1)]
+    p_list = expit(_logit(cfg.court_listing_share) - cfg.court_distress * h_l + unwilling[ei])
+    cand = (tl < T) & (rng.random(len(ei)) < p_list)
+    first_l = np.full(n, T, dtype=np.int64)
+    np.minimum.at(first_l, ei[cand], tl[cand])
+    l_amt = np.zeros(n)
+    hit = cand & (tl == first_l[ei])
+    l_amt[ei[hit]] = eamt[hit]
+    xi = np.nonzero(first_l < T)[0]
+    xt = first_l[xi]
+    # removal (移出) 3–12 months later when the firm has recovered: current, not defaulted, health back
+    tr = xt + rng.integers(3, 13, len(xi))
+    trc = np.minimum(tr, T - 1)
+    recovered = (lb[xi, trc] == 0) & (h[xi, trc] > -1.0)
+    rem = (tr < T) & recovered & (rng.random(len(xi)) < cfg.court_removal_share)
+    ri, rt = xi[rem], tr[rem]
+    idx = np.concatenate([li, ei, xi, ri])
+    mon = np.concatenate([lt, et, xt, rt])
+    kind = np.repeat(np.array(["lawsuit_defendant", "enforcement", "dishonest_debtor_listed", "dishonest_debtor_removed"],
+                              dtype=object), [len(li), len(ei), len(xi), len(ri)])
+    amount = np.concatenate([amt[li, lt], eamt, l_amt[xi], np.zeros(len(ri))])
+    return idx, mon, kind, amount
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return float(np.log(p / (1 - p)))
+
+
+def latent_bucket(bucket: np.ndarray, evergreen: np.ndarray) -> np.ndarray:
+    """The latent delinquency bucket (0..3, 4 evergreened, 5 defaulted) from the books and the spells."""
+    return np.where(evergreen, EVERGREEN, np.where(bucket == 4, DEFAULTED, bucket)).astype(np.int64)
+
+
+def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb=None, rng_c=None):
+    """Court and administrative events of a chunk. Court events come from :func:`court_chain` on the
+    stream ``rng_c`` (the main stream ``rng`` still draws what the earlier court events drew)."""
     n, T = h.shape
     size_f = np.log1p(firms.employees) / np.log(20)
     u = firms.u[:, None]
@@ -32,19 +138,14 @@ def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index):
             cols["severity"] = extra(len(ii))
         rows.add(**cols)
 
-    amt = firms.revenue[:, None] * rng.lognormal(np.log(0.03), 1.0, (n, T))
-    emit(jrows, rng.random((n, T)) < np.exp(-5.6 - 0.75 * h + 0.6 * u) * size_f[:, None] + 0.15 * post_def,
-         "lawsuit_defendant", amt)
-    emit(jrows, rng.random((n, T)) < np.exp(-7.2 - 0.9 * h + 0.6 * u) + 0.12 * post_def, "enforcement", amt)
-    listed = rng.random((n, T)) < np.exp(-8.6 - 1.0 * h + 0.7 * u) + 0.06 * post_def
-    first = listed & (np.cumsum(listed, axis=1) == 1)
-    emit(jrows, first, "dishonest_debtor_listed", amt)
-    removed = np.zeros_like(first)
-    ii, tt = np.nonzero(first)
-    delay = rng.integers(4, 18, len(ii))
-    ok = (tt + delay < T) & (rng.random(len(ii)) < 0.5) & ~post_def[ii, np.minimum(tt + delay, T - 1)]
-    removed[ii[ok], (tt + delay)[ok]] = True
-    emit(jrows, removed, "dishonest_debtor_removed", np.zeros((n, T)))
+    amt = _legacy_court_draws(rng, firms, h, u, size_f, post_def, registered)
+    if lb is None:  # without the delinquency buckets: current until default, defaulted after
+        lb = np.where(post_def, DEFAULTED, 0)
+    rng_c = rng_c or np.random.default_rng([cfg.seed, chunk_index, 303])
+    ci, ct, kind, camount = court_chain(cfg, firms, rng_c, h, lb, amt, registered)
+    day = rng_c.integers(0, 28, len(ci)).astype("timedelta64[D]")
+    first_day = months[ct].astype("datetime64[M]").astype("datetime64[D]")
+    jrows.add(enterprise_id=firms.eid[ci], event_date=first_day + day, event_type=kind, amount=np.round(camount, -2), t=ct)
 
     pen = firms.revenue[:, None] * rng.lognormal(np.log(0.004), 0.8, (n, T))
     sev = lambda k: np.where(rng.random(k) < 0.2, "major", "minor").astype(object)  # noqa: E731
