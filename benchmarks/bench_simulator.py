@@ -6,7 +6,6 @@ are reported against its per-enterprise cost, so a regression shows as a growing
 
     .venv/bin/python benchmarks/bench_simulator.py            # 10k and 100k
     .venv/bin/python benchmarks/bench_simulator.py --full     # also 1M
-    .venv/bin/python benchmarks/bench_simulator.py --realistic --sizes 100000   # SimConfig.realistic()
 
 The load average before and after each run is printed: on a shared machine the wall time depends on it.
 """
@@ -26,19 +25,19 @@ from pathlib import Path
 CODE = """
 import sys, time
 from smecredit.simulation import SimConfig, simulate
-cfg = (SimConfig.realistic if sys.argv[4] == "1" else SimConfig)(n_enterprises=int(sys.argv[1]), months=int(sys.argv[2]), seed=1)
+cfg = SimConfig(n_enterprises=int(sys.argv[1]), months=int(sys.argv[2]), seed=1)
 t = time.perf_counter()
 simulate(out=sys.argv[3], config=cfg)
 print(time.perf_counter() - t)
 """
 
 
-def run(n: int, months: int, workdir: Path, realistic: bool = False) -> dict:
+def run(n: int, months: int, workdir: Path) -> dict:
     out = workdir / f"city_{n}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CODE, str(n), str(months), str(out), "1" if realistic else "0"],
+    proc = subprocess.run([sys.executable, "-c", CODE, str(n), str(months), str(out)],
                           check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -46,19 +45,18 @@ def run(n: int, months: int, workdir: Path, realistic: bool = False) -> dict:
     return {"enterprises": n, "months": months, "wall_s": round(wall, 1),
             "simulate_s": round(float(proc.stdout.strip().splitlines()[-1]), 1),
             "peak_rss_gb": round(max(peak_kb, before) / 1024**2, 2), "output_mb": round(size / 1024**2, 1),
-            "realistic": realistic, "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1)}
+            "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true", help="also simulate 1,000,000 enterprises")
     ap.add_argument("--months", type=int, default=36)
-    ap.add_argument("--realistic", action="store_true", help="SimConfig.realistic(): every issue-14 mechanism on")
     ap.add_argument("--sizes", type=int, nargs="*", help="enterprise counts (default 10k and 100k)")
     args = ap.parse_args()
     sizes = args.sizes or [10_000, 100_000] + ([1_000_000] if args.full else [])
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run(n, args.months, Path(tmp), args.realistic) for n in sizes]
+        results = [run(n, args.months, Path(tmp)) for n in sizes]
     ref = results[0]["simulate_s"] / results[0]["enterprises"]
     for r in results:
         r["cost_vs_10k_reference"] = round(r["simulate_s"] / r["enterprises"] / ref, 2)

@@ -1,6 +1,6 @@
-"""Single-feature AUC of the court (judicial) features on a realistic city (issue 14, court signals).
+"""Single-feature AUC of the court (judicial) features on the default city (issue 14, court signals).
 
-Simulates ``SimConfig.realistic`` (default 20,000 enterprises × 36 months, seed 3), builds the point-in-time
+Simulates the default city (default 20,000 enterprises × 36 months, seed 3), builds the point-in-time
 features of the active-loan population at three snapshots (12-month label) and prints the AUC of each
 judicial feature alone (oriented so that 0.5 is no signal), its coverage (share of rows with a non-zero
 value) and, for comparison, the oracle AUC of the true PD.
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="simulate into this folder (reused when it exists)")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
-    cfg = SimConfig.realistic(n_enterprises=a.enterprises, months=a.months, seed=a.seed)
+    cfg = SimConfig(n_enterprises=a.enterprises, months=a.months, seed=a.seed)
     with tempfile.TemporaryDirectory() as tmp:
         city = a.keep or Path(tmp) / "city"
         if not (city / "judicial_events.parquet").exists():

@@ -29,7 +29,7 @@ def _digests(folder: Path) -> dict[str, str]:
 def city(tmp_path_factory) -> Path:
     """A city large enough for stable realism statistics (20,000 enterprises, 36 months), every mechanism on."""
     return simulate(out=tmp_path_factory.mktemp("realism") / "raw",
-                    config=SimConfig.realistic(n_enterprises=20_000, months=36, seed=2024))
+                    config=SimConfig(n_enterprises=20_000, months=36, seed=2024))
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +244,7 @@ def test_approval_rate_holds_when_the_population_gets_riskier(tmp_path):
     when the population's static risk rises, whereas a fixed cut-off approves fewer; invalid rates refused."""
     def approved(**fields):
         city = simulate(out=tmp_path / str(len(list(tmp_path.iterdir()))),
-                        config=SimConfig.realistic(n_enterprises=4_000, months=24, seed=9, **fields))
+                        config=SimConfig(n_enterprises=4_000, months=24, seed=9, **fields))
         return (pd.read_parquet(city / "application_history.parquet")["decision"] == "approved").mean()
 
     quantile = [approved(micro_risk=r) for r in (0.45, 1.2)]
@@ -254,7 +254,7 @@ def test_approval_rate_holds_when_the_population_gets_riskier(tmp_path):
     assert all(0.70 < a < 0.80 for a in quantile) and abs(quantile[0] - quantile[1]) < 0.05, quantile
     assert fixed[1] < fixed[0] - 0.15, fixed
     with pytest.raises(ConfigError, match="approval_rate"):
-        SimConfig.realistic(approval_rate=1.0)
+        SimConfig(approval_rate=1.0)
 
 
 def test_security_carries_risk_information_and_loss_depends_on_it(tables):
@@ -371,7 +371,7 @@ def test_forward_and_backward_agree_with_evergreening_and_an_exposed_downturn():
     """The fifth (evergreened) state and an exposed downturn's roll-rate shift keep both computations exact."""
     from smecredit.simulation import forward_default, pd_tables, theta_grid
 
-    cfg = SimConfig.realistic()
+    cfg = SimConfig()
     z, P = health_grid(cfg.n_states, cfg.phi)
     thetas = theta_grid(cfg.theta_step)
     rng = np.random.default_rng(2)
@@ -420,14 +420,14 @@ def test_a_partner_default_raises_the_hazard_at_every_state():
     included); for a current member at median health the 12-month PD rises several-fold."""
     from smecredit.simulation import partner_default_effect
 
-    cfg = SimConfig.realistic()
+    cfg = SimConfig()
     th, ft, x, d = (a.ravel() for a in np.meshgrid(np.arange(4, 28), np.arange(4), np.arange(0, 41, 4), np.arange(5)))
     off, on = partner_default_effect(cfg, th, ft, x, d)
     assert (on > off * (1 + 1e-6)).all() and (on < 1).all()
     off, on = partner_default_effect(cfg, np.arange(4, 27))  # current, median health, ordinary type (theta -3 … 2.5)
     assert (on / off > 2.5).all() and (on / off < 6).all(), on / off
     # no jump configured, no effect
-    off, on = partner_default_effect(SimConfig.realistic(contagion_steps=0), th, ft, x, d)
+    off, on = partner_default_effect(SimConfig(contagion_steps=0), th, ft, x, d)
     np.testing.assert_array_equal(on, off)
 
 
@@ -444,7 +444,7 @@ def test_members_default_more_after_their_anchor_defaults():
     from smecredit.simulation.paths import latent_paths
     from smecredit.simulation import pd_tables, scenario, theta_grid
 
-    cfg = SimConfig.realistic(n_enterprises=50_000, months=48, seed=5, guarantee_cluster_share=1.0)
+    cfg = SimConfig(n_enterprises=50_000, months=48, seed=5, guarantee_cluster_share=1.0)
     ws, T = pd.Timestamp("2020-01-01"), cfg.months
     s_cyc, s_macro = systematic_path(cfg, T + 12, np.random.default_rng([cfg.seed, 7_919]))
     s_path, forb, s_haz = scenario(cfg, s_cyc, s_macro, ws)

@@ -24,7 +24,7 @@ COURT = ["lawsuit_defendant", "enforcement", "dishonest_debtor_listed"]
 def city(tmp_path_factory) -> Path:
     """A realistic city (every mechanism on): 8,000 enterprises × 36 months."""
     return simulate(out=tmp_path_factory.mktemp("courts") / "raw",
-                    config=SimConfig.realistic(n_enterprises=8_000, months=36, seed=5))
+                    config=SimConfig(n_enterprises=8_000, months=36, seed=5))
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_court_records_predict_default_with_realistic_strength(data):
 def test_court_chain_never_feeds_the_ground_truth_or_other_tables(tmp_path):
     """Other court parameters: only the court (and, through the lag stream, the administrative events'
     available dates) change; the same configuration gives the same bytes."""
-    cfg = SimConfig.realistic(n_enterprises=800, months=24, seed=9)
+    cfg = SimConfig(n_enterprises=800, months=24, seed=9)
     a = _digests(simulate(out=tmp_path / "a", config=cfg))
     b = _digests(simulate(out=tmp_path / "b", config=cfg))
     other = cfg.model_copy(update={"court_arrears": 0.3, "court_lawsuit_base": -5.0, "court_listing_share": 0.5})
