@@ -96,3 +96,17 @@ def test_renewal_row_of_a_family_guaranteed_loan_keeps_the_loss_with_the_bank():
     r = decide_renewals(w.raw(fr), w.scores(), POLICY, w.AS_OF).set_index("loan_id").loc["L1"]
     assert r["scheme"] == "bank_only" and r["el_bank"] == r["el"] > 0
     assert sum(r[c] for c in EL_PARTY_COLUMNS) == pytest.approx(r["el"])
+
+
+def test_a_missing_tech_or_insurance_flag_is_no_not_an_error():
+    """An enterprise absent from the registry has no tech-SME flag: its policy guarantee falls under the policy
+    guarantor's scheme (not the tech-SME one), and a missing insurance flag is no insurance."""
+    from smecredit.decisions.expected_loss import scheme_for
+
+    el = POLICY.expected_loss
+    for missing in (pd.NA, None, float("nan")):
+        s, _, _ = scheme_for("policy_guarantor", missing, 0.0, missing, el)
+        assert s.name == el.policy_guarantor_scheme
+        s, _, _ = scheme_for("none", missing, 0.0, missing, el)
+        assert s.name != el.insurance_scheme
+    assert scheme_for("policy_guarantor", False, 0.0, True, el)[0].name == el.tech_sme_scheme

@@ -28,6 +28,11 @@ def _yuan(x) -> str:
     return f"¥{float(x):,.0f}"
 
 
+def _known_true(flag) -> bool:
+    """A yes/no field that is known and yes: a missing flag (an enterprise absent from the registry) is no."""
+    return not pd.isna(flag) and bool(flag)
+
+
 def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, el: ExpectedLossPolicy,
                exposure=None, guarantor_distress: str | None = "") -> tuple[rs.RiskShareStructure, str, float]:
     """The loss-sharing scheme of one exposure, a note (Chinese) when a guarantee moves no loss, and the
@@ -56,8 +61,8 @@ def scheme_for(guarantor_type, guarantee_insurance, guaranteed_share, tech_sme, 
         return (rs.get_scheme("bank_only"),
                 f"保证人自身{guarantor_distress}，不视为第三方风险承担方，不转移损失，损失由银行承担", 1.0)
     if guarantor_type == "policy_guarantor":
-        return capped(el.tech_sme_scheme if bool(tech_sme) else el.policy_guarantor_scheme)
-    if bool(guarantee_insurance):
+        return capped(el.tech_sme_scheme if _known_true(tech_sme) else el.policy_guarantor_scheme)
+    if _known_true(guarantee_insurance):
         return capped(el.insurance_scheme)
     if guarantor_type == "commercial_guarantor":
         share = 0.0 if guaranteed_share is None or pd.isna(guaranteed_share) else float(guaranteed_share)
