@@ -65,3 +65,17 @@ def test_figures_leave_the_users_backend_figures_and_random_state_alone(tmp_path
     assert res["interactive"] is True
     assert res["rng_untouched"] and res["png"] and res["beeswarm_reproducible"]
     assert len(res["train_pngs"]) == 3 and min(res["train_pngs"]) > 1000
+
+
+def test_chinese_labels_draw_without_font_weight_warnings(caplog):
+    """Fonts with one weight (WenQuanYi Zen Hei: 500) made matplotlib warn once per label in every report and
+    monitoring run; the report's figures silence only that fallback notice, and only while they draw."""
+    import logging
+
+    from smecredit.report.plots import bar_plot
+
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        uri = bar_plot(["正常", "关注", "次级"], [0.5, 0.3, 0.2], title="五级分类 grades")
+    assert uri.startswith("data:image/png;base64,")
+    assert not [r for r in caplog.records if "findfont" in r.getMessage()]
+    assert not logging.getLogger("matplotlib.font_manager").filters  # removed after drawing

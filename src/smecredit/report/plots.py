@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 import functools
 
@@ -33,13 +34,24 @@ def _font_rc() -> dict:
 BLUE, RED, GREY, GREEN = "#1f4e79", "#b22222", "#7f7f7f", "#2e7d32"
 
 
+def _not_a_weight_fallback(record: logging.LogRecord) -> bool:
+    # some CJK fonts ship one weight only (WenQuanYi Zen Hei: 500): matplotlib then warns "findfont: Failed to find
+    # font weight normal ..., now using 500" for every label, and draws the glyphs in the weight it has
+    return not str(record.msg).startswith("findfont: Failed to find font weight")
+
+
 def _with_fonts(plot):
     """Draw a figure with the CJK-capable font list (labels may be Chinese category names)."""
 
     @functools.wraps(plot)
     def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(_font_rc()):
-            return plot(*args, **kwargs)
+        log = logging.getLogger("matplotlib.font_manager")
+        log.addFilter(_not_a_weight_fallback)
+        try:
+            with matplotlib.rc_context(_font_rc()):
+                return plot(*args, **kwargs)
+        finally:
+            log.removeFilter(_not_a_weight_fallback)
 
     return wrapper
 
