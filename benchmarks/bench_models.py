@@ -328,6 +328,9 @@ def run_sim(n: int, months: int, seed: int, every: str = "3M", min_history: int 
         print(f"  {kind:9s} AUC {r['auc']:.4f} = {r['auc'] / o:.3f} x oracle (need >= {need}) "
               f"{'PASS' if r['auc'] >= need * o else 'FAIL'}; mean PD {r['mean_pd']:.4f} "
               f"({rel:.1%} off, need <= 15%) {'PASS' if rel <= 0.15 else 'FAIL'}; fit {r['fit_s']:.1f}s")
+        if ceiling:  # the most any model of these features reaches (issue-4 targets were set on simulator v1)
+            print(f"            = {r['auc'] / res['ceiling']['lightgbm_on_true_logit_auc']:.3f} of the information "
+                  f"ceiling (LightGBM on the true log-odds)")
     d = res["gbm"]["tree_decision"]
     print(f"  GBM: {d['decision']} ({res['gbm'].get('n_trees', '')}); OOT AUC of its linear base alone "
           f"{res['gbm']['base_only_auc']:.4f} = {res['gbm']['base_only_auc'] / o:.3f} x oracle; out-of-fold AUC base "
