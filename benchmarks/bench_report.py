@@ -69,7 +69,7 @@ def bench_treeshap(X_train, y_train, X_explain, figures: dict, n_trees: int = 50
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--enterprises", type=int, default=20000)
+    ap.add_argument("--enterprises", type=int, default=25000)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--treeshap-rows", type=int, default=100_000,
