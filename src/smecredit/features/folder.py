@@ -57,7 +57,7 @@ def _partition_parquet(path: Path, ids: np.ndarray, chunk_size: int, out: Path) 
     n_chunks = (len(ids) + chunk_size - 1) // chunk_size
     value_set = pa.array(ids.tolist(), type=pa.string())
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read so far
     except (OSError, ValueError) as exc:
         raise table_read_error(path, exc) from exc
     files = [out / f"{path.stem}.{k:05d}.parquet" for k in range(n_chunks)]

@@ -101,7 +101,7 @@ class InputSource:
                     if "=" in part:
                         k, v = part.split("=", 1)
                         keys[k] = v
-            pf = pq.ParquetFile(f)
+            pf = pq.ParquetFile(f, pre_buffer=False)  # pre-buffering keeps every row group read so far (pyarrow 25)
             own = [c for c in columns if c not in keys]
             for batch in pf.iter_batches(batch_size=batch_rows, columns=own, use_threads=False):
                 if keys:
