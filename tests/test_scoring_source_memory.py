@@ -1,7 +1,8 @@
 """The scoring job reads its input row group by row group: memory stays flat however long the file is.
 
-pyarrow 25 opens a ``ParquetFile`` with pre-buffering, which kept every row group read so far: the job's
-peak memory grew with the input (1.98 GB at 1M rows, 4.54 GB at 3M in ``benchmarks/bench_scoring.py``).
+pyarrow 25 opens a ``ParquetFile`` with pre-buffering, which kept row groups already read: over 20 row groups of
+100,000 rows × 140 columns the Arrow memory grew from 0.8 to 3.1 GB while reading chunk by chunk (flat at 0.66 GB
+without it). The scoring job of 3M rows peaked at 2.29 GB with it and 2.04 GB without (direct run, one worker).
 """
 
 from __future__ import annotations
