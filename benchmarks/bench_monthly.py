@@ -27,8 +27,10 @@ import json, resource, sys, time
 from smecredit.cli import main
 t = time.perf_counter()
 rc = main(sys.argv[1:])
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent's size at the fork
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"rc": rc, "wall_s": time.perf_counter() - t,
-                  "peak_rss_job_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_job_mb": hwm / 1024,
                   "peak_rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
