@@ -64,9 +64,7 @@ def court_chain(cfg: SimConfig, firms: Firms, rng, h, lb, amt, registered):
             + cfg.court_arrears * ARREARS_LAWSUITS[lb] * size_a[:, None])
     law = (rng.random((n, T)) < -np.expm1(-rate)) & registered
     # lawsuits filed in the months before the window (not in the table; their enforcement cases may be)
-    rate0 = (size_f * np.exp(cfg.court_lawsuit_base - cfg.court_distress * h[:, 0] + static)
-             + cfg.court_arrears * ARREARS_LAWSUITS[lb[:, 0]] * size_a)
-    pre = (rng.random((n, PRE_WINDOW)) < -np.expm1(-rate0)[:, None]) & (firms.birth < 0)[:, None]
+    pre = (rng.random((n, PRE_WINDOW)) < -np.expm1(-rate[:, :1])) & (firms.birth < 0)[:, None]
     li, lt = np.nonzero(law)
     pi, pt = np.nonzero(pre)
     ci = np.concatenate([li, pi])
@@ -117,9 +115,10 @@ def latent_bucket(bucket: np.ndarray, evergreen: np.ndarray) -> np.ndarray:
     return np.where(evergreen, EVERGREEN, np.where(bucket == 4, DEFAULTED, bucket)).astype(np.int64)
 
 
-def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb=None, rng_c=None):
-    """Court and administrative events of a chunk. Court events come from :func:`court_chain` on the
-    stream ``rng_c`` (the main stream ``rng`` still draws what the earlier court events drew)."""
+def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb):
+    """Court and administrative events of a chunk. Court events come from :func:`court_chain` on a stream
+    of their own (the main stream ``rng`` still draws what the earlier court events drew); ``lb`` is the
+    latent delinquency bucket (:func:`latent_bucket`)."""
     n, T = h.shape
     size_f = np.log1p(firms.employees) / np.log(20)
     u = firms.u[:, None]
@@ -139,9 +138,7 @@ def events(cfg, firms: Firms, rng, h, months, default_m, chunk_index, lb=None, r
         rows.add(**cols)
 
     amt = _legacy_court_draws(rng, firms, h, u, size_f, post_def, registered)
-    if lb is None:  # without the delinquency buckets: current until default, defaulted after
-        lb = np.where(post_def, DEFAULTED, 0)
-    rng_c = rng_c or np.random.default_rng([cfg.seed, chunk_index, 303])
+    rng_c = np.random.default_rng([cfg.seed, chunk_index, 303])
     ci, ct, kind, camount = court_chain(cfg, firms, rng_c, h, lb, amt, registered)
     day = rng_c.integers(0, 28, len(ci)).astype("timedelta64[D]")
     first_day = months[ct].astype("datetime64[M]").astype("datetime64[D]")

@@ -67,8 +67,7 @@ def simulate_chunk(cfg: SimConfig, firms: Firms, rng: np.random.Generator, z: np
                      rng_e=np.random.default_rng([cfg.seed, chunk_index, 202]), roll_shift=roll_shift)
     out, sales = monthly_sources(cfg, firms, rng, p, months)
     out["judicial_events"], out["admin_events"] = events(
-        cfg, firms, rng, p.h, months, p.default_m, chunk_index, lb=latent_bucket(p.bucket, p.evergreen),
-        rng_c=np.random.default_rng([cfg.seed, chunk_index, 303]))  # court events: a stream of their own
+        cfg, firms, rng, p.h, months, p.default_m, chunk_index, latent_bucket(p.bucket, p.evergreen))
     loans, loan_monthly, loan_events, defaults, lgd, app_hist = make_loans(
         cfg, firms, rng, p.h, p.x, months, p.bucket, p.default_m, p.forborne, chunk_index, p.anchor, p.cluster, p.evergreen)
     out["loans"], out["loan_monthly"], out["loan_events"] = loans, loan_monthly, loan_events
